@@ -1,0 +1,52 @@
+namespace NexNet.Crypto;
+
+/// <summary>
+/// The layout of a sealed blob, the unit that is stored and sent:
+/// <c>magic "NXB" | format version (1 byte) | IV (16 bytes) | IV tag (16 bytes) | AES-256-CTR(content key, IV, plaintext)</c>.
+/// The IV tag is HMAC-SHA256(blob-tag key, IV | chunk id) cut to 16 bytes. The chunk id authenticates the
+/// plaintext; the tag authenticates the IV, which the id alone cannot do for short chunks (a changed IV
+/// can leave a one-byte plaintext unchanged), and lets a range read detect a damaged header cheaply.
+/// Ciphertext is exactly as long as the plaintext, so a plaintext range maps to the same range after the header.
+/// A blob holds at least one byte: with none, the IV would not be covered by the chunk-id check.
+/// </summary>
+public static class BlobFormat
+{
+    public const byte Version = 1;
+    public const int MagicSize = 4;
+    public const int IvOffset = MagicSize;
+    public const int IvTagOffset = IvOffset + AesCtr.IvSize;
+    public const int IvTagSize = 16;
+    public const int HeaderSize = IvTagOffset + IvTagSize;
+
+    /// <summary>Bytes a sealed blob takes for a plaintext of <paramref name="plaintextLength"/> bytes.</summary>
+    public static int SealedLength(int plaintextLength) => HeaderSize + plaintextLength;
+
+    internal static void WriteMagic(Span<byte> header)
+    {
+        header[0] = (byte)'N';
+        header[1] = (byte)'X';
+        header[2] = (byte)'B';
+        header[3] = Version;
+    }
+
+    /// <summary>Checks the magic and version and returns the IV (not yet authenticated); throws <see cref="IntegrityException"/> on anything else.</summary>
+    internal static ReadOnlySpan<byte> ReadIv(ReadOnlySpan<byte> header)
+    {
+        if (header.Length < HeaderSize)
+        {
+            throw new IntegrityException($"blob is {header.Length} bytes, shorter than its {HeaderSize}-byte header");
+        }
+
+        if (header[0] != 'N' || header[1] != 'X' || header[2] != 'B')
+        {
+            throw new IntegrityException("not a NexNet blob (bad magic)");
+        }
+
+        if (header[3] != Version)
+        {
+            throw new IntegrityException($"blob format version {header[3]} is not supported (this build reads version {Version})");
+        }
+
+        return header.Slice(IvOffset, AesCtr.IvSize);
+    }
+}

@@ -1,0 +1,237 @@
+using System.Collections.Concurrent;
+using Microsoft.Win32.SafeHandles;
+using NexNet.Crypto;
+
+namespace NexNet.Storage;
+
+/// <summary>
+/// Sealed chunks as files, named by id: <c>ab/cd/&lt;64 hex&gt;</c> under the store's directory (256 × 256
+/// folders). A blob is either wholly present under its final name or absent: it is written to
+/// <c>tmp/</c>, flushed to disk, renamed into place, and its folder is flushed, so neither a killed
+/// process nor a power cut leaves a partial blob visible.
+/// </summary>
+/// <remarks>
+/// Single puts pay two flushes each. Bulk writers use <see cref="BeginBatch"/>: files are staged with
+/// early writeback, then made durable together, which lets the file system merge the journal commits.
+/// Leftover temp files from a crash are removed when the store is opened; one process owns a store.
+/// </remarks>
+public sealed class BlobStore
+{
+    private const string TempFolder = "tmp";
+
+    private readonly ConcurrentDictionary<string, bool> _knownFolders = new(StringComparer.Ordinal);
+
+    public BlobStore(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        Directory = Path.GetFullPath(directory);
+        TempDirectory = Path.Combine(Directory, TempFolder);
+        System.IO.Directory.CreateDirectory(Directory);
+        System.IO.Directory.CreateDirectory(TempDirectory);
+        RemoveLeftoverTempFiles();
+    }
+
+    public string Directory { get; }
+
+    internal string TempDirectory { get; }
+
+    /// <summary>Where the blob with this id lives (whether or not it exists).</summary>
+    public string PathOf(ChunkId id)
+    {
+        string hex = id.ToString();
+        return Path.Combine(Directory, hex[..2], hex[2..4], hex);
+    }
+
+    public bool Has(ChunkId id) => File.Exists(PathOf(id));
+
+    /// <summary>Size in bytes of a stored blob.</summary>
+    public long LengthOf(ChunkId id)
+    {
+        var info = new FileInfo(PathOf(id));
+        return info.Exists ? info.Length : throw new BlobNotFoundException(id);
+    }
+
+    /// <summary>Stores a sealed blob durably. Returns false (and writes nothing) when the id is already stored.</summary>
+    public bool Put(ChunkId id, ReadOnlySpan<byte> sealedBlob)
+    {
+        if (Has(id))
+        {
+            return false;
+        }
+
+        using BlobWriteBatch batch = BeginBatch();
+        bool staged = batch.Add(id, sealedBlob);
+        batch.Commit();
+        return staged;
+    }
+
+    /// <summary>Starts a group of puts that become durable together at <see cref="BlobWriteBatch.Commit"/>.</summary>
+    public BlobWriteBatch BeginBatch() => new(this);
+
+    /// <summary>Opens a blob for positional reads (<see cref="RandomAccess.Read(SafeFileHandle, Span{byte}, long)"/>).</summary>
+    public SafeFileHandle OpenRead(ChunkId id)
+    {
+        try
+        {
+            return File.OpenHandle(PathOf(id), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new BlobNotFoundException(id);
+        }
+    }
+
+    /// <summary>Reads a whole blob into a new array (for sending or verifying; not for the read path).</summary>
+    public byte[] ReadAll(ChunkId id)
+    {
+        using SafeFileHandle handle = OpenRead(id);
+        long length = RandomAccess.GetLength(handle);
+        byte[] bytes = GC.AllocateUninitializedArray<byte>(checked((int)length));
+        int read = ReadFully(handle, bytes, 0);
+        return read == bytes.Length ? bytes : bytes[..read];
+    }
+
+    /// <summary>Deletes exactly this blob and prunes its folders if they became empty. Returns false if it was absent.</summary>
+    public bool Delete(ChunkId id)
+    {
+        string path = PathOf(id);
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+
+        File.Delete(path);
+        string inner = Path.GetDirectoryName(path)!;
+        if (TryRemoveEmptyFolder(inner))
+        {
+            TryRemoveEmptyFolder(Path.GetDirectoryName(inner)!);
+        }
+
+        return true;
+    }
+
+    /// <summary>Every stored blob's id. Files whose names are not ids (strays, temp files) are skipped.</summary>
+    public IEnumerable<ChunkId> Enumerate()
+    {
+        foreach (string outer in System.IO.Directory.EnumerateDirectories(Directory))
+        {
+            if (!IsFanOutName(Path.GetFileName(outer)))
+            {
+                continue;
+            }
+
+            foreach (string inner in SafeEnumerateDirectories(outer))
+            {
+                if (!IsFanOutName(Path.GetFileName(inner)))
+                {
+                    continue;
+                }
+
+                foreach (string file in SafeEnumerateFiles(inner))
+                {
+                    if (ChunkId.TryParse(Path.GetFileName(file), out ChunkId id))
+                    {
+                        yield return id;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Total bytes of all stored blobs.</summary>
+    public long TotalBytes()
+    {
+        long total = 0;
+        foreach (ChunkId id in Enumerate())
+        {
+            var info = new FileInfo(PathOf(id));
+            if (info.Exists)
+            {
+                total += info.Length;
+            }
+        }
+
+        return total;
+    }
+
+    internal static int ReadFully(SafeFileHandle handle, Span<byte> buffer, long offset)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int n = RandomAccess.Read(handle, buffer[total..], offset + total);
+            if (n == 0)
+            {
+                break;
+            }
+
+            total += n;
+        }
+
+        return total;
+    }
+
+    /// <summary>Ensures the fan-out folders exist; returns the folders that were created (their parents need a flush).</summary>
+    internal void EnsureFolder(string folder, ICollection<string> created)
+    {
+        if (_knownFolders.ContainsKey(folder))
+        {
+            return;
+        }
+
+        string outer = Path.GetDirectoryName(folder)!;
+        if (!System.IO.Directory.Exists(outer))
+        {
+            System.IO.Directory.CreateDirectory(outer);
+            created.Add(outer);
+        }
+
+        if (!System.IO.Directory.Exists(folder))
+        {
+            System.IO.Directory.CreateDirectory(folder);
+            created.Add(folder);
+        }
+
+        _knownFolders.TryAdd(folder, true);
+    }
+
+    internal void ForgetFolder(string folder) => _knownFolders.TryRemove(folder, out _);
+
+    private bool TryRemoveEmptyFolder(string folder)
+    {
+        try
+        {
+            ForgetFolder(folder);
+            foreach (string inner in SafeEnumerateDirectories(folder))
+            {
+                ForgetFolder(inner);
+            }
+
+            System.IO.Directory.Delete(folder, recursive: false);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false; // not empty (another blob shares it), or already gone
+        }
+    }
+
+    private void RemoveLeftoverTempFiles()
+    {
+        foreach (string file in System.IO.Directory.EnumerateFiles(TempDirectory))
+        {
+            File.Delete(file);
+        }
+    }
+
+    private static bool IsFanOutName(string name) =>
+        name.Length == 2 && IsLowerHex(name[0]) && IsLowerHex(name[1]);
+
+    private static bool IsLowerHex(char c) => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f';
+
+    private static IEnumerable<string> SafeEnumerateDirectories(string path) =>
+        System.IO.Directory.Exists(path) ? System.IO.Directory.EnumerateDirectories(path) : [];
+
+    private static IEnumerable<string> SafeEnumerateFiles(string path) =>
+        System.IO.Directory.Exists(path) ? System.IO.Directory.EnumerateFiles(path) : [];
+}

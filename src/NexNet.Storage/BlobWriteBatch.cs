@@ -1,0 +1,180 @@
+using NexNet.Crypto;
+using NexNet.Storage.Internal;
+
+namespace NexNet.Storage;
+
+/// <summary>
+/// Puts that become durable together. <see cref="Add"/> may be called from many threads; it writes a
+/// temp file and starts its writeback. <see cref="Commit"/> flushes every staged file, renames each into
+/// place and flushes each folder touched once, so N blobs cost about two journal commits, not 2N.
+/// Disposing an uncommitted batch removes its temp files: nothing of it becomes visible.
+/// </summary>
+public sealed class BlobWriteBatch : IDisposable
+{
+    private readonly BlobStore _store;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<ChunkId, string> _staged = [];
+    private readonly HashSet<ChunkId> _claimed = [];
+    private bool _disposed;
+
+    internal BlobWriteBatch(BlobStore store) => _store = store;
+
+    /// <summary>Blobs staged and not yet committed.</summary>
+    public int Pending
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _staged.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Claims an id for this batch: true if the caller should seal and <see cref="Add"/> it, false if the
+    /// store or this batch already has it. Lets a writer skip sealing duplicate chunks.
+    /// </summary>
+    public bool TryClaim(ChunkId id)
+    {
+        lock (_lock)
+        {
+            if (!_claimed.Add(id))
+            {
+                return false;
+            }
+        }
+
+        if (_store.Has(id))
+        {
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Stages a sealed blob. Returns false if the store or this batch already holds the id.</summary>
+    public bool Add(ChunkId id, ReadOnlySpan<byte> sealedBlob)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        lock (_lock)
+        {
+            if (_staged.ContainsKey(id))
+            {
+                return false;
+            }
+
+        }
+
+        if (_store.Has(id))
+        {
+            return false;
+        }
+
+        string temp = Path.Combine(_store.TempDirectory, $"{id}.{Guid.NewGuid():N}.tmp");
+        using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0))
+        {
+            stream.Write(sealedBlob);
+            Posix.StartWriteback(stream.SafeFileHandle);
+        }
+
+        lock (_lock)
+        {
+            if (_staged.TryAdd(id, temp))
+            {
+                return true;
+            }
+        }
+
+        File.Delete(temp); // lost a race with another thread staging the same id
+        return false;
+    }
+
+    /// <summary>Makes every staged blob durable and visible. Returns how many were committed.</summary>
+    public int Commit()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        KeyValuePair<ChunkId, string>[] staged;
+        lock (_lock)
+        {
+            staged = [.. _staged];
+            _staged.Clear();
+        }
+
+        if (staged.Length == 0)
+        {
+            return 0;
+        }
+
+        // 1. Data: flush each temp file. Writeback began at Add, so this mostly waits for the journal,
+        //    and the first flush commits the metadata of all the others too.
+        foreach ((_, string temp) in staged)
+        {
+            using var handle = File.OpenHandle(temp, FileMode.Open, FileAccess.ReadWrite);
+            using var stream = new FileStream(handle, FileAccess.ReadWrite, bufferSize: 0);
+            stream.Flush(flushToDisk: true);
+        }
+
+        // 2. Names: rename into place, then flush each folder that changed (and the parents of new folders).
+        var folders = new HashSet<string>(StringComparer.Ordinal);
+        var created = new List<string>();
+        foreach ((ChunkId id, string temp) in staged)
+        {
+            string final = _store.PathOf(id);
+            string folder = Path.GetDirectoryName(final)!;
+            for (int attempt = 0; ; attempt++)
+            {
+                _store.EnsureFolder(folder, created);
+                try
+                {
+                    File.Move(temp, final, overwrite: true);
+                    break;
+                }
+                catch (DirectoryNotFoundException) when (attempt < 3)
+                {
+                    _store.ForgetFolder(folder); // pruned by a concurrent delete; make it again
+                }
+            }
+
+            folders.Add(folder);
+        }
+
+        foreach (string folder in created)
+        {
+            folders.Add(Path.GetDirectoryName(folder)!);
+        }
+
+        foreach (string folder in folders)
+        {
+            Posix.FsyncDirectory(folder);
+        }
+
+        return staged.Length;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        lock (_lock)
+        {
+            foreach (string temp in _staged.Values)
+            {
+                try
+                {
+                    File.Delete(temp);
+                }
+                catch (IOException)
+                {
+                    // Left for the sweep at the next open.
+                }
+            }
+
+            _staged.Clear();
+        }
+    }
+}

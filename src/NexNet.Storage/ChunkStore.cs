@@ -1,0 +1,223 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Microsoft.Win32.SafeHandles;
+using NexNet.Crypto;
+
+namespace NexNet.Storage;
+
+/// <summary>
+/// Turns streams into stored chunks and chunk lists back into bytes. Writing splits the stream into
+/// fixed-size chunks, names each by its HMAC, seals it and stages it, on all cores at once, through a
+/// fixed number of pooled buffers; it returns when every new chunk is durable. Reading decrypts only the
+/// bytes asked for, straight into the caller's buffer.
+/// </summary>
+/// <remarks>
+/// Memory while writing is bounded by (workers × 2 + 1) chunk buffers however long the stream is. A
+/// chunk is read once into a buffer whose first bytes are left free for the blob header, hashed, and
+/// encrypted in place, so sealing makes no copy.
+/// </remarks>
+public sealed class ChunkStore
+{
+    public const int DefaultChunkSize = 1024 * 1024;
+
+    private readonly BlobStore _blobs;
+    private readonly BlobCipher _cipher;
+    private readonly MetaStore? _index;
+    private readonly int _workers;
+
+    public ChunkStore(BlobStore blobs, BlobCipher cipher, MetaStore? index = null, int chunkSize = DefaultChunkSize, int workers = 0)
+    {
+        ArgumentNullException.ThrowIfNull(blobs);
+        ArgumentNullException.ThrowIfNull(cipher);
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 4096);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(chunkSize, 64 * 1024 * 1024);
+        _blobs = blobs;
+        _cipher = cipher;
+        _index = index;
+        ChunkSize = chunkSize;
+        _workers = workers > 0 ? workers : Math.Max(1, Environment.ProcessorCount);
+    }
+
+    public int ChunkSize { get; }
+
+    public BlobStore Blobs => _blobs;
+
+    /// <summary>Chunks, seals and durably stores everything <paramref name="source"/> yields. Equal chunks are stored once.</summary>
+    public async Task<ChunkList> WriteAsync(Stream source, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        int bufferSize = BlobFormat.SealedLength(ChunkSize);
+        var work = Channel.CreateBounded<ChunkWork>(new BoundedChannelOptions(_workers)
+        {
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        var ids = new List<ChunkId>();
+        var newBlobs = new List<(ChunkId, long)>();
+        using BlobWriteBatch batch = _blobs.BeginBatch();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+
+        Task[] workers = new Task[_workers];
+        for (int w = 0; w < workers.Length; w++)
+        {
+            workers[w] = Task.Run(() => SealWorker(work.Reader, batch, ids, newBlobs, stop), CancellationToken.None);
+        }
+
+        long length = 0;
+        Exception? readFailure = null;
+        try
+        {
+            for (int index = 0; ; index++)
+            {
+                byte[] buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
+                int read;
+                try
+                {
+                    read = await source.ReadAtLeastAsync(buffer.AsMemory(BlobFormat.HeaderSize, ChunkSize), ChunkSize, throwOnEndOfStream: false, stop.Token);
+                }
+                catch
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    throw;
+                }
+
+                if (read == 0)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    break;
+                }
+
+                length += read;
+                await work.Writer.WriteAsync(new ChunkWork(index, buffer, read), stop.Token);
+                if (read < ChunkSize)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            readFailure = e;
+            await stop.CancelAsync();
+        }
+
+        work.Writer.Complete();
+        Exception? workerFailure = null;
+        try
+        {
+            await Task.WhenAll(workers);
+        }
+        catch
+        {
+            // A worker's own error (a full disk, say) is the cause; cancellations follow from it.
+            workerFailure = workers.Select(w => w.Exception?.GetBaseException())
+                .FirstOrDefault(e => e is not null and not OperationCanceledException);
+        }
+
+        Exception? failure = workerFailure ?? readFailure;
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+        }
+
+        batch.Commit();
+        _index?.RecordBlobs(newBlobs, DateTimeOffset.UtcNow);
+        return new ChunkList(ChunkSize, length, [.. ids]);
+    }
+
+    private async Task SealWorker(ChannelReader<ChunkWork> reader, BlobWriteBatch batch, List<ChunkId> ids, List<(ChunkId, long)> newBlobs, CancellationTokenSource stop)
+    {
+        try
+        {
+            await foreach (ChunkWork item in reader.ReadAllAsync(stop.Token))
+            {
+                try
+                {
+                    ChunkId id = _cipher.ComputeId(item.Buffer.AsSpan(BlobFormat.HeaderSize, item.Length));
+                    if (batch.TryClaim(id))
+                    {
+                        int sealedLength = _cipher.SealInPlace(item.Buffer, item.Length, id);
+                        batch.Add(id, item.Buffer.AsSpan(0, sealedLength));
+                        lock (newBlobs)
+                        {
+                            newBlobs.Add((id, sealedLength));
+                        }
+                    }
+
+                    lock (ids)
+                    {
+                        while (ids.Count <= item.Index)
+                        {
+                            ids.Add(default);
+                        }
+
+                        ids[item.Index] = id;
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(item.Buffer);
+                }
+            }
+        }
+        catch
+        {
+            await stop.CancelAsync(); // stop the reader and the other workers: one failure fails the write
+            throw;
+        }
+        finally
+        {
+            // Return buffers still queued if we stop early (failure or cancellation).
+            while (reader.TryRead(out ChunkWork left))
+            {
+                ArrayPool<byte>.Shared.Return(left.Buffer);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads up to <paramref name="destination"/>.Length bytes of the file at <paramref name="offset"/>,
+    /// decrypting only those bytes. Returns the count read: less than asked only at the end of the file.
+    /// </summary>
+    public int Read(ChunkList file, long offset, Span<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        int total = 0;
+        Span<byte> header = stackalloc byte[BlobFormat.HeaderSize];
+        while (!destination.IsEmpty && offset < file.Length)
+        {
+            int index = (int)(offset / file.ChunkSize);
+            int inChunk = (int)(offset % file.ChunkSize);
+            int n = Math.Min(destination.Length, file.LengthOf(index) - inChunk);
+            ChunkId id = file.Chunks[index];
+            Span<byte> target = destination[..n];
+            using (SafeFileHandle handle = _blobs.OpenRead(id))
+            {
+                if (BlobStore.ReadFully(handle, header, 0) != header.Length)
+                {
+                    throw new IntegrityException($"blob {id} is truncated (no complete header)");
+                }
+
+                ReadOnlySpan<byte> iv = _cipher.VerifiedIv(header, id);
+                if (BlobStore.ReadFully(handle, target, BlobFormat.HeaderSize + inChunk) != n)
+                {
+                    throw new IntegrityException($"blob {id} is truncated (shorter than its chunk)");
+                }
+
+                _cipher.DecryptRange(iv, inChunk, target, target);
+            }
+
+            total += n;
+            offset += n;
+            destination = destination[n..];
+        }
+
+        return total;
+    }
+
+    /// <summary>A stream over the whole file, for copying out. Reads through fixed buffers.</summary>
+    public Stream OpenRead(ChunkList file) => new ChunkReadStream(this, file);
+
+    private readonly record struct ChunkWork(int Index, byte[] Buffer, int Length);
+}

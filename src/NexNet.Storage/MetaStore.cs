@@ -1,0 +1,225 @@
+using Microsoft.Data.Sqlite;
+using NexNet.Crypto;
+
+namespace NexNet.Storage;
+
+/// <summary>
+/// The node's metadata in one SQLite file (WAL mode, synchronous=FULL so a committed transaction survives
+/// a power cut). The schema version lives in <c>PRAGMA user_version</c>; migrations run in order, each in
+/// its own transaction, and a database from a newer build is refused rather than guessed at.
+/// </summary>
+/// <remarks>One connection guarded by a lock: metadata operations are small, and SQLite serialises writers anyway.</remarks>
+public sealed class MetaStore : IDisposable
+{
+    /// <summary>Each entry moves the schema one version up. Append only; never edit a shipped migration.</summary>
+    private static readonly string[] s_migrations =
+    [
+        // 1: the blob index.
+        """
+        CREATE TABLE blobs (
+            id          BLOB    NOT NULL PRIMARY KEY,
+            size        INTEGER NOT NULL,
+            refcount    INTEGER NOT NULL DEFAULT 0,
+            pinned      INTEGER NOT NULL DEFAULT 0,
+            last_access INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX blobs_unreferenced ON blobs (last_access) WHERE refcount = 0 AND pinned = 0;
+        """,
+    ];
+
+    private readonly SqliteConnection _connection;
+    private readonly Lock _lock = new();
+
+    private MetaStore(SqliteConnection connection, string path)
+    {
+        _connection = connection;
+        Path = path;
+    }
+
+    public string Path { get; }
+
+    /// <summary>The schema version this build writes.</summary>
+    public static int CurrentSchemaVersion => s_migrations.Length;
+
+    public int SchemaVersion => (int)Scalar<long>("PRAGMA user_version");
+
+    public static MetaStore Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = System.IO.Path.GetFullPath(path);
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = full,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+        };
+        var connection = new SqliteConnection(builder.ToString());
+        try
+        {
+            connection.Open();
+            Execute(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
+            var store = new MetaStore(connection, full);
+            store.Migrate();
+            return store;
+        }
+        catch (SqliteException e)
+        {
+            connection.Dispose();
+            throw new MetaStoreException($"metadata database {full} cannot be opened: {e.Message}", e);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private void Migrate()
+    {
+        int version = SchemaVersion;
+        if (version > s_migrations.Length)
+        {
+            throw new MetaStoreException(
+                $"metadata database {Path} has schema version {version}, newer than this build's {s_migrations.Length}; use a newer nexnet");
+        }
+
+        for (int v = version; v < s_migrations.Length; v++)
+        {
+            using SqliteTransaction tx = _connection.BeginTransaction();
+            Execute(_connection, s_migrations[v], tx);
+            Execute(_connection, $"PRAGMA user_version = {v + 1}", tx);
+            tx.Commit();
+        }
+    }
+
+    /// <summary>Adds blobs to the index (existing entries are kept as they are), in one transaction.</summary>
+    public void RecordBlobs(IEnumerable<(ChunkId Id, long Size)> blobs, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(blobs);
+        lock (_lock)
+        {
+            using SqliteTransaction tx = _connection.BeginTransaction();
+            using SqliteCommand cmd = _connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = "INSERT INTO blobs (id, size, last_access) VALUES ($id, $size, $now) ON CONFLICT (id) DO NOTHING";
+            SqliteParameter id = cmd.Parameters.Add("$id", SqliteType.Blob);
+            SqliteParameter size = cmd.Parameters.Add("$size", SqliteType.Integer);
+            cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            foreach ((ChunkId blobId, long blobSize) in blobs)
+            {
+                id.Value = blobId.ToBytes();
+                size.Value = blobSize;
+                cmd.ExecuteNonQuery();
+            }
+
+            tx.Commit();
+        }
+    }
+
+    public BlobInfo? GetBlob(ChunkId id)
+    {
+        lock (_lock)
+        {
+            using SqliteCommand cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT size, refcount, pinned, last_access FROM blobs WHERE id = $id";
+            cmd.Parameters.AddWithValue("$id", id.ToBytes());
+            using SqliteDataReader reader = cmd.ExecuteReader();
+            if (!reader.Read())
+            {
+                return null;
+            }
+
+            return new BlobInfo(id, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2) != 0,
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)));
+        }
+    }
+
+    /// <summary>Changes a blob's reference count by <paramref name="delta"/> (never below zero). Returns false if the blob is not indexed.</summary>
+    public bool AddReferences(ChunkId id, long delta) =>
+        Update("UPDATE blobs SET refcount = MAX(0, refcount + $v) WHERE id = $id", id, delta);
+
+    public bool SetPinned(ChunkId id, bool pinned) =>
+        Update("UPDATE blobs SET pinned = $v WHERE id = $id", id, pinned ? 1 : 0);
+
+    public bool Touch(ChunkId id, DateTimeOffset when) =>
+        Update("UPDATE blobs SET last_access = MAX(last_access, $v) WHERE id = $id", id, when.ToUnixTimeMilliseconds());
+
+    public bool RemoveBlob(ChunkId id)
+    {
+        lock (_lock)
+        {
+            using SqliteCommand cmd = _connection.CreateCommand();
+            cmd.CommandText = "DELETE FROM blobs WHERE id = $id";
+            cmd.Parameters.AddWithValue("$id", id.ToBytes());
+            return cmd.ExecuteNonQuery() > 0;
+        }
+    }
+
+    /// <summary>Number of indexed blobs and their total size.</summary>
+    public (long Count, long Bytes) BlobTotals()
+    {
+        lock (_lock)
+        {
+            using SqliteCommand cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM blobs";
+            using SqliteDataReader reader = cmd.ExecuteReader();
+            reader.Read();
+            return (reader.GetInt64(0), reader.GetInt64(1));
+        }
+    }
+
+    /// <summary>Blobs no record references and nobody pinned, last read before <paramref name="accessedBefore"/>: candidates for collection, oldest first.</summary>
+    public IReadOnlyList<ChunkId> UnreferencedBlobs(DateTimeOffset accessedBefore, int limit)
+    {
+        lock (_lock)
+        {
+            using SqliteCommand cmd = _connection.CreateCommand();
+            cmd.CommandText = """
+                SELECT id FROM blobs WHERE refcount = 0 AND pinned = 0 AND last_access < $before
+                ORDER BY last_access LIMIT $limit
+                """;
+            cmd.Parameters.AddWithValue("$before", accessedBefore.ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$limit", limit);
+            using SqliteDataReader reader = cmd.ExecuteReader();
+            var ids = new List<ChunkId>();
+            while (reader.Read())
+            {
+                ids.Add(ChunkId.FromBytes((byte[])reader.GetValue(0)));
+            }
+
+            return ids;
+        }
+    }
+
+    private bool Update(string sql, ChunkId id, long value)
+    {
+        lock (_lock)
+        {
+            using SqliteCommand cmd = _connection.CreateCommand();
+            cmd.CommandText = sql;
+            cmd.Parameters.AddWithValue("$id", id.ToBytes());
+            cmd.Parameters.AddWithValue("$v", value);
+            return cmd.ExecuteNonQuery() > 0;
+        }
+    }
+
+    private T Scalar<T>(string sql)
+    {
+        lock (_lock)
+        {
+            using SqliteCommand cmd = _connection.CreateCommand();
+            cmd.CommandText = sql;
+            return (T)cmd.ExecuteScalar()!;
+        }
+    }
+
+    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? tx = null)
+    {
+        using SqliteCommand cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    public void Dispose() => _connection.Dispose();
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Runs every test of NexNet.Fs: installs the tools the tests need if they are missing, builds the
+# solution in Release, checks formatting, runs `dotnet test` on NexNet.Fs.sln, and ends with one line
+# "N passed, N failed[, N skipped]" counted from the test runners' own result files.
+set -uo pipefail
+cd "$(dirname "$0")"
+
+say() { printf 'test.sh: %s\n' "$*"; }
+
+# --- tools the tests use (real parts, not mocks) ---------------------------------------------------
+apt_packages=()
+command -v sqlite3 >/dev/null 2>&1 || apt_packages+=(sqlite3)
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  say "installing ${apt_packages[*]} (used by the integration tests)"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  if ! { "${sudo_cmd[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${apt_packages[@]}"; } >/dev/null; then
+    say "could not install ${apt_packages[*]}; install them with apt-get and run again"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+fi
+if ! command -v dotnet >/dev/null 2>&1; then
+  say "the .NET 10 SDK is not installed (https://learn.microsoft.com/dotnet/core/install/linux-debian)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# --- build and format ------------------------------------------------------------------------------
+if ! dotnet build NexNet.Fs.sln -c Release -nologo -clp:ErrorsOnly; then
+  say "the build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+format_failed=0
+if ! dotnet format NexNet.Fs.sln --verify-no-changes --no-restore -v quiet; then
+  say "dotnet format found code that is not formatted: run 'dotnet format NexNet.Fs.sln'"
+  format_failed=1
+fi
+
+# --- tests -----------------------------------------------------------------------------------------
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+dotnet test --solution NexNet.Fs.sln -c Release --no-build --results-directory "$results" --report-xunit-trx
+test_exit=$?
+
+passed=0 failed=0 skipped=0 files=0
+for trx in "$results"/*.trx; do
+  [ -e "$trx" ] || continue
+  files=$((files + 1))
+  # The summary counters are one element; pull the attributes out of it.
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  total=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters")
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  e=$(sed -n 's/.* error="\([0-9]*\)".*/\1/p' <<<"$counters")
+  x=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0} + ${e:-0}))
+  skipped=$((skipped + ${total:-0} - ${x:-0}))
+done
+
+expected_files=$(grep -c 'Tests\.csproj' NexNet.Fs.sln)
+if [ "$files" -lt "$expected_files" ]; then
+  say "only $files of $expected_files test projects wrote results (a test host crashed?)"
+  failed=$((failed + expected_files - files))
+fi
+if [ "$test_exit" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  say "dotnet test exited with $test_exit without a failed test in its results"
+  failed=1
+fi
+failed=$((failed + format_failed))
+
+line="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+echo "$line"
+[ "$failed" -eq 0 ]

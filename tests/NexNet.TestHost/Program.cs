@@ -1,0 +1,14 @@
+using NexNet.TestHost;
+
+return args switch
+{
+    ["put-blobs", string dir] => BlobPutter.Run(dir),
+    ["store-stream", string dir, string bytes] => await StreamStorer.RunAsync(dir, long.Parse(bytes, System.Globalization.CultureInfo.InvariantCulture)),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: NexNet.TestHost put-blobs DIR | store-stream DIR BYTES");
+    return 2;
+}

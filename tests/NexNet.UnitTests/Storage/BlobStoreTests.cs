@@ -1,0 +1,135 @@
+using System.Security.Cryptography;
+using NexNet.Crypto;
+using NexNet.Storage;
+using NexNet.Tests.Shared;
+
+namespace NexNet.UnitTests.Storage;
+
+public sealed class BlobStoreTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    private static (ChunkId Id, byte[] Bytes) RandomBlob(int size = 1000)
+    {
+        byte[] bytes = RandomNumberGenerator.GetBytes(size);
+        return (ChunkId.FromBytes(SHA256.HashData(bytes)), bytes);
+    }
+
+    [Fact]
+    public void Put_lays_blobs_out_in_two_levels_of_fan_out()
+    {
+        var store = new BlobStore(_dir.Combine("blobs"));
+        (ChunkId id, byte[] bytes) = RandomBlob();
+        Assert.True(store.Put(id, bytes));
+        string hex = id.ToString();
+        string expected = _dir.Combine("blobs", hex[..2], hex[2..4], hex);
+        Assert.Equal(expected, store.PathOf(id));
+        Assert.Equal(bytes, File.ReadAllBytes(expected));
+        Assert.True(store.Has(id));
+        Assert.Equal(bytes.Length, store.LengthOf(id));
+        Assert.Equal(bytes, store.ReadAll(id));
+    }
+
+    [Fact]
+    public void Putting_the_same_id_twice_writes_once()
+    {
+        var store = new BlobStore(_dir.Combine("blobs"));
+        (ChunkId id, byte[] bytes) = RandomBlob();
+        Assert.True(store.Put(id, bytes));
+        DateTime written = File.GetLastWriteTimeUtc(store.PathOf(id));
+        Assert.False(store.Put(id, RandomNumberGenerator.GetBytes(10)));
+        Assert.Equal(bytes, store.ReadAll(id));
+        Assert.Equal(written, File.GetLastWriteTimeUtc(store.PathOf(id)));
+        Assert.Empty(Directory.EnumerateFiles(_dir.Combine("blobs", "tmp")));
+    }
+
+    [Fact]
+    public void Delete_removes_exactly_that_blob_and_prunes_empty_folders()
+    {
+        var store = new BlobStore(_dir.Combine("blobs"));
+        (ChunkId a, byte[] aBytes) = RandomBlob();
+        (ChunkId b, byte[] bBytes) = RandomBlob();
+        store.Put(a, aBytes);
+        store.Put(b, bBytes);
+        Assert.True(store.Delete(a));
+        Assert.False(store.Delete(a));
+        Assert.False(store.Has(a));
+        Assert.True(store.Has(b));
+        Assert.False(Directory.Exists(Path.GetDirectoryName(store.PathOf(a))));
+        Assert.Equal([b], store.Enumerate());
+
+        store.Delete(b);
+        Assert.Equal(["tmp"], Directory.EnumerateFileSystemEntries(_dir.Combine("blobs")).Select(Path.GetFileName));
+        (ChunkId c, byte[] cBytes) = RandomBlob();
+        Assert.True(store.Put(c, cBytes)); // folders are made again after pruning
+        Assert.Equal(cBytes, store.ReadAll(c));
+    }
+
+    [Fact]
+    public void Enumerate_and_total_bytes_see_every_blob_and_skip_strays()
+    {
+        var store = new BlobStore(_dir.Combine("blobs"));
+        var blobs = Enumerable.Range(0, 50).Select(i => RandomBlob(100 + i)).ToList();
+        foreach ((ChunkId id, byte[] bytes) in blobs)
+        {
+            store.Put(id, bytes);
+        }
+
+        File.WriteAllText(_dir.Combine("blobs", "README"), "stray");
+        string folder = Path.GetDirectoryName(store.PathOf(blobs[0].Id))!;
+        File.WriteAllText(Path.Combine(folder, "not-an-id"), "stray");
+        File.WriteAllText(Path.Combine(folder, blobs[0].Id.ToString().ToUpperInvariant()), "stray");
+
+        Assert.Equal(blobs.Select(b => b.Id).Order(), store.Enumerate().Order());
+        Assert.Equal(blobs.Sum(b => (long)b.Bytes.Length), store.TotalBytes());
+    }
+
+    [Fact]
+    public void Opening_a_store_removes_temp_files_left_by_a_crash()
+    {
+        var store = new BlobStore(_dir.Combine("blobs"));
+        File.WriteAllText(Path.Combine(store.Directory, "tmp", "abc.tmp"), "partial");
+        _ = new BlobStore(_dir.Combine("blobs"));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(store.Directory, "tmp")));
+    }
+
+    [Fact]
+    public void An_uncommitted_batch_leaves_nothing_visible()
+    {
+        var store = new BlobStore(_dir.Combine("blobs"));
+        (ChunkId id, byte[] bytes) = RandomBlob();
+        using (BlobWriteBatch batch = store.BeginBatch())
+        {
+            Assert.True(batch.Add(id, bytes));
+            Assert.False(batch.Add(id, bytes));
+            Assert.Equal(1, batch.Pending);
+        }
+
+        Assert.False(store.Has(id));
+        Assert.Empty(store.Enumerate());
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(store.Directory, "tmp")));
+    }
+
+    [Fact]
+    public void A_batch_commits_many_blobs_from_many_threads()
+    {
+        var store = new BlobStore(_dir.Combine("blobs"));
+        var blobs = Enumerable.Range(0, 200).Select(_ => RandomBlob(4096)).ToList();
+        using BlobWriteBatch batch = store.BeginBatch();
+        Parallel.ForEach(blobs, b => batch.Add(b.Id, b.Bytes));
+        Assert.Equal(200, batch.Commit());
+        Assert.All(blobs, b => Assert.Equal(b.Bytes, store.ReadAll(b.Id)));
+    }
+
+    [Fact]
+    public void Reading_a_missing_blob_is_a_typed_error()
+    {
+        var store = new BlobStore(_dir.Combine("blobs"));
+        ChunkId id = RandomBlob().Id;
+        BlobNotFoundException e = Assert.Throws<BlobNotFoundException>(() => store.OpenRead(id));
+        Assert.Equal(id, e.Id);
+        Assert.Throws<BlobNotFoundException>(() => store.LengthOf(id));
+    }
+
+    public void Dispose() => _dir.Dispose();
+}

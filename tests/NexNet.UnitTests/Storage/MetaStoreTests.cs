@@ -1,0 +1,111 @@
+using System.Security.Cryptography;
+using Microsoft.Data.Sqlite;
+using NexNet.Crypto;
+using NexNet.Storage;
+using NexNet.Tests.Shared;
+
+namespace NexNet.UnitTests.Storage;
+
+public sealed class MetaStoreTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    private static ChunkId NewId() => ChunkId.FromBytes(RandomNumberGenerator.GetBytes(32));
+
+    [Fact]
+    public void A_new_database_is_at_the_current_schema_in_WAL_mode()
+    {
+        using MetaStore meta = MetaStore.Open(_dir.Combine("meta.db"));
+        Assert.Equal(MetaStore.CurrentSchemaVersion, meta.SchemaVersion);
+        using var connection = new SqliteConnection($"Data Source={_dir.Combine("meta.db")};Pooling=false");
+        connection.Open();
+        using SqliteCommand cmd = connection.CreateCommand();
+        cmd.CommandText = "PRAGMA journal_mode";
+        Assert.Equal("wal", cmd.ExecuteScalar());
+    }
+
+    [Fact]
+    public void The_blob_index_survives_reopening()
+    {
+        ChunkId a = NewId();
+        ChunkId b = NewId();
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
+        using (MetaStore meta = MetaStore.Open(_dir.Combine("meta.db")))
+        {
+            meta.RecordBlobs([(a, 100), (b, 200)], now);
+            meta.RecordBlobs([(a, 999)], now.AddDays(1)); // already known: kept as it was
+            Assert.True(meta.AddReferences(a, 2));
+            Assert.True(meta.SetPinned(b, true));
+        }
+
+        using (MetaStore meta = MetaStore.Open(_dir.Combine("meta.db")))
+        {
+            Assert.Equal(new BlobInfo(a, 100, 2, false, now), meta.GetBlob(a));
+            Assert.Equal(new BlobInfo(b, 200, 0, true, now), meta.GetBlob(b));
+            Assert.Equal((2, 300), meta.BlobTotals());
+        }
+    }
+
+    [Fact]
+    public void Reference_counts_never_go_below_zero_and_unknown_ids_report_false()
+    {
+        using MetaStore meta = MetaStore.Open(_dir.Combine("meta.db"));
+        ChunkId a = NewId();
+        meta.RecordBlobs([(a, 1)], DateTimeOffset.UtcNow);
+        meta.AddReferences(a, -5);
+        Assert.Equal(0, meta.GetBlob(a)!.RefCount);
+        Assert.False(meta.AddReferences(NewId(), 1));
+        Assert.Null(meta.GetBlob(NewId()));
+        Assert.True(meta.RemoveBlob(a));
+        Assert.False(meta.RemoveBlob(a));
+    }
+
+    [Fact]
+    public void Unreferenced_blobs_are_listed_oldest_first_excluding_pinned_and_recent()
+    {
+        using MetaStore meta = MetaStore.Open(_dir.Combine("meta.db"));
+        var t0 = DateTimeOffset.FromUnixTimeMilliseconds(1_000_000);
+        ChunkId old = NewId(), older = NewId(), pinned = NewId(), used = NewId(), recent = NewId();
+        meta.RecordBlobs([(old, 1)], t0.AddMinutes(2));
+        meta.RecordBlobs([(older, 1)], t0.AddMinutes(1));
+        meta.RecordBlobs([(pinned, 1), (used, 1)], t0);
+        meta.RecordBlobs([(recent, 1)], t0.AddHours(5));
+        meta.SetPinned(pinned, true);
+        meta.AddReferences(used, 1);
+        Assert.Equal([older, old], meta.UnreferencedBlobs(t0.AddHours(1), 10));
+        meta.Touch(older, t0.AddHours(6));
+        Assert.Equal([old], meta.UnreferencedBlobs(t0.AddHours(1), 10));
+    }
+
+    [Fact]
+    public void A_database_from_a_newer_build_is_refused_clearly()
+    {
+        string path = _dir.Combine("meta.db");
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=false"))
+        {
+            connection.Open();
+            using SqliteCommand cmd = connection.CreateCommand();
+            cmd.CommandText = "PRAGMA user_version = 99";
+            cmd.ExecuteNonQuery();
+        }
+
+        MetaStoreException e = Assert.Throws<MetaStoreException>(() => MetaStore.Open(path));
+        Assert.Contains("schema version 99", e.Message, StringComparison.Ordinal);
+        Assert.Contains("newer", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_database_is_refused_clearly()
+    {
+        string path = _dir.Combine("meta.db");
+        File.WriteAllBytes(path, RandomNumberGenerator.GetBytes(8192));
+        MetaStoreException e = Assert.Throws<MetaStoreException>(() => MetaStore.Open(path));
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        _dir.Dispose();
+    }
+}
