@@ -1,12 +1,17 @@
 using BenchmarkDotNet.Running;
 using NexNet.Benchmarks;
 
-// `store ...` runs the end-to-end store measurement that bench/foundation.sh interleaves with dd;
-// anything else goes to BenchmarkDotNet (e.g. `--filter *AesCtr*`).
-if (args.Length > 0 && args[0] == "store")
+// `store` and `crypto` are the measurements bench/foundation.sh interleaves with dd and openssl in
+// one run; anything else goes to BenchmarkDotNet (e.g. `--filter *CryptoBenchmarks*`).
+return args switch
 {
-    return await StoreThroughput.RunAsync(args[1..]);
-}
+    ["store", .. var rest] => await StoreThroughput.RunAsync(rest),
+    ["crypto", .. var rest] => CryptoThroughput.Run(rest),
+    _ => RunBenchmarkDotNet(args),
+};
 
-BenchmarkSwitcher.FromAssembly(typeof(StoreThroughput).Assembly).Run(args);
-return 0;
+static int RunBenchmarkDotNet(string[] args)
+{
+    BenchmarkSwitcher.FromAssembly(typeof(StoreThroughput).Assembly).Run(args);
+    return 0;
+}

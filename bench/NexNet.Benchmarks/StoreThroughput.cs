@@ -24,7 +24,8 @@ public static class StoreThroughput
         string dir = args[1];
         using VolumeKeys keys = VolumeKeys.Derive(RandomNumberGenerator.GetBytes(32));
         using var cipher = new BlobCipher(keys);
-        var store = new ChunkStore(new BlobStore(Path.Combine(dir, "blobs")), cipher);
+        int workers = int.TryParse(Environment.GetEnvironmentVariable("NEXNET_WORKERS"), out int w) ? w : 0;
+        var store = new ChunkStore(new BlobStore(Path.Combine(dir, "blobs")), cipher, workers: workers);
         await using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
         var clock = Stopwatch.StartNew();
         ChunkList list = await store.WriteAsync(input);

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using NexNet.Crypto.Internal;
@@ -54,6 +55,7 @@ public sealed class AesCtr : IDisposable
     /// the CTR stream whose first counter block is <paramref name="iv"/>. Encryption and decryption are the
     /// same operation. <paramref name="destination"/> may be <paramref name="source"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Transform(ReadOnlySpan<byte> iv, long offset, ReadOnlySpan<byte> source, Span<byte> destination)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -90,6 +92,7 @@ public sealed class AesCtr : IDisposable
     private static int RoundUpToBlock(int n) => (n + BlockSize - 1) & ~(BlockSize - 1);
 
     /// <summary>Writes consecutive big-endian 128-bit counters starting at <paramref name="start"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FillCounters(UInt128 start, Span<byte> blocks)
     {
         Span<ulong> words = MemoryMarshal.Cast<byte, ulong>(blocks);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Win32.SafeHandles;
 using NexNet.Crypto;
+using NexNet.Storage.Internal;
 
 namespace NexNet.Storage;
 
@@ -20,10 +21,18 @@ public sealed class BlobStore
     private const string TempFolder = "tmp";
 
     private readonly ConcurrentDictionary<string, bool> _knownFolders = new(StringComparer.Ordinal);
+    private bool _directIoUnsupported;
 
     public BlobStore(string directory)
+        : this(directory, directIo: true)
+    {
+    }
+
+    /// <summary>With <paramref name="directIo"/> false, every write is buffered (the path for file systems that refuse O_DIRECT).</summary>
+    internal BlobStore(string directory, bool directIo)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
+        _directIoUnsupported = !directIo;
         Directory = Path.GetFullPath(directory);
         TempDirectory = Path.Combine(Directory, TempFolder);
         System.IO.Directory.CreateDirectory(Directory);
@@ -34,6 +43,13 @@ public sealed class BlobStore
     public string Directory { get; }
 
     internal string TempDirectory { get; }
+
+    /// <summary>False once the store's file system has refused direct I/O (tmpfs does); writes are then buffered.</summary>
+    internal bool UsesDirectIo => !_directIoUnsupported;
+
+    /// <summary>Writes a new temp file from an aligned buffer, directly where this file system allows it.</summary>
+    internal bool TryWriteDirect(string path, Span<byte> alignedBuffer, int length) =>
+        DirectIo.TryWriteNewFile(path, alignedBuffer, length, ref _directIoUnsupported);
 
     /// <summary>Where the blob with this id lives (whether or not it exists).</summary>
     public string PathOf(ChunkId id)

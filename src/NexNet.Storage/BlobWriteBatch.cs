@@ -5,12 +5,19 @@ namespace NexNet.Storage;
 
 /// <summary>
 /// Puts that become durable together. <see cref="Add"/> may be called from many threads; it writes a
-/// temp file and starts its writeback. <see cref="Commit"/> flushes every staged file, renames each into
-/// place and flushes each folder touched once, so N blobs cost about two journal commits, not 2N.
-/// Disposing an uncommitted batch removes its temp files: nothing of it becomes visible.
+/// temp file (with direct I/O where it can, else buffered with early writeback). <see cref="Commit"/>
+/// flushes every staged file, renames each into place and flushes each folder touched once, so N blobs
+/// cost about two journal commits, not 2N. Disposing an uncommitted batch removes its temp files:
+/// nothing of it becomes visible.
 /// </summary>
 public sealed class BlobWriteBatch : IDisposable
 {
+    /// <summary>
+    /// From this many blobs on, a commit syncs the whole file system (two device flushes in all) instead
+    /// of each file and folder (a flush each). Below it, a small put never waits for anyone else's data.
+    /// </summary>
+    internal const int SyncFileSystemThreshold = 32;
+
     private readonly BlobStore _store;
     private readonly Lock _lock = new();
     private readonly Dictionary<ChunkId, string> _staged = [];
@@ -32,8 +39,8 @@ public sealed class BlobWriteBatch : IDisposable
     }
 
     /// <summary>
-    /// Claims an id for this batch: true if the caller should seal and <see cref="Add"/> it, false if the
-    /// store or this batch already has it. Lets a writer skip sealing duplicate chunks.
+    /// Claims an id for this batch: true if the caller should seal and add it, false if the store or
+    /// this batch already has it. Lets a writer skip sealing duplicate chunks.
     /// </summary>
     public bool TryClaim(ChunkId id)
     {
@@ -45,49 +52,40 @@ public sealed class BlobWriteBatch : IDisposable
             }
         }
 
-        if (_store.Has(id))
-        {
-            return false;
-        }
-
-        return true;
+        return !_store.Has(id);
     }
 
     /// <summary>Stages a sealed blob. Returns false if the store or this batch already holds the id.</summary>
     public bool Add(ChunkId id, ReadOnlySpan<byte> sealedBlob)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        lock (_lock)
-        {
-            if (_staged.ContainsKey(id))
-            {
-                return false;
-            }
-
-        }
-
-        if (_store.Has(id))
+        if (!ShouldStage(id))
         {
             return false;
         }
 
-        string temp = Path.Combine(_store.TempDirectory, $"{id}.{Guid.NewGuid():N}.tmp");
-        using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0))
+        string temp = NewTempPath(id);
+        WriteBuffered(temp, sealedBlob);
+        return Staged(id, temp);
+    }
+
+    /// <summary>
+    /// Stages a sealed blob held at the start of a buffer aligned to <see cref="DirectIo.Alignment"/>:
+    /// written with direct I/O where the file system allows it, buffered otherwise.
+    /// </summary>
+    internal bool AddAligned(ChunkId id, Span<byte> alignedBuffer, int length)
+    {
+        if (!ShouldStage(id))
         {
-            stream.Write(sealedBlob);
-            Posix.StartWriteback(stream.SafeFileHandle);
+            return false;
         }
 
-        lock (_lock)
+        string temp = NewTempPath(id);
+        if (!_store.TryWriteDirect(temp, alignedBuffer, length))
         {
-            if (_staged.TryAdd(id, temp))
-            {
-                return true;
-            }
+            WriteBuffered(temp, alignedBuffer[..length]);
         }
 
-        File.Delete(temp); // lost a race with another thread staging the same id
-        return false;
+        return Staged(id, temp);
     }
 
     /// <summary>Makes every staged blob durable and visible. Returns how many were committed.</summary>
@@ -106,13 +104,20 @@ public sealed class BlobWriteBatch : IDisposable
             return 0;
         }
 
-        // 1. Data: flush each temp file. Writeback began at Add, so this mostly waits for the journal,
-        //    and the first flush commits the metadata of all the others too.
-        foreach ((_, string temp) in staged)
+        // 1. Data: flush the temp files. The data is already on its way (direct I/O, or writeback begun
+        //    at Add), so this mostly waits for the journal commit and the device's cache flush.
+        bool wholeFileSystem = staged.Length >= SyncFileSystemThreshold && Posix.CanSyncFileSystem;
+        if (wholeFileSystem)
         {
-            using var handle = File.OpenHandle(temp, FileMode.Open, FileAccess.ReadWrite);
-            using var stream = new FileStream(handle, FileAccess.ReadWrite, bufferSize: 0);
-            stream.Flush(flushToDisk: true);
+            Posix.SyncFileSystem(_store.TempDirectory);
+        }
+        else
+        {
+            foreach ((_, string temp) in staged)
+            {
+                using var handle = File.OpenHandle(temp, FileMode.Open, FileAccess.ReadWrite);
+                RandomAccess.FlushToDisk(handle);
+            }
         }
 
         // 2. Names: rename into place, then flush each folder that changed (and the parents of new folders).
@@ -139,6 +144,12 @@ public sealed class BlobWriteBatch : IDisposable
             folders.Add(folder);
         }
 
+        if (wholeFileSystem)
+        {
+            Posix.SyncFileSystem(_store.Directory);
+            return staged.Length;
+        }
+
         foreach (string folder in created)
         {
             folders.Add(Path.GetDirectoryName(folder)!);
@@ -150,6 +161,49 @@ public sealed class BlobWriteBatch : IDisposable
         }
 
         return staged.Length;
+    }
+
+    private bool ShouldStage(ChunkId id)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        lock (_lock)
+        {
+            if (_staged.ContainsKey(id))
+            {
+                return false;
+            }
+        }
+
+        return !_store.Has(id);
+    }
+
+    private string NewTempPath(ChunkId id) => Path.Combine(_store.TempDirectory, $"{id}.{Guid.NewGuid():N}.tmp");
+
+    private static void WriteBuffered(string temp, ReadOnlySpan<byte> sealedBlob)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, BufferSize = 0 };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using var stream = new FileStream(temp, options);
+        stream.Write(sealedBlob);
+        Posix.StartWriteback(stream.SafeFileHandle);
+    }
+
+    private bool Staged(ChunkId id, string temp)
+    {
+        lock (_lock)
+        {
+            if (_staged.TryAdd(id, temp))
+            {
+                return true;
+            }
+        }
+
+        File.Delete(temp); // lost a race with another thread staging the same id
+        return false;
     }
 
     public void Dispose()

@@ -8,6 +8,8 @@ namespace NexNet.Crypto.Internal;
 internal static class VectorXor
 {
     /// <summary>destination[i] = source[i] ^ keystream[i]; destination may be source (in place).</summary>
+    /// <remarks>Optimised at first call: a short-lived process (a CLI put) would otherwise spend its run in tier-0 code.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(ReadOnlySpan<byte> source, ReadOnlySpan<byte> keystream, Span<byte> destination)
     {
         int length = source.Length;

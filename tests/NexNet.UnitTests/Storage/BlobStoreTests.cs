@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using NexNet.Crypto;
 using NexNet.Storage;
+using NexNet.Storage.Internal;
 using NexNet.Tests.Shared;
 
 namespace NexNet.UnitTests.Storage;
@@ -129,6 +130,63 @@ public sealed class BlobStoreTests : IDisposable
         BlobNotFoundException e = Assert.Throws<BlobNotFoundException>(() => store.OpenRead(id));
         Assert.Equal(id, e.Id);
         Assert.Throws<BlobNotFoundException>(() => store.LengthOf(id));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(100)]
+    [InlineData(DirectIo.Alignment)]
+    [InlineData(DirectIo.Alignment + 36)]
+    [InlineData((3 * DirectIo.Alignment) - 1)]
+    public void An_aligned_put_writes_exactly_the_blob(int length)
+    {
+        var store = new BlobStore(_dir.Combine("blobs"));
+        var buffer = new AlignedBuffer(3 * DirectIo.Alignment);
+        buffer.Span.Fill(0xEE); // stands for an earlier chunk's bytes left in a reused buffer
+        byte[] blob = RandomNumberGenerator.GetBytes(length);
+        blob.CopyTo(buffer.Span);
+        ChunkId id = ChunkId.FromBytes(SHA256.HashData(blob));
+        using (BlobWriteBatch batch = store.BeginBatch())
+        {
+            Assert.True(batch.AddAligned(id, buffer.Span, blob.Length));
+            batch.Commit();
+        }
+
+        Assert.Equal(blob, store.ReadAll(id));
+        Assert.Equal(length, new FileInfo(store.PathOf(id)).Length);
+    }
+
+    [Fact]
+    public void Without_direct_io_aligned_puts_are_buffered_and_other_stores_are_unaffected()
+    {
+        var buffered = new BlobStore(_dir.Combine("buffered"), directIo: false);
+        var direct = new BlobStore(_dir.Combine("direct"));
+        foreach (BlobStore store in new[] { buffered, direct })
+        {
+            var buffer = new AlignedBuffer(2 * DirectIo.Alignment);
+            byte[] blob = RandomNumberGenerator.GetBytes(5000);
+            blob.CopyTo(buffer.Span);
+            ChunkId id = ChunkId.FromBytes(SHA256.HashData(blob));
+            using BlobWriteBatch batch = store.BeginBatch();
+            Assert.True(batch.AddAligned(id, buffer.Span, blob.Length));
+            batch.Commit();
+            Assert.Equal(blob, store.ReadAll(id));
+            Assert.Equal(blob.Length, store.LengthOf(id));
+        }
+
+        Assert.False(buffered.UsesDirectIo);
+        Assert.Equal(IsDirectIoFileSystem(_dir.Path), direct.UsesDirectIo);
+    }
+
+    /// <summary>Whether the temp folder's file system takes O_DIRECT (ext4 and xfs do; tmpfs and overlay may not).</summary>
+    private static bool IsDirectIoFileSystem(string path)
+    {
+        string probe = Path.Combine(path, "direct-probe");
+        bool unsupported = false;
+        var buffer = new AlignedBuffer(DirectIo.Alignment);
+        bool ok = DirectIo.TryWriteNewFile(probe, buffer.Span, 10, ref unsupported);
+        File.Delete(probe);
+        return ok;
     }
 
     public void Dispose() => _dir.Dispose();
