@@ -36,23 +36,7 @@ internal static partial class Posix
             return; // Windows has no directory fsync; NTFS journals renames itself.
         }
 
-        int fd = Open(path, ORdOnly | OCloExec);
-        if (fd < 0)
-        {
-            throw new IOException($"cannot open directory {path} to fsync it: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
-        }
-
-        try
-        {
-            if (Fsync(fd) != 0)
-            {
-                throw new IOException($"fsync of directory {path} failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
-            }
-        }
-        finally
-        {
-            _ = Close(fd);
-        }
+        CallOnOpenPath(path, "fsync of directory", Fsync);
     }
 
     /// <summary>Whether <see cref="SyncFileSystem"/> is available (Linux).</summary>
@@ -62,19 +46,22 @@ internal static partial class Posix
     /// Makes everything on the file system holding <paramref name="path"/> durable: one journal commit
     /// and one device flush, where fsync of N files costs N flushes even when one commit covered them all.
     /// </summary>
-    public static void SyncFileSystem(string path)
+    public static void SyncFileSystem(string path) => CallOnOpenPath(path, "syncfs of", SyncFs);
+
+    /// <summary>Opens <paramref name="path"/> read-only, runs <paramref name="call"/> on the descriptor, closes it; errors name the path.</summary>
+    private static void CallOnOpenPath(string path, string what, Func<int, int> call)
     {
         int fd = Open(path, ORdOnly | OCloExec);
         if (fd < 0)
         {
-            throw new IOException($"cannot open {path} to sync its file system: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            throw new IOException($"{what} {path} failed: cannot open it: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
         }
 
         try
         {
-            if (SyncFs(fd) != 0)
+            if (call(fd) != 0)
             {
-                throw new IOException($"syncfs of {path} failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+                throw new IOException($"{what} {path} failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
             }
         }
         finally
