@@ -3,12 +3,13 @@ using NexNet.TestHost;
 return args switch
 {
     ["put-blobs", string dir] => BlobPutter.Run(dir),
+    ["write-streams", string dir] => await BatchedStreamWriter.RunAsync(dir),
     ["store-stream", string dir, string bytes] => await StreamStorer.RunAsync(dir, long.Parse(bytes, System.Globalization.CultureInfo.InvariantCulture)),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: NexNet.TestHost put-blobs DIR | store-stream DIR BYTES");
+    Console.Error.WriteLine("usage: NexNet.TestHost put-blobs DIR | write-streams DIR | store-stream DIR BYTES");
     return 2;
 }

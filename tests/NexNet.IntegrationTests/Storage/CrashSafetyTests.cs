@@ -16,21 +16,36 @@ public sealed class CrashSafetyTests : IDisposable
     private readonly TempDirectory _dir = new();
 
     [Fact]
-    public async Task Killed_writers_leave_only_whole_blobs_and_lose_no_acknowledged_put()
+    public Task Killed_writers_leave_only_whole_blobs_and_lose_no_acknowledged_put() =>
+        KillRepeatedly("put-blobs", Kills, maxAcksBeforeKill: 25);
+
+    [Fact]
+    public Task Killed_batched_stream_writers_leave_only_whole_blobs_and_lose_no_acknowledged_stream() =>
+        KillRepeatedly("write-streams", Kills / 2, maxAcksBeforeKill: 4);
+
+    /// <summary>
+    /// Starts the writer, reads a random number of acknowledgements (each a line of chunk ids whose write
+    /// returned), kills it at a random moment in the next write, and checks the store; over and over.
+    /// </summary>
+    private async Task KillRepeatedly(string mode, int kills, int maxAcksBeforeKill)
     {
         var acknowledged = new HashSet<ChunkId>();
         int totalSeen = 0;
-        for (int round = 0; round < Kills; round++)
+        for (int round = 0; round < kills; round++)
         {
-            using (ChildProcess child = ChildProcess.StartTestHost("put-blobs", _dir.Path))
+            using (ChildProcess child = ChildProcess.StartTestHost(mode, _dir.Path))
             {
                 Assert.Equal("ready", await child.ReadLineAsync(s_deadline));
-                int killAfter = Random.Shared.Next(0, 25);
+                int killAfter = Random.Shared.Next(0, maxAcksBeforeKill);
                 for (int i = 0; i < killAfter; i++)
                 {
                     string? line = await child.ReadLineAsync(s_deadline);
-                    Assert.True(ChunkId.TryParse(line, out ChunkId id), $"child printed '{line}'");
-                    acknowledged.Add(id);
+                    Assert.NotNull(line);
+                    foreach (string word in line.Split(' '))
+                    {
+                        Assert.True(ChunkId.TryParse(word, out ChunkId id), $"child printed '{line}'");
+                        acknowledged.Add(id);
+                    }
                 }
 
                 // Vary where inside the next put the kill lands (a busy pause, not a synchronisation wait).
@@ -42,7 +57,7 @@ public sealed class CrashSafetyTests : IDisposable
             totalSeen = VerifyStore(acknowledged);
         }
 
-        Assert.True(acknowledged.Count > Kills, $"only {acknowledged.Count} puts were acknowledged in {Kills} rounds");
+        Assert.True(acknowledged.Count > kills, $"only {acknowledged.Count} blobs were acknowledged in {kills} rounds");
         Assert.True(totalSeen >= acknowledged.Count);
     }
 
