@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 
 namespace NexNet.Crypto;
@@ -16,47 +15,15 @@ public readonly struct ChunkId : IEquatable<ChunkId>, IComparable<ChunkId>
     public const int Size = 32;
     public const int HexLength = Size * 2;
 
-    private readonly ulong _a;
-    private readonly ulong _b;
-    private readonly ulong _c;
-    private readonly ulong _d;
+    private readonly Hash256 _value;
 
-    private ChunkId(ulong a, ulong b, ulong c, ulong d)
-    {
-        _a = a;
-        _b = b;
-        _c = c;
-        _d = d;
-    }
+    private ChunkId(Hash256 value) => _value = value;
 
-    public static ChunkId FromBytes(ReadOnlySpan<byte> bytes)
-    {
-        if (bytes.Length != Size)
-        {
-            throw new ArgumentException($"a chunk id is {Size} bytes, got {bytes.Length}", nameof(bytes));
-        }
+    public static ChunkId FromBytes(ReadOnlySpan<byte> bytes) => new(Hash256.FromBytes(bytes, "a chunk id"));
 
-        return new ChunkId(
-            BinaryPrimitives.ReadUInt64BigEndian(bytes),
-            BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]),
-            BinaryPrimitives.ReadUInt64BigEndian(bytes[16..]),
-            BinaryPrimitives.ReadUInt64BigEndian(bytes[24..]));
-    }
+    public void WriteTo(Span<byte> destination) => _value.WriteTo(destination);
 
-    public void WriteTo(Span<byte> destination)
-    {
-        BinaryPrimitives.WriteUInt64BigEndian(destination, _a);
-        BinaryPrimitives.WriteUInt64BigEndian(destination[8..], _b);
-        BinaryPrimitives.WriteUInt64BigEndian(destination[16..], _c);
-        BinaryPrimitives.WriteUInt64BigEndian(destination[24..], _d);
-    }
-
-    public byte[] ToBytes()
-    {
-        byte[] bytes = new byte[Size];
-        WriteTo(bytes);
-        return bytes;
-    }
+    public byte[] ToBytes() => _value.ToBytes();
 
     /// <summary>Parses exactly 64 lowercase hex digits; anything else (upper case, separators, other lengths) fails.</summary>
     public static bool TryParse([NotNullWhen(true)] string? hex, out ChunkId id) => TryParse(hex.AsSpan(), out id);
@@ -100,29 +67,13 @@ public readonly struct ChunkId : IEquatable<ChunkId>, IComparable<ChunkId>
         return Convert.ToHexStringLower(bytes);
     }
 
-    public bool Equals(ChunkId other) => _a == other._a && _b == other._b && _c == other._c && _d == other._d;
+    public bool Equals(ChunkId other) => _value.Equals(other._value);
 
     public override bool Equals(object? obj) => obj is ChunkId other && Equals(other);
 
-    public override int GetHashCode() => (int)_a ^ (int)(_a >> 32);
+    public override int GetHashCode() => _value.GetHashCode();
 
-    public int CompareTo(ChunkId other)
-    {
-        int c = _a.CompareTo(other._a);
-        if (c != 0)
-        {
-            return c;
-        }
-
-        c = _b.CompareTo(other._b);
-        if (c != 0)
-        {
-            return c;
-        }
-
-        c = _c.CompareTo(other._c);
-        return c != 0 ? c : _d.CompareTo(other._d);
-    }
+    public int CompareTo(ChunkId other) => _value.CompareTo(other._value);
 
     public static bool operator ==(ChunkId left, ChunkId right) => left.Equals(right);
 

@@ -25,6 +25,15 @@ public sealed class MetaStore : IDisposable
         ) WITHOUT ROWID;
         CREATE INDEX blobs_unreferenced ON blobs (last_access) WHERE refcount = 0 AND pinned = 0;
         """,
+
+        // 2: peers this node has been connected to, so it can find the network again after a restart.
+        """
+        CREATE TABLE peers (
+            node_id   BLOB    NOT NULL PRIMARY KEY,
+            address   TEXT    NOT NULL,
+            last_seen INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ];
 
     private readonly SqliteConnection _connection;
@@ -188,6 +197,42 @@ public sealed class MetaStore : IDisposable
             }
 
             return ids;
+        }
+    }
+
+    /// <summary>Remembers (or refreshes) where a peer listens. Node ids are opaque bytes to the store.</summary>
+    public void RememberPeer(ReadOnlySpan<byte> nodeId, string address, DateTimeOffset seen)
+    {
+        lock (_lock)
+        {
+            using SqliteCommand cmd = _connection.CreateCommand();
+            cmd.CommandText = """
+                INSERT INTO peers (node_id, address, last_seen) VALUES ($id, $address, $seen)
+                ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, last_seen = MAX(last_seen, excluded.last_seen)
+                """;
+            cmd.Parameters.AddWithValue("$id", nodeId.ToArray());
+            cmd.Parameters.AddWithValue("$address", address);
+            cmd.Parameters.AddWithValue("$seen", seen.ToUnixTimeMilliseconds());
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Known peers, most recently seen first.</summary>
+    public IReadOnlyList<(byte[] NodeId, string Address, DateTimeOffset LastSeen)> KnownPeers(int limit = 1000)
+    {
+        lock (_lock)
+        {
+            using SqliteCommand cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT node_id, address, last_seen FROM peers ORDER BY last_seen DESC LIMIT $limit";
+            cmd.Parameters.AddWithValue("$limit", limit);
+            using SqliteDataReader reader = cmd.ExecuteReader();
+            var peers = new List<(byte[], string, DateTimeOffset)>();
+            while (reader.Read())
+            {
+                peers.Add(((byte[])reader.GetValue(0), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
+            }
+
+            return peers;
         }
     }
 

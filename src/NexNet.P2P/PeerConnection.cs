@@ -1,0 +1,583 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Threading.Channels;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using NexNet.P2P.Internal;
+using NexNet.P2P.Wire;
+
+namespace NexNet.P2P;
+
+/// <summary>
+/// An authenticated connection to one peer. Exactly one reader loop parses frames and one writer loop
+/// owns the socket's write side, merging queued frames into large writes. Requests carry ids, so one
+/// connection carries many requests and streams at once; every request has a timeout and honours
+/// cancellation. Silence longer than the heartbeat timeout closes the connection.
+/// </summary>
+public sealed class PeerConnection : IAsyncDisposable
+{
+    private const int WriteBatchBytes = 256 * 1024;
+
+    private readonly Stream _transport;
+    private readonly PipeReader _input;
+    private readonly PeerOptions _options;
+    private readonly ILogger _logger;
+    private readonly IPeerConnectionOwner _owner;
+    private readonly Channel<OutgoingFrame> _outgoing = Channel.CreateBounded<OutgoingFrame>(
+        new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<Envelope>> _pending = new();
+    private readonly ConcurrentDictionary<uint, PeerStream> _streams = new();
+    private readonly CancellationTokenSource _closing = new();
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _nextRequestId;
+    private long _nextStreamId;
+    private long _lastReceivedTicks = Environment.TickCount64;
+    private long _unknownFrames;
+    private long _unknownMessages;
+    private int _closeStarted;
+    private Task _readLoop = Task.CompletedTask;
+    private Task _writeLoop = Task.CompletedTask;
+    private Task _heartbeatLoop = Task.CompletedTask;
+
+    internal PeerConnection(Stream transport, PipeReader input, NodeId remoteId, string remoteEndPoint, bool isInitiator,
+        PeerOptions options, IPeerConnectionOwner owner, ILogger logger)
+    {
+        _transport = transport;
+        _input = input;
+        RemoteId = remoteId;
+        RemoteEndPoint = remoteEndPoint;
+        IsInitiator = isInitiator;
+        _options = options;
+        _owner = owner;
+        _logger = logger;
+        _nextStreamId = isInitiator ? -1 : 0; // initiator opens odd stream ids, responder even
+    }
+
+    public NodeId RemoteId { get; }
+
+    /// <summary>The socket address of the other end (for logs).</summary>
+    public string RemoteEndPoint { get; }
+
+    /// <summary>Where the peer accepts connections, from its Welcome; empty until then or if it does not listen.</summary>
+    public string RemoteListenAddress { get; internal set; } = "";
+
+    public bool IsInitiator { get; }
+
+    /// <summary>The last measured ping round trip.</summary>
+    public TimeSpan RoundTripTime { get; private set; }
+
+    public bool IsClosed => Volatile.Read(ref _closeStarted) != 0;
+
+    /// <summary>Why the connection closed, once it has.</summary>
+    public string? CloseReason { get; private set; }
+
+    /// <summary>Completes when the connection has closed for any reason.</summary>
+    public Task Completion => _closed.Task;
+
+    /// <summary>Frames and messages of types this build does not know, skipped and counted.</summary>
+    public long UnknownFrames => Interlocked.Read(ref _unknownFrames);
+
+    public long UnknownMessages => Interlocked.Read(ref _unknownMessages);
+
+    internal void Start()
+    {
+        _writeLoop = Task.Run(WriteLoopAsync);
+        _readLoop = Task.Run(ReadLoopAsync);
+        _heartbeatLoop = Task.Run(HeartbeatLoopAsync);
+    }
+
+    // ------------------------------------------------------------------ sending
+
+    /// <summary>Sends a one-way message.</summary>
+    public ValueTask SendAsync(uint type, IMessage message, CancellationToken cancellationToken = default) =>
+        SendEnvelopeAsync(new Envelope { Type = type, Body = message.ToByteString() }, cancellationToken);
+
+    public ValueTask SendAsync(uint type, ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default) =>
+        SendEnvelopeAsync(new Envelope { Type = type, Body = ByteString.CopyFrom(body.Span) }, cancellationToken);
+
+    /// <summary>
+    /// Sends a request and waits for its response, up to the request timeout. With
+    /// <paramref name="writeBody"/> the request body is streamed: it runs alongside and its stream is
+    /// ended when it returns.
+    /// </summary>
+    public async Task<PeerResponse> RequestAsync(uint type, ReadOnlyMemory<byte> body, Func<Stream, CancellationToken, Task>? writeBody = null,
+        TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(IsClosed, this);
+        ulong id = (ulong)Interlocked.Increment(ref _nextRequestId);
+        var answer = new TaskCompletionSource<Envelope>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = answer;
+        PeerStream? upload = writeBody is null ? null : OpenStream();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+        deadline.CancelAfter(timeout ?? _options.RequestTimeout);
+        Task uploading = Task.CompletedTask;
+        try
+        {
+            await SendEnvelopeAsync(new Envelope { RequestId = id, Type = type, Body = ByteString.CopyFrom(body.Span), StreamId = upload?.Id ?? 0 }, deadline.Token);
+            if (upload is not null)
+            {
+                uploading = UploadAsync(upload, writeBody!, deadline.Token);
+            }
+
+            Envelope response = await answer.Task.WaitAsync(deadline.Token);
+            await uploading;
+            if (response.Error.Length > 0)
+            {
+                throw new PeerRequestException($"{RemoteId.Abbreviated} answered request type {type} with an error: {response.Error}");
+            }
+
+            return new PeerResponse(response.Body.Memory, response.StreamId == 0 ? null : _streams.GetValueOrDefault(response.StreamId));
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            upload?.Reset("request abandoned");
+            throw IsClosed
+                ? new IOException($"connection to {RemoteId.Abbreviated} closed during request type {type}: {CloseReason}")
+                : new TimeoutException($"{RemoteId.Abbreviated} did not answer request type {type} within {(timeout ?? _options.RequestTimeout).TotalSeconds:F0} s");
+        }
+        finally
+        {
+            _pending.TryRemove(id, out _);
+        }
+    }
+
+    private static async Task UploadAsync(PeerStream stream, Func<Stream, CancellationToken, Task> writeBody, CancellationToken cancellationToken)
+    {
+        await using (stream)
+        {
+            await writeBody(stream, cancellationToken);
+            await stream.CompleteWritesAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Opens a new stream from this side (its id is announced by the envelope that uses it).</summary>
+    internal PeerStream OpenStream()
+    {
+        uint id = (uint)Interlocked.Add(ref _nextStreamId, 2);
+        var stream = new PeerStream(this, id, _options.StreamWindow);
+        _streams[id] = stream;
+        return stream;
+    }
+
+    internal void ForgetStream(uint id) => _streams.TryRemove(id, out _);
+
+    internal ValueTask SendEnvelopeAsync(Envelope envelope, CancellationToken cancellationToken) =>
+        EnqueueAsync(new OutgoingFrame(FrameType.Message, 0, envelope.ToByteArray(), null), cancellationToken);
+
+    internal async ValueTask EnqueueAsync(OutgoingFrame frame, CancellationToken cancellationToken)
+    {
+        if (frame.Payload.Length > FrameCodec.MaxPayload)
+        {
+            throw new ArgumentException($"a message is at most {FrameCodec.MaxPayload} bytes; stream larger bodies");
+        }
+
+        try
+        {
+            await _outgoing.Writer.WriteAsync(frame, cancellationToken);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new IOException($"connection to {RemoteId.Abbreviated} is closed: {CloseReason}");
+        }
+    }
+
+    internal void TryEnqueue(OutgoingFrame frame)
+    {
+        if (!_outgoing.Writer.TryWrite(frame) && !IsClosed)
+        {
+            // Queue full: hand it to the writer without blocking the caller (rare; control frames only).
+            _ = EnqueueAsync(frame, _closing.Token).AsTask().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+        }
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        byte[] batch = new byte[WriteBatchBytes + FrameCodec.HeaderSize + FrameCodec.MaxPayload];
+        try
+        {
+            ChannelReader<OutgoingFrame> reader = _outgoing.Reader;
+            while (await reader.WaitToReadAsync(_closing.Token))
+            {
+                int used = 0;
+                while (used < WriteBatchBytes && reader.TryRead(out OutgoingFrame frame))
+                {
+                    FrameCodec.WriteHeader(batch.AsSpan(used), frame.Type, frame.Channel, frame.Payload.Length);
+                    frame.Payload.Span.CopyTo(batch.AsSpan(used + FrameCodec.HeaderSize));
+                    used += FrameCodec.HeaderSize + frame.Payload.Length;
+                    frame.Copied?.TrySetResult();
+                }
+
+                await _transport.WriteAsync(batch.AsMemory(0, used), _closing.Token);
+                await _transport.FlushAsync(_closing.Token);
+            }
+        }
+        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            Abort($"write failed: {e.Message}");
+        }
+        finally
+        {
+            while (_outgoing.Reader.TryRead(out OutgoingFrame left))
+            {
+                left.Copied?.TrySetException(new IOException($"connection to {RemoteId.Abbreviated} closed"));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ receiving
+
+    private async Task ReadLoopAsync()
+    {
+        string? reason = null;
+        try
+        {
+            while (true)
+            {
+                ReadResult result = await _input.ReadAsync(_closing.Token);
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                if (!buffer.IsEmpty)
+                {
+                    Volatile.Write(ref _lastReceivedTicks, Environment.TickCount64);
+                }
+
+                while (FrameCodec.TryRead(ref buffer, out Frame frame, out bool unknown))
+                {
+                    if (unknown)
+                    {
+                        Interlocked.Increment(ref _unknownFrames);
+                        continue;
+                    }
+
+                    OnFrame(frame);
+                }
+
+                _input.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted)
+                {
+                    reason = buffer.IsEmpty ? "closed by peer" : "closed by peer in the middle of a frame";
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (PeerProtocolException e)
+        {
+            reason = $"protocol error: {e.Message}";
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            reason = $"read failed: {e.Message}";
+        }
+
+        Abort(reason ?? "closed");
+    }
+
+    private void OnFrame(in Frame frame)
+    {
+        switch (frame.Type)
+        {
+            case FrameType.Message:
+                OnEnvelope(ParseEnvelope(frame.Payload));
+                break;
+            case FrameType.Data:
+                if (_streams.TryGetValue(frame.Channel, out PeerStream? stream))
+                {
+                    stream.OnData(frame.Payload);
+                }
+
+                break; // data for a stream already closed here: dropped
+            case FrameType.End:
+                if (_streams.TryGetValue(frame.Channel, out stream))
+                {
+                    stream.OnEnd();
+                }
+
+                break;
+            case FrameType.Reset:
+                if (_streams.TryRemove(frame.Channel, out stream))
+                {
+                    stream.OnReset(System.Text.EncodingExtensions.GetString(System.Text.Encoding.UTF8, frame.Payload));
+                }
+
+                break;
+            case FrameType.Credit:
+                if (_streams.TryGetValue(frame.Channel, out stream))
+                {
+                    Span<byte> credit = stackalloc byte[4];
+                    frame.Payload.CopyTo(credit);
+                    stream.OnCredit(BinaryPrimitives.ReadUInt32BigEndian(credit));
+                }
+
+                break;
+        }
+    }
+
+    internal static Envelope ParseEnvelope(ReadOnlySequence<byte> payload)
+    {
+        try
+        {
+            return Envelope.Parser.ParseFrom(payload);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new PeerProtocolException($"undecodable message: {e.Message}", e);
+        }
+    }
+
+    private void OnEnvelope(Envelope envelope)
+    {
+        PeerStream? stream = null;
+        if (envelope.StreamId != 0)
+        {
+            // The peer opens streams of the other parity; register before the stream's data frames arrive.
+            bool theirs = (envelope.StreamId % 2 == 1) != IsInitiator;
+            if (!theirs || _streams.ContainsKey(envelope.StreamId))
+            {
+                throw new PeerProtocolException($"message names stream {envelope.StreamId}, which the peer may not open");
+            }
+
+            stream = new PeerStream(this, envelope.StreamId, _options.StreamWindow);
+            _streams[envelope.StreamId] = stream;
+        }
+
+        if (envelope.IsResponse)
+        {
+            if (_pending.TryGetValue(envelope.RequestId, out TaskCompletionSource<Envelope>? answer))
+            {
+                answer.TrySetResult(envelope);
+            }
+            else
+            {
+                stream?.Reset("no such request"); // answer to a request that timed out here
+            }
+
+            return;
+        }
+
+        switch (envelope.Type)
+        {
+            case MessageType.Ping:
+                TryEnqueue(new OutgoingFrame(FrameType.Message, 0, new Envelope { Type = MessageType.Pong, Body = envelope.Body }.ToByteArray(), null));
+                return;
+            case MessageType.Pong:
+                OnPong(envelope.Body);
+                return;
+            case MessageType.Bye:
+                Abort($"peer said goodbye: {ParseOrDefault(Bye.Parser, envelope.Body)?.Reason}");
+                return;
+            case MessageType.Hello or MessageType.Proof or MessageType.Refuse:
+                throw new PeerProtocolException("handshake message after the handshake");
+        }
+
+        if (envelope.RequestId != 0)
+        {
+            PeerRequestHandler? handler = _owner.FindHandler(envelope.Type);
+            if (handler is null)
+            {
+                Interlocked.Increment(ref _unknownMessages);
+                stream?.Reset("unknown request type");
+                TryEnqueue(new OutgoingFrame(FrameType.Message, 0, new Envelope
+                {
+                    RequestId = envelope.RequestId,
+                    IsResponse = true,
+                    Type = envelope.Type,
+                    Error = $"unknown request type {envelope.Type}",
+                }.ToByteArray(), null));
+                return;
+            }
+
+            _ = Task.Run(() => ServeAsync(handler, envelope, stream));
+            return;
+        }
+
+        if (!_owner.OnMessage(this, envelope))
+        {
+            Interlocked.Increment(ref _unknownMessages);
+        }
+    }
+
+    private async Task ServeAsync(PeerRequestHandler handler, Envelope request, PeerStream? requestStream)
+    {
+        var response = new Envelope { RequestId = request.RequestId, IsResponse = true, Type = request.Type };
+        PeerReply? reply = null;
+        try
+        {
+            reply = await handler(new PeerRequest(this, request.Type, request.Body.Memory, requestStream), _closing.Token);
+            response.Body = ByteString.CopyFrom(reply.Body.Span);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !_closing.IsCancellationRequested)
+        {
+            Log.RequestFailed(_logger, request.Type, RemoteId.Abbreviated, e.Message);
+            response.Error = e.Message;
+            reply = null;
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        finally
+        {
+            if (requestStream is not null)
+            {
+                await requestStream.DisposeAsync();
+            }
+        }
+
+        try
+        {
+            PeerStream? download = reply?.WriteBody is null ? null : OpenStream();
+            response.StreamId = download?.Id ?? 0;
+            await SendEnvelopeAsync(response, _closing.Token);
+            if (download is not null)
+            {
+                await using (download)
+                {
+                    try
+                    {
+                        await reply!.WriteBody!(download, _closing.Token);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        download.Reset($"sender failed: {e.Message}");
+                        throw;
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The connection closed under the reply; its close is logged once, elsewhere.
+        }
+    }
+
+    private static T? ParseOrDefault<T>(MessageParser<T> parser, ByteString body) where T : class, IMessage<T>
+    {
+        try
+        {
+            return parser.ParseFrom(body);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return null;
+        }
+    }
+
+    // ------------------------------------------------------------------ liveness and closing
+
+    private async Task HeartbeatLoopAsync()
+    {
+        using var timer = new PeriodicTimer(_options.HeartbeatInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_closing.Token))
+            {
+                long silentMs = Environment.TickCount64 - Volatile.Read(ref _lastReceivedTicks);
+                if (silentMs > _options.HeartbeatTimeout.TotalMilliseconds)
+                {
+                    Abort($"no frame for {silentMs / 1000.0:F1} s (heartbeat timeout)");
+                    return;
+                }
+
+                byte[] ticks = new byte[8];
+                BinaryPrimitives.WriteInt64BigEndian(ticks, Environment.TickCount64);
+                TryEnqueue(new OutgoingFrame(FrameType.Message, 0, new Envelope { Type = MessageType.Ping, Body = ByteString.CopyFrom(ticks) }.ToByteArray(), null));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void OnPong(ByteString body)
+    {
+        if (body.Length == 8)
+        {
+            long sent = BinaryPrimitives.ReadInt64BigEndian(body.Span);
+            RoundTripTime = TimeSpan.FromMilliseconds(Math.Max(0, Environment.TickCount64 - sent));
+        }
+    }
+
+    /// <summary>Says goodbye, lets queued frames go out (briefly), and closes.</summary>
+    public async ValueTask CloseAsync(string reason)
+    {
+        if (IsClosed)
+        {
+            return;
+        }
+
+        try
+        {
+            var bye = new Envelope { Type = MessageType.Bye, Body = new Bye { Reason = reason }.ToByteString() };
+            await SendEnvelopeAsync(bye, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(1));
+            _outgoing.Writer.TryComplete();
+            await _writeLoop.WaitAsync(TimeSpan.FromSeconds(1));
+        }
+        catch (Exception e) when (e is IOException or TimeoutException or OperationCanceledException)
+        {
+        }
+
+        Abort(reason);
+    }
+
+    /// <summary>Closes at once: fails pending requests and streams, and tells the owner (which logs it) once.</summary>
+    internal void Abort(string reason)
+    {
+        if (Interlocked.Exchange(ref _closeStarted, 1) != 0)
+        {
+            return;
+        }
+
+        CloseReason = reason;
+        _closing.Cancel();
+        _outgoing.Writer.TryComplete();
+        var closed = new IOException($"connection to {RemoteId.Abbreviated} closed: {reason}");
+        foreach (TaskCompletionSource<Envelope> pending in _pending.Values)
+        {
+            pending.TrySetException(closed);
+        }
+
+        foreach (PeerStream stream in _streams.Values)
+        {
+            stream.OnConnectionClosed(closed);
+        }
+
+        _streams.Clear();
+        try
+        {
+            _transport.Dispose();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+        }
+
+        _owner.OnClosed(this, reason);
+        _closed.TrySetResult();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await CloseAsync("closed locally");
+        await Task.WhenAll(_readLoop, _writeLoop, _heartbeatLoop).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _input.Complete();
+        _closing.Dispose();
+    }
+}
+
+/// <summary>What a connection needs from the network that owns it.</summary>
+internal interface IPeerConnectionOwner
+{
+    PeerRequestHandler? FindHandler(uint type);
+
+    /// <summary>A one-way message the connection does not handle itself; false if unknown.</summary>
+    bool OnMessage(PeerConnection connection, Envelope envelope);
+
+    void OnClosed(PeerConnection connection, string reason);
+}

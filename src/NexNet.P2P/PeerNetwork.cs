@@ -1,0 +1,544 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using NexNet.P2P.Internal;
+using NexNet.P2P.Wire;
+using NexNet.Storage;
+
+namespace NexNet.P2P;
+
+/// <summary>
+/// A node's view of the network: it listens, dials bootstrap and known addresses concurrently, learns
+/// more addresses by gossip, keeps one connection per peer, reconnects with exponential backoff and
+/// jitter, and remembers peers across restarts. The node layer registers request handlers per
+/// message type and sends requests to peers by id.
+/// </summary>
+/// <remarks>
+/// When two nodes dial each other at once, both keep the connection that the node with the lower id
+/// initiated: each side decides alone and both decide the same.
+/// </remarks>
+public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
+{
+    /// <summary>Failed dials after which a gossiped (not bootstrap) address is forgotten.</summary>
+    private const int ForgetAfterFailures = 8;
+
+    private readonly NodeIdentity _identity;
+    private readonly byte[] _proofKey;
+    private readonly PeerOptions _options;
+    private readonly ILogger _logger;
+    private readonly MetaStore? _knownPeers;
+    private readonly ConcurrentDictionary<uint, PeerRequestHandler> _handlers = new();
+    private readonly ConcurrentDictionary<uint, Action<PeerConnection, ReadOnlyMemory<byte>>> _messageHandlers = new();
+    private readonly ConcurrentDictionary<NodeId, PeerConnection> _peers = new();
+    private readonly ConcurrentDictionary<string, Dialer> _dialers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, NodeId> _idByAddress = new(StringComparer.Ordinal);
+    private readonly Lock _peersLock = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _handshakeSlots;
+    private Socket? _listener;
+    private Task _acceptLoop = Task.CompletedTask;
+    private Task _gossipLoop = Task.CompletedTask;
+
+    public PeerNetwork(NodeIdentity identity, ReadOnlySpan<byte> networkSecret, PeerOptions? options = null, ILogger? logger = null, MetaStore? knownPeers = null)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        _identity = identity;
+        _proofKey = Handshake.ProofKey(networkSecret);
+        _options = options ?? new PeerOptions();
+        _logger = logger ?? NullLogger.Instance;
+        _knownPeers = knownPeers;
+        _handshakeSlots = new SemaphoreSlim(_options.MaxPendingHandshakes);
+    }
+
+    public NodeId Id => _identity.Id;
+
+    public IPEndPoint? LocalEndPoint { get; private set; }
+
+    /// <summary>host:port others should dial (the bound address; empty when not listening).</summary>
+    public string AdvertisedAddress { get; private set; } = "";
+
+    public PeerOptions Options => _options;
+
+    /// <summary>Raised when a peer gets its (first surviving) connection, and when it has none left.</summary>
+    public event Action<PeerConnection>? PeerConnected;
+
+    public event Action<PeerConnection>? PeerDisconnected;
+
+    public IReadOnlyCollection<PeerConnection> Peers => [.. _peers.Values.Where(p => !p.IsClosed)];
+
+    /// <summary>Addresses this node is keeping (or trying to keep) a connection to.</summary>
+    public IReadOnlyCollection<string> DialingAddresses => [.. _dialers.Keys];
+
+    public PeerConnection? Find(NodeId id) => _peers.TryGetValue(id, out PeerConnection? c) && !c.IsClosed ? c : null;
+
+    /// <summary>Registers the handler for one request type (for every connection, present and future).</summary>
+    public void Handle(uint type, PeerRequestHandler handler)
+    {
+        if (type < MessageType.FirstApplicationType)
+        {
+            throw new ArgumentOutOfRangeException(nameof(type), $"types below {MessageType.FirstApplicationType} belong to the network layer");
+        }
+
+        _handlers[type] = handler;
+    }
+
+    /// <summary>Registers the handler for one one-way message type.</summary>
+    public void OnMessage(uint type, Action<PeerConnection, ReadOnlyMemory<byte>> handler)
+    {
+        if (type < MessageType.FirstApplicationType)
+        {
+            throw new ArgumentOutOfRangeException(nameof(type), $"types below {MessageType.FirstApplicationType} belong to the network layer");
+        }
+
+        _messageHandlers[type] = handler;
+    }
+
+    /// <summary>Sends a request to a connected peer.</summary>
+    public Task<PeerResponse> RequestAsync(NodeId peer, uint type, ReadOnlyMemory<byte> body, Func<Stream, CancellationToken, Task>? writeBody = null,
+        TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        PeerConnection connection = Find(peer) ?? throw new IOException($"peer {peer.Abbreviated} is not connected");
+        return connection.RequestAsync(type, body, writeBody, timeout, cancellationToken);
+    }
+
+    /// <summary>Listens (when <paramref name="listen"/> is given), then dials the known and bootstrap addresses.</summary>
+    public void Start(IPEndPoint? listen, IEnumerable<string>? bootstrap = null)
+    {
+        if (listen is not null)
+        {
+            var socket = new Socket(listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                socket.Bind(listen);
+                socket.Listen(512);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+
+            _listener = socket;
+            LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+            AdvertisedAddress = $"{LocalEndPoint.Address}:{LocalEndPoint.Port}";
+            _idByAddress[AdvertisedAddress] = Id;
+            Log.Listening(_logger, AdvertisedAddress, Id);
+            _acceptLoop = Task.Run(AcceptLoopAsync);
+        }
+
+        if (_knownPeers is not null)
+        {
+            foreach ((byte[] id, string address, _) in _knownPeers.KnownPeers())
+            {
+                if (NodeId.TryFromBytes(id, out NodeId peer) && peer != Id)
+                {
+                    AddAddress(address);
+                }
+            }
+        }
+
+        foreach (string address in bootstrap ?? [])
+        {
+            AddAddress(address, isBootstrap: true);
+        }
+
+        _gossipLoop = Task.Run(GossipLoopAsync);
+    }
+
+    /// <summary>Keeps a connection to whoever listens at <paramref name="address"/>: dials now, and again with backoff whenever it drops.</summary>
+    public void AddAddress(string address, bool isBootstrap = false)
+    {
+        if (string.IsNullOrEmpty(address) || _stopping.IsCancellationRequested || (_idByAddress.TryGetValue(address, out NodeId id) && id == Id))
+        {
+            return;
+        }
+
+        var dialer = new Dialer(address, isBootstrap);
+        if (_dialers.TryAdd(address, dialer))
+        {
+            dialer.Loop = Task.Run(() => DialLoopAsync(dialer));
+        }
+    }
+
+    /// <summary>One attempt: TCP connect, TLS, handshake. Returns the connection that survives (an existing one if this one loses to it).</summary>
+    public async Task<PeerConnection> ConnectAsync(string address, CancellationToken cancellationToken = default)
+    {
+        (string host, int port) = ParseAddress(address);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        deadline.CancelAfter(_options.HandshakeTimeout);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(host, port, deadline.Token);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            socket.Dispose();
+            throw new HandshakeException(e is SocketException ? HandshakeFailure.Transport : HandshakeFailure.Timeout, $"cannot connect to {address}: {e.Message}", e);
+        }
+
+        string endPoint = socket.RemoteEndPoint?.ToString() ?? address;
+        Handshake.Result result = await Handshake.InitiateAsync(new NetworkStream(socket, ownsSocket: true), _identity, _proofKey, deadline.Token);
+        _idByAddress[address] = result.RemoteId;
+        return Admit(result, endPoint, isInitiator: true, listenAddress: address);
+    }
+
+    private static (string Host, int Port) ParseAddress(string address)
+    {
+        int colon = address.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(address.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture, out int port) || port is <= 0 or > 65535)
+        {
+            throw new ArgumentException($"'{address}' is not host:port");
+        }
+
+        return (address[..colon].Trim('[', ']'), port);
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                await _handshakeSlots.WaitAsync(_stopping.Token);
+                socket = await _listener!.AcceptAsync(_stopping.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                _handshakeSlots.Release();
+                continue; // a connection that died in the backlog
+            }
+
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await RespondAsync(socket);
+                }
+                finally
+                {
+                    _handshakeSlots.Release();
+                }
+            });
+        }
+    }
+
+    private async Task RespondAsync(Socket socket)
+    {
+        string endPoint = socket.RemoteEndPoint?.ToString() ?? "?";
+        socket.NoDelay = true;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        deadline.CancelAfter(_options.HandshakeTimeout);
+        try
+        {
+            Handshake.Result result = await Handshake.RespondAsync(new NetworkStream(socket, ownsSocket: true), _identity, _proofKey, deadline.Token);
+            Admit(result, endPoint, isInitiator: false, listenAddress: "");
+        }
+        catch (HandshakeException e) when (!_stopping.IsCancellationRequested)
+        {
+            Log.RefusedIncoming(_logger, endPoint, e.Message);
+        }
+        catch (Exception e) when (_stopping.IsCancellationRequested && e is HandshakeException or OperationCanceledException)
+        {
+        }
+    }
+
+    private PeerConnection Admit(Handshake.Result handshake, string endPoint, bool isInitiator, string listenAddress)
+    {
+        var connection = new PeerConnection(handshake.Tls, handshake.Input, handshake.RemoteId, endPoint, isInitiator, _options, this, _logger)
+        {
+            RemoteListenAddress = listenAddress,
+        };
+        PeerConnection? loser = null;
+        PeerConnection survivor = connection;
+        bool first = false;
+        lock (_peersLock)
+        {
+            if (_peers.TryGetValue(handshake.RemoteId, out PeerConnection? existing) && !existing.IsClosed)
+            {
+                if (Preferred(connection, existing))
+                {
+                    _peers[handshake.RemoteId] = connection;
+                    loser = existing;
+                }
+                else
+                {
+                    loser = connection;
+                    survivor = existing;
+                }
+            }
+            else
+            {
+                _peers[handshake.RemoteId] = connection;
+                first = true;
+            }
+        }
+
+        connection.Start();
+        if (loser is not null)
+        {
+            _ = loser.CloseAsync("duplicate connection (the one initiated by the lower node id is kept)").AsTask();
+        }
+
+        if (survivor == connection)
+        {
+            Log.Connected(_logger, connection.RemoteId.Abbreviated, endPoint, isInitiator ? "outgoing" : "incoming");
+            _ = connection.SendAsync(MessageType.Welcome, new Welcome { ListenAddress = AdvertisedAddress }).AsTask().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            if (first)
+            {
+                PeerConnected?.Invoke(connection);
+            }
+
+            BroadcastPeers();
+            if (listenAddress.Length > 0)
+            {
+                Remember(connection.RemoteId, listenAddress);
+            }
+        }
+
+        return survivor;
+    }
+
+    private bool Preferred(PeerConnection candidate, PeerConnection existing)
+    {
+        NodeId lower = Id < candidate.RemoteId ? Id : candidate.RemoteId;
+        bool candidateFromLower = (candidate.IsInitiator ? Id : candidate.RemoteId) == lower;
+        bool existingFromLower = (existing.IsInitiator ? Id : existing.RemoteId) == lower;
+        return candidateFromLower != existingFromLower ? candidateFromLower : true; // same initiator: the newer replaces
+    }
+
+    private async Task DialLoopAsync(Dialer dialer)
+    {
+        TimeSpan delay = _options.ReconnectMinDelay;
+        CancellationToken stopping = _stopping.Token;
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                if (_idByAddress.TryGetValue(dialer.Address, out NodeId known))
+                {
+                    if (known == Id)
+                    {
+                        break;
+                    }
+
+                    if (Find(known) is { } live)
+                    {
+                        await live.Completion.WaitAsync(stopping);
+                        delay = _options.ReconnectMinDelay;
+                        continue;
+                    }
+                }
+
+                try
+                {
+                    PeerConnection connection = await ConnectAsync(dialer.Address, stopping);
+                    dialer.Failures = 0;
+                    delay = _options.ReconnectMinDelay;
+                    await connection.Completion.WaitAsync(stopping);
+                    continue;
+                }
+                catch (HandshakeException e) when (e.Failure == HandshakeFailure.Self)
+                {
+                    _idByAddress[dialer.Address] = Id;
+                    break;
+                }
+                catch (HandshakeException e) when (!stopping.IsCancellationRequested)
+                {
+                    dialer.Failures++;
+                    if (dialer.Failures == 1 || e.Failure is HandshakeFailure.Authentication or HandshakeFailure.Version)
+                    {
+                        Log.DialFailed(_logger, dialer.Address, e.Message);
+                    }
+                    else
+                    {
+                        Log.DialRetry(_logger, dialer.Address, e.Message, (long)delay.TotalMilliseconds);
+                    }
+
+                    if (e.Failure is HandshakeFailure.Authentication or HandshakeFailure.Version)
+                    {
+                        delay = _options.ReconnectMaxDelay; // it will not change by itself: try rarely
+                    }
+                }
+
+                if (!dialer.IsBootstrap && dialer.Failures >= ForgetAfterFailures)
+                {
+                    break;
+                }
+
+                double jitter = 0.5 + Random.Shared.NextDouble(); // 0.5x .. 1.5x, so retries of many nodes spread out
+                await Task.Delay(delay * jitter, stopping);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            _dialers.TryRemove(new KeyValuePair<string, Dialer>(dialer.Address, dialer));
+        }
+    }
+
+    private async Task GossipLoopAsync()
+    {
+        using var timer = new PeriodicTimer(_options.GossipInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                BroadcastPeers();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void BroadcastPeers()
+    {
+        PeerConnection[] peers = [.. Peers];
+        var list = new PeerList();
+        foreach (PeerConnection peer in peers)
+        {
+            if (peer.RemoteListenAddress.Length > 0)
+            {
+                list.Peers.Add(new PeerAddress { NodeId = ByteString.CopyFrom(peer.RemoteId.ToBytes()), Address = peer.RemoteListenAddress });
+            }
+        }
+
+        foreach (PeerConnection peer in peers)
+        {
+            _ = peer.SendAsync(MessageType.Peers, list).AsTask().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+        }
+    }
+
+    private void Remember(NodeId id, string address)
+    {
+        try
+        {
+            _knownPeers?.RememberPeer(id.ToBytes(), address, DateTimeOffset.UtcNow);
+        }
+        catch (MetaStoreException)
+        {
+            // Remembering peers is a convenience for the next start; never a reason to fail a connection.
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+        }
+    }
+
+    // ------------------------------------------------------------------ IPeerConnectionOwner
+
+    PeerRequestHandler? IPeerConnectionOwner.FindHandler(uint type) => _handlers.GetValueOrDefault(type);
+
+    bool IPeerConnectionOwner.OnMessage(PeerConnection connection, Envelope envelope)
+    {
+        switch (envelope.Type)
+        {
+            case MessageType.Welcome:
+                string address = Welcome.Parser.ParseFrom(envelope.Body).ListenAddress;
+                if (address.Length > 0 && TryNormalise(address, connection, out string usable))
+                {
+                    connection.RemoteListenAddress = usable;
+                    _idByAddress[usable] = connection.RemoteId;
+                    Remember(connection.RemoteId, usable);
+                    AddAddress(usable); // so that we reconnect if it drops, whichever side dialed
+                    BroadcastPeers();
+                }
+
+                return true;
+            case MessageType.Peers:
+                foreach (PeerAddress peer in PeerList.Parser.ParseFrom(envelope.Body).Peers)
+                {
+                    if (NodeId.TryFromBytes(peer.NodeId.Span, out NodeId id) && id != Id && Find(id) is null && peer.Address.Length > 0)
+                    {
+                        AddAddress(peer.Address);
+                    }
+                }
+
+                return true;
+        }
+
+        if (_messageHandlers.TryGetValue(envelope.Type, out Action<PeerConnection, ReadOnlyMemory<byte>>? handler))
+        {
+            handler(connection, envelope.Body.Memory);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>A peer listening on 0.0.0.0 or [::] advertises that; others reach it at the address its connection came from.</summary>
+    private static bool TryNormalise(string advertised, PeerConnection connection, out string usable)
+    {
+        usable = advertised;
+        try
+        {
+            (string host, int port) = ParseAddress(advertised);
+            if (host is "0.0.0.0" or "::" && IPEndPoint.TryParse(connection.RemoteEndPoint, out IPEndPoint? seen))
+            {
+                usable = new IPEndPoint(seen.Address, port).ToString();
+            }
+
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    void IPeerConnectionOwner.OnClosed(PeerConnection connection, string reason)
+    {
+        bool wasActive;
+        lock (_peersLock)
+        {
+            wasActive = _peers.TryGetValue(connection.RemoteId, out PeerConnection? current) && current == connection;
+            if (wasActive)
+            {
+                _peers.TryRemove(connection.RemoteId, out _);
+            }
+        }
+
+        if (wasActive)
+        {
+            Log.Disconnected(_logger, connection.RemoteId.Abbreviated, connection.RemoteEndPoint, reason);
+            PeerDisconnected?.Invoke(connection);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        _listener?.Dispose();
+        await Task.WhenAll(_peers.Values.Select(p => p.DisposeAsync().AsTask()));
+        await Task.WhenAll([_acceptLoop, _gossipLoop, .. _dialers.Values.Select(d => d.Loop)]).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _handshakeSlots.Dispose();
+        _stopping.Dispose();
+    }
+
+    private sealed class Dialer(string address, bool isBootstrap)
+    {
+        public string Address { get; } = address;
+
+        public bool IsBootstrap { get; } = isBootstrap;
+
+        public int Failures { get; set; }
+
+        public Task Loop { get; set; } = Task.CompletedTask;
+    }
+}

@@ -1,0 +1,33 @@
+namespace NexNet.P2P;
+
+/// <summary>Timeouts and bounds of the network layer. The defaults suit a LAN or loopback; tests shorten them.</summary>
+public sealed class PeerOptions
+{
+    public const int ProtocolVersion = 1;
+
+    /// <summary>TCP connect plus TLS plus Hello and proofs; a peer that stalls longer is dropped.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often each side pings; any frame counts as a sign of life.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>A connection with no frame for this long is dead and closed.</summary>
+    public TimeSpan HeartbeatTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Bytes a stream's sender may have in flight before the receiver grants more (per stream, per direction).</summary>
+    public int StreamWindow { get; set; } = 1024 * 1024;
+
+    /// <summary>Handshakes in progress at once on the listener; further connections wait in the backlog.</summary>
+    public int MaxPendingHandshakes { get; set; } = 64;
+
+    public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the peer list is sent to every peer (it is also sent at once on every new connection).</summary>
+    public TimeSpan GossipInterval { get; set; } = TimeSpan.FromSeconds(5);
+}

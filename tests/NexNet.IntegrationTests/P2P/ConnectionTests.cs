@@ -1,0 +1,137 @@
+using System.Security.Cryptography;
+using NexNet.P2P;
+using NexNet.Tests.Shared;
+
+namespace NexNet.IntegrationTests.P2P;
+
+/// <summary>Two real nodes on loopback: requests, streamed bodies both ways, flow control, timeouts.</summary>
+public sealed class ConnectionTests : IAsyncLifetime
+{
+    private const uint Echo = 100;
+    private const uint Upload = 101;
+    private const uint Download = 102;
+    private const uint Silent = 103;
+    private static readonly TimeSpan s_deadline = TimeSpan.FromSeconds(10);
+    private TestNode _a = null!;
+    private TestNode _b = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _a = TestNode.Start("a");
+        _b = TestNode.Start("b", _a.Address);
+        await Eventually.WaitAsync(() => _a.Network.Find(_b.Network.Id) is not null && _b.Network.Find(_a.Network.Id) is not null, s_deadline, "a and b connected");
+    }
+
+    [Fact]
+    public async Task Requests_are_answered_and_identify_the_peer_by_its_certificate()
+    {
+        _a.Network.Handle(Echo, (request, _) => Task.FromResult(new PeerReply(request.Body.ToArray().Reverse().ToArray())));
+        await using PeerResponse response = await _b.Network.RequestAsync(_a.Network.Id, Echo, new byte[] { 1, 2, 3 }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(new byte[] { 3, 2, 1 }, response.Body.ToArray());
+        Assert.Equal(NodeIdentity.IdOf(_a.Identity.Certificate), _b.Network.Find(_a.Network.Id)!.RemoteId);
+    }
+
+    [Fact]
+    public async Task Many_requests_share_one_connection_at_once()
+    {
+        _a.Network.Handle(Echo, async (request, ct) =>
+        {
+            await Task.Yield();
+            return new PeerReply(request.Body);
+        });
+        Task<PeerResponse>[] requests = [.. Enumerable.Range(0, 200).Select(i =>
+            _b.Network.RequestAsync(_a.Network.Id, Echo, BitConverter.GetBytes(i), cancellationToken: TestContext.Current.CancellationToken))];
+        PeerResponse[] responses = await Task.WhenAll(requests);
+        Assert.Equal(Enumerable.Range(0, 200), responses.Select(r => BitConverter.ToInt32(r.Body.Span)));
+        Assert.Single(_b.Network.Peers);
+    }
+
+    [Fact]
+    public async Task Bodies_stream_both_ways_byte_for_byte()
+    {
+        byte[] up = RandomNumberGenerator.GetBytes((5 * 1024 * 1024) + 17);
+        byte[] down = RandomNumberGenerator.GetBytes((7 * 1024 * 1024) + 3);
+        _a.Network.Handle(Upload, async (request, ct) =>
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            byte[] buffer = new byte[100_000];
+            int n;
+            while ((n = await request.BodyStream!.ReadAsync(buffer, ct)) > 0)
+            {
+                hash.AppendData(buffer, 0, n);
+            }
+
+            return new PeerReply(hash.GetHashAndReset(), async (stream, token) => await stream.WriteAsync(down, token));
+        });
+
+        await using PeerResponse response = await _b.Network.RequestAsync(_a.Network.Id, Upload, ReadOnlyMemory<byte>.Empty,
+            async (stream, ct) => await stream.WriteAsync(up, ct), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(SHA256.HashData(up), response.Body.ToArray());
+        using var received = new MemoryStream();
+        await response.BodyStream!.CopyToAsync(received, TestContext.Current.CancellationToken);
+        Assert.Equal(down, received.ToArray());
+    }
+
+    [Fact]
+    public async Task A_slow_reader_holds_its_writer_to_one_window()
+    {
+        var reading = new TaskCompletionSource();
+        PeerStream? serverSide = null;
+        long written = 0;
+        _a.Network.Handle(Upload, async (request, ct) =>
+        {
+            serverSide = request.BodyStream;
+            await reading.Task.WaitAsync(ct);
+            await request.BodyStream!.CopyToAsync(Stream.Null, ct);
+            return PeerReply.Empty;
+        });
+
+        int window = _b.Network.Options.StreamWindow;
+        Task<PeerResponse> upload = _b.Network.RequestAsync(_a.Network.Id, Upload, ReadOnlyMemory<byte>.Empty, async (stream, ct) =>
+        {
+            byte[] chunk = new byte[16 * 1024];
+            for (int i = 0; i < 4 * window / chunk.Length; i++)
+            {
+                await stream.WriteAsync(chunk, ct);
+                Interlocked.Add(ref written, chunk.Length);
+            }
+        }, cancellationToken: TestContext.Current.CancellationToken);
+
+        // The receiver holds exactly one window and the writer cannot get further until it reads.
+        await Eventually.WaitAsync(() => serverSide is not null && serverSide.BufferedBytes == window, s_deadline, "the receiver holds one full window");
+        Assert.True(Interlocked.Read(ref written) <= window, $"writer got {written} bytes out with a {window}-byte window and no reader");
+        Assert.False(upload.IsCompleted);
+
+        reading.SetResult();
+        await using PeerResponse done = await upload;
+        Assert.Equal(4 * window, Interlocked.Read(ref written));
+    }
+
+    [Fact]
+    public async Task A_request_nobody_answers_times_out_and_the_connection_lives_on()
+    {
+        _a.Network.Handle(Silent, async (_, ct) =>
+        {
+            await Task.Delay(Timeout.Infinite, ct);
+            return PeerReply.Empty;
+        });
+        _a.Network.Handle(Echo, (request, _) => Task.FromResult(new PeerReply(request.Body)));
+        await Assert.ThrowsAsync<TimeoutException>(() => _b.Network.RequestAsync(_a.Network.Id, Silent, new byte[] { 1 }, timeout: TimeSpan.FromMilliseconds(300), cancellationToken: TestContext.Current.CancellationToken));
+        await using PeerResponse echo = await _b.Network.RequestAsync(_a.Network.Id, Echo, new byte[] { 9 }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(new byte[] { 9 }, echo.Body.ToArray());
+    }
+
+    [Fact]
+    public async Task Unknown_request_types_are_answered_with_an_error_and_counted()
+    {
+        PeerRequestException e = await Assert.ThrowsAsync<PeerRequestException>(() => _b.Network.RequestAsync(_a.Network.Id, 999, new byte[] { 1 }, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Contains("unknown request type 999", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1, _a.Network.Find(_b.Network.Id)!.UnknownMessages);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _b.DisposeAsync();
+        await _a.DisposeAsync();
+    }
+}

@@ -1,0 +1,30 @@
+namespace NexNet.Tests.Shared;
+
+/// <summary>Waits for a condition with a deadline, checking it on a short timer; fails with a message saying what never happened.</summary>
+internal static class Eventually
+{
+    private static readonly TimeSpan s_poll = TimeSpan.FromMilliseconds(20);
+
+    public static async Task WaitAsync(Func<bool> condition, TimeSpan deadline, string what)
+    {
+        if (condition())
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(s_poll);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (await timer.WaitForNextTickAsync())
+        {
+            if (condition())
+            {
+                return;
+            }
+
+            if (clock.Elapsed > deadline)
+            {
+                throw new TimeoutException($"within {deadline.TotalSeconds:F1} s, this never happened: {what}");
+            }
+        }
+    }
+}
