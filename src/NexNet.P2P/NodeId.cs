@@ -58,6 +58,47 @@ public readonly struct NodeId : IEquatable<NodeId>, IComparable<NodeId>
         return new string(text[..n]);
     }
 
+    /// <summary>Parses the 52-character base32 form that <see cref="ToString"/> prints.</summary>
+    public static bool TryParse(string? text, out NodeId id)
+    {
+        id = default;
+        if (text is null || text.Length != 52)
+        {
+            return false;
+        }
+
+        Span<byte> bytes = stackalloc byte[Size + 1];
+        int bits = 0, value = 0, n = 0;
+        foreach (char ch in text)
+        {
+            int digit = Alphabet.IndexOf(ch, StringComparison.Ordinal);
+            if (digit < 0)
+            {
+                return false;
+            }
+
+            value = (value << 5) | digit;
+            bits += 5;
+            if (bits >= 8)
+            {
+                bytes[n++] = (byte)(value >> (bits - 8));
+                bits -= 8;
+                value &= (1 << bits) - 1;
+            }
+        }
+
+        if (n != Size || value != 0)
+        {
+            return false; // wrong length, or non-zero padding bits: not a canonical id
+        }
+
+        id = FromBytes(bytes[..Size]);
+        return true;
+    }
+
+    public static NodeId Parse(string text) =>
+        TryParse(text, out NodeId id) ? id : throw new FormatException($"not a node id (52 base32 characters): '{text}'");
+
     /// <summary>The first 8 characters, for log lines.</summary>
     public string Abbreviated => ToString()[..8];
 

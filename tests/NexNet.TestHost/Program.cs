@@ -4,12 +4,13 @@ return args switch
 {
     ["put-blobs", string dir] => BlobPutter.Run(dir),
     ["write-streams", string dir] => await BatchedStreamWriter.RunAsync(dir),
+    ["p2p-node", string dir, .. var bootstrap] => await P2PNode.RunAsync(dir, bootstrap),
     ["store-stream", string dir, string bytes] => await StreamStorer.RunAsync(dir, long.Parse(bytes, System.Globalization.CultureInfo.InvariantCulture)),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: NexNet.TestHost put-blobs DIR | write-streams DIR | store-stream DIR BYTES");
+    Console.Error.WriteLine("usage: NexNet.TestHost put-blobs DIR | write-streams DIR | p2p-node DIR [BOOTSTRAP...] | store-stream DIR BYTES");
     return 2;
 }

@@ -23,22 +23,10 @@ internal static class StreamStorer
         await using var source = new PseudoRandomStream(bytes);
         ChunkList list = await store.WriteAsync(source);
         Console.Out.WriteLine($"chunks={list.Chunks.Length} length={list.Length} seconds={clock.Elapsed.TotalSeconds:F2}");
-        Console.Out.WriteLine($"peak_rss_kib={PeakRssKib()}");
+        Console.Out.WriteLine($"peak_rss_kib={ProcessMemory.PeakRssKib()}");
         return 0;
     }
 
-    private static long PeakRssKib()
-    {
-        foreach (string line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-            {
-                return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
-            }
-        }
-
-        throw new InvalidOperationException("no VmHWM in /proc/self/status");
-    }
 
     /// <summary>Incompressible, never-repeating bytes at several GiB/s: AES-CTR keystream under a random key.</summary>
     private sealed class PseudoRandomStream(long length) : ReadOnlyStream

@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using NexNet.IntegrationTests.Support;
 using NexNet.P2P;
+using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.P2P;
 
@@ -28,16 +29,7 @@ internal sealed class TestNode : IAsyncDisposable
 
     public string Address => Network.AdvertisedAddress;
 
-    public static PeerOptions FastOptions() => new()
-    {
-        HeartbeatInterval = TimeSpan.FromMilliseconds(200),
-        HeartbeatTimeout = TimeSpan.FromSeconds(1),
-        HandshakeTimeout = TimeSpan.FromSeconds(3),
-        ReconnectMinDelay = TimeSpan.FromMilliseconds(50),
-        ReconnectMaxDelay = TimeSpan.FromSeconds(1),
-        GossipInterval = TimeSpan.FromMilliseconds(500),
-        RequestTimeout = TimeSpan.FromSeconds(10),
-    };
+    public static PeerOptions FastOptions() => FastPeerOptions.Create();
 
     public static TestNode Start(string name, params string[] bootstrap) => Start(name, DefaultSecret, null, bootstrap);
 

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Support;
 
@@ -9,8 +11,13 @@ namespace NexNet.IntegrationTests.Support;
 internal sealed class ChildProcess : IDisposable
 {
     private readonly Process _process;
+    private readonly ConcurrentQueue<string> _lines = new();
+    private Task? _pump;
 
     private ChildProcess(Process process) => _process = process;
+
+    /// <summary>Lines collected so far (after <see cref="StartCollecting"/>).</summary>
+    public IReadOnlyCollection<string> Lines => _lines;
 
     public int Id => _process.Id;
 
@@ -75,6 +82,40 @@ internal sealed class ChildProcess : IDisposable
         }
     }
 
+    /// <summary>From now on, stdout lines are read in the background into <see cref="Lines"/>; use <see cref="WaitForLineAsync"/> instead of <see cref="ReadLineAsync"/>.</summary>
+    public ChildProcess StartCollecting()
+    {
+        _pump ??= Task.Run(async () =>
+        {
+            while (await _process.StandardOutput.ReadLineAsync() is { } line)
+            {
+                _lines.Enqueue(line);
+            }
+        });
+        return this;
+    }
+
+    /// <summary>The first collected line (old or new) that matches, waiting up to <paramref name="timeout"/>.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan timeout, string what)
+    {
+        string? found = null;
+        await Eventually.WaitAsync(() => (found = _lines.FirstOrDefault(match)) is not null, timeout, $"child {_process.Id} printed {what}");
+        return found!;
+    }
+
+    /// <summary>The last collected line that matches, or null.</summary>
+    public string? LastLine(Func<string, bool> match) => _lines.LastOrDefault(match);
+
+    /// <summary>Closes the child's stdin (the test hosts stop politely when it closes).</summary>
+    public void CloseStandardInput() => _process.StandardInput.Close();
+
+    /// <summary>Sends a signal by name (STOP freezes the process with its sockets open; CONT thaws it).</summary>
+    public void Signal(string name)
+    {
+        using var kill = Process.Start("kill", ["-" + name, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+    }
+
     /// <summary>SIGKILL: no handler, no flush, no cleanup runs in the child.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
 
@@ -94,6 +135,7 @@ internal sealed class ChildProcess : IDisposable
         {
             if (!_process.HasExited)
             {
+                Signal("CONT"); // a frozen child cannot die until thawed
                 _process.Kill(entireProcessTree: true);
             }
         }

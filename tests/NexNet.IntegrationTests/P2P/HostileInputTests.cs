@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using NexNet.P2P;
+using NexNet.Tests.Shared;
+
+namespace NexNet.IntegrationTests.P2P;
+
+/// <summary>
+/// A node in its own process under attack while a legitimate peer keeps sending it requests: random
+/// bytes before TLS, garbage after TLS, a 4 GiB length prefix, half frames then silence, and 1,000
+/// connections opened and dropped at once. The node must stay up, keep its memory bounded, log each
+/// bad connection, and keep answering the legitimate peer (whose round trips the test measures).
+/// </summary>
+public sealed class HostileInputTests
+{
+    private const uint Echo = 100;
+    private const uint PeakRss = 101;
+    private const long RssBoundKib = 200 * 1024;
+
+    [Fact]
+    public async Task The_node_survives_hostile_input_and_keeps_serving_a_legitimate_peer()
+    {
+        using ProcessNode victim = await ProcessNode.StartAsync("victim", TestNode.DefaultSecret);
+        await using TestNode legit = TestNode.Start("legit", victim.Address);
+        NodeId victimId = NodeId.Parse(victim.Id);
+        await Eventually.WaitAsync(() => legit.Network.Find(victimId) is not null, TimeSpan.FromSeconds(10), "the legitimate peer connected");
+        (IPAddress host, int port) = Split(victim.Address);
+
+        // The legitimate peer's probe: sequential round trips for as long as the attacks last.
+        using var stopProbe = new CancellationTokenSource();
+        var latencies = new List<double>();
+        int probeFailures = 0;
+        Task probe = Task.Run(async () =>
+        {
+            // Paced (one round trip per 5 ms): it measures the node's responsiveness, it is not a load of its own.
+            using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
+            while (!stopProbe.IsCancellationRequested && await pace.WaitForNextTickAsync(CancellationToken.None))
+            {
+                var clock = Stopwatch.StartNew();
+                try
+                {
+                    await using PeerResponse r = await legit.Network.RequestAsync(victimId, Echo, new byte[] { 42 }, timeout: TimeSpan.FromSeconds(5), cancellationToken: TestContext.Current.CancellationToken);
+                    latencies.Add(clock.Elapsed.TotalMilliseconds);
+                }
+                catch (Exception e) when (e is IOException or TimeoutException)
+                {
+                    probeFailures++;
+                }
+            }
+        }, TestContext.Current.CancellationToken);
+
+        // 1. Random bytes before TLS.
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => RawAsync(host, port, RandomNumberGenerator.GetBytes(4096))));
+        // 2. A valid TLS handshake, then garbage instead of Hello.
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => AfterTlsAsync(host, port, RandomNumberGenerator.GetBytes(65536))));
+        // 3. A 4 GiB length prefix: before the handshake's Hello, and on a fully authenticated connection.
+        await AfterTlsAsync(host, port, [0xFF, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0, 0]);
+        await AfterHandshakeAsync(host, port, [0xFF, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0, 0], expectClose: true);
+        // 4. Half a frame, then silence: during the handshake (handshake timeout) and after it (heartbeat timeout).
+        await AfterTlsAsync(host, port, [0, 0, 0, 40, 1], waitForClose: true);
+        await AfterHandshakeAsync(host, port, [0, 0, 1, 0, 1, 0], expectClose: true);
+        // 5. 1,000 connections opened and dropped at once.
+        await StormAsync(host, port, 1000);
+
+        await stopProbe.CancelAsync();
+        await probe;
+
+        // Still up, still answering, memory bounded, every bad connection explained in its log.
+        Assert.False(victim.Process.HasExited, "the node died");
+        await using PeerResponse rss = await legit.Network.RequestAsync(victimId, PeakRss, ReadOnlyMemory<byte>.Empty, cancellationToken: TestContext.Current.CancellationToken);
+        long peakKib = BitConverter.ToInt64(rss.Body.Span);
+        Assert.True(peakKib < RssBoundKib, $"the node's peak RSS reached {peakKib / 1024} MiB");
+        Assert.Equal(0, probeFailures);
+        Assert.True(latencies.Count > 10, $"only {latencies.Count} probe round trips completed");
+        latencies.Sort();
+        double p50 = latencies[latencies.Count / 2], p99 = latencies[(int)(latencies.Count * 0.99)];
+        TestContext.Current.TestOutputHelper?.WriteLine($"legitimate round trips during the attacks: {latencies.Count}, p50 {p50:F1} ms, p99 {p99:F1} ms, max {latencies[^1]:F1} ms; victim peak RSS {peakKib / 1024} MiB");
+        Assert.True(p99 < 2000, $"p99 round trip {p99:F0} ms during the storm");
+        Assert.Contains("TLS handshake failed", victim.Log, StringComparison.Ordinal);
+        Assert.Contains("frame length 4294967295", victim.Log, StringComparison.Ordinal);
+        Assert.Contains("handshake timed out", victim.Log, StringComparison.Ordinal);
+        Assert.Contains("heartbeat timeout", victim.Log, StringComparison.Ordinal);
+        Assert.NotNull(legit.Network.Find(victimId));
+    }
+
+    private static (IPAddress, int) Split(string address)
+    {
+        var ep = IPEndPoint.Parse(address);
+        return (ep.Address, ep.Port);
+    }
+
+    private static async Task RawAsync(IPAddress host, int port, byte[] bytes)
+    {
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(host, port);
+        try
+        {
+            await socket.SendAsync(bytes);
+            byte[] sink = new byte[1024];
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            while (await socket.ReceiveAsync(sink, cts.Token) > 0)
+            {
+            }
+        }
+        catch (SocketException)
+        {
+            // Reset by the node: the expected end.
+        }
+    }
+
+    private static async Task<SslStream> TlsAsync(IPAddress host, int port)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(host, port);
+        using NodeIdentity stranger = NodeIdentity.CreateEphemeral();
+        var tls = new SslStream(new NetworkStream(socket, ownsSocket: true));
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "nexnet",
+            EnabledSslProtocols = SslProtocols.Tls13,
+            ClientCertificates = [stranger.Certificate],
+            LocalCertificateSelectionCallback = (_, _, _, _, _) => stranger.Certificate,
+            RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null, // node certificates are self-signed by design
+        });
+        return tls;
+    }
+
+    private static async Task AfterTlsAsync(IPAddress host, int port, byte[] bytes, bool waitForClose = true)
+    {
+        await using SslStream tls = await TlsAsync(host, port);
+        if (await TryWriteAsync(tls, bytes) && waitForClose)
+        {
+            await ExpectCloseAsync(tls, TimeSpan.FromSeconds(10));
+        }
+    }
+
+    /// <summary>Writes; false if the node already closed the connection under the write (which is what it should do to garbage).</summary>
+    private static async Task<bool> TryWriteAsync(Stream stream, byte[] bytes)
+    {
+        try
+        {
+            await stream.WriteAsync(bytes);
+            await stream.FlushAsync();
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task AfterHandshakeAsync(IPAddress host, int port, byte[] bytes, bool expectClose)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(host, port);
+        using NodeIdentity attacker = NodeIdentity.CreateEphemeral();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        Handshake.Result session = await Handshake.InitiateAsync(new NetworkStream(socket, ownsSocket: true), attacker, Handshake.ProofKey(TestNode.DefaultSecret), deadline.Token);
+        await using SslStream tls = session.Tls;
+        if (await TryWriteAsync(tls, bytes) && expectClose)
+        {
+            await ExpectCloseAsync(tls, TimeSpan.FromSeconds(10));
+        }
+    }
+
+    /// <summary>Reads (and discards the node's own frames) until the node closes the connection.</summary>
+    private static async Task ExpectCloseAsync(Stream stream, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        byte[] sink = new byte[65536];
+        try
+        {
+            while (await stream.ReadAsync(sink, cts.Token) > 0)
+            {
+            }
+        }
+        catch (IOException)
+        {
+            // Reset: closed all the same.
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"the node kept a hostile connection open for more than {timeout.TotalSeconds:F0} s");
+        }
+    }
+
+    private static async Task StormAsync(IPAddress host, int port, int count)
+    {
+        var sockets = new Socket[count];
+        await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
+        {
+            sockets[i] = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await sockets[i].ConnectAsync(host, port);
+            }
+            catch (SocketException)
+            {
+                // A full backlog may refuse some: that is the node protecting itself.
+            }
+        }));
+        foreach (Socket socket in sockets)
+        {
+            socket.Dispose();
+        }
+    }
+}

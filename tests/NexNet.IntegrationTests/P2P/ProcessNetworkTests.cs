@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using NexNet.P2P;
+using NexNet.Tests.Shared;
+
+namespace NexNet.IntegrationTests.P2P;
+
+/// <summary>Nodes as separate processes: discovery, a frozen node noticed by heartbeats, a killed node rejoining.</summary>
+public sealed class ProcessNetworkTests
+{
+    [Fact]
+    public async Task Five_node_processes_bootstrapped_in_a_chain_are_all_connected_within_5_s()
+    {
+        var nodes = new List<ProcessNode>();
+        try
+        {
+            nodes.Add(await ProcessNode.StartAsync("p0", TestNode.DefaultSecret));
+            var clock = Stopwatch.StartNew();
+            for (int i = 1; i < 5; i++)
+            {
+                nodes.Add(await ProcessNode.StartAsync($"p{i}", TestNode.DefaultSecret, nodes[i - 1].Address));
+            }
+
+            await Eventually.WaitAsync(() => nodes.All(n => n.Peers == 4), TimeSpan.FromSeconds(5) - clock.Elapsed,
+                "every process connected to the 4 others\n" + string.Join('\n', nodes.Select(n => $"{n.Name}: {n.Peers}")));
+        }
+        finally
+        {
+            nodes.ForEach(n => n.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task A_frozen_node_is_noticed_within_the_heartbeat_timeout_and_a_killed_one_rejoins_after_restart()
+    {
+        var nodes = new List<ProcessNode>();
+        try
+        {
+            nodes.Add(await ProcessNode.StartAsync("p0", TestNode.DefaultSecret));
+            for (int i = 1; i < 4; i++)
+            {
+                nodes.Add(await ProcessNode.StartAsync($"p{i}", TestNode.DefaultSecret, nodes[i - 1].Address));
+            }
+
+            await using TestNode observer = TestNode.Start("observer", nodes[0].Address);
+            await Eventually.WaitAsync(() => nodes.All(n => n.Peers == 4) && observer.Network.Peers.Count == 4, TimeSpan.FromSeconds(10), "a full mesh of 5");
+
+            // Freeze p2: its sockets stay open, so only the heartbeat can tell it is gone.
+            ProcessNode victim = nodes[2];
+            var frozenAt = Stopwatch.StartNew();
+            victim.Process.Signal("STOP");
+            TimeSpan heartbeatTimeout = observer.Network.Options.HeartbeatTimeout;
+            await Eventually.WaitAsync(() => observer.Network.Peers.Count == 3 && nodes.Where(n => n != victim).All(n => n.Peers == 3),
+                heartbeatTimeout + TimeSpan.FromSeconds(3), "every other node dropped the frozen one");
+            TimeSpan noticed = frozenAt.Elapsed;
+            Assert.True(noticed < heartbeatTimeout + (2 * observer.Network.Options.HeartbeatInterval) + TimeSpan.FromSeconds(1),
+                $"noticed after {noticed.TotalSeconds:F2} s with a {heartbeatTimeout.TotalSeconds:F1} s heartbeat timeout");
+            Assert.Contains(observer.Log.Lines, l => l.Contains("heartbeat timeout", StringComparison.Ordinal));
+
+            // No longer sent to: a request to it fails at once instead of waiting.
+            IOException e = await Assert.ThrowsAsync<IOException>(() => observer.Network.RequestAsync(NodeId.Parse(victim.Id), 100, new byte[] { 1 }, cancellationToken: TestContext.Current.CancellationToken));
+            Assert.Contains("not connected", e.Message, StringComparison.Ordinal);
+
+            // Killed for good, then restarted on its data dir with only its bootstrap address: it rejoins by itself.
+            victim.Process.Kill();
+            await victim.RestartAsync(nodes[1].Address);
+            await Eventually.WaitAsync(() => nodes.All(n => n.Peers == 4) && observer.Network.Peers.Count == 4, TimeSpan.FromSeconds(10),
+                "the restarted node rejoined the whole mesh");
+        }
+        finally
+        {
+            nodes.ForEach(n => n.Dispose());
+        }
+    }
+}
