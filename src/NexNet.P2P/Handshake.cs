@@ -37,7 +37,7 @@ internal static class Handshake
 
     public sealed record Result(SslStream Tls, PipeReader Input, NodeId RemoteId);
 
-    public static async Task<Result> InitiateAsync(Stream network, NodeIdentity identity, byte[] proofKey, CancellationToken cancellationToken)
+    public static async Task<Result> InitiateAsync(Stream network, NodeIdentity identity, byte[] proofKey, CancellationToken cancellationToken, uint version = PeerOptions.ProtocolVersion)
     {
         var tls = new SslStream(network, leaveInnerStreamOpen: false);
         try
@@ -55,7 +55,7 @@ internal static class Handshake
             PipeReader input = PipeReader.Create(tls, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
 
             byte[] myNonce = RandomNumberGenerator.GetBytes(32);
-            await WriteAsync(tls, MessageType.Hello, new Hello { ProtocolVersion = PeerOptions.ProtocolVersion, NodeId = ByteString.CopyFrom(identity.Id.ToBytes()), Nonce = ByteString.CopyFrom(myNonce) }, cancellationToken);
+            await WriteAsync(tls, MessageType.Hello, new Hello { ProtocolVersion = version, NodeId = ByteString.CopyFrom(identity.Id.ToBytes()), Nonce = ByteString.CopyFrom(myNonce) }, cancellationToken);
             Hello hello = await ReadAsync(input, MessageType.Hello, Hello.Parser, cancellationToken);
             if (hello.ProtocolVersion != PeerOptions.ProtocolVersion)
             {
@@ -86,7 +86,7 @@ internal static class Handshake
         }
     }
 
-    public static async Task<Result> RespondAsync(Stream network, NodeIdentity identity, byte[] proofKey, CancellationToken cancellationToken)
+    public static async Task<Result> RespondAsync(Stream network, NodeIdentity identity, byte[] proofKey, CancellationToken cancellationToken, uint version = PeerOptions.ProtocolVersion)
     {
         var tls = new SslStream(network, leaveInnerStreamOpen: false);
         try
@@ -118,7 +118,7 @@ internal static class Handshake
             }
 
             byte[] myNonce = RandomNumberGenerator.GetBytes(32);
-            await WriteAsync(tls, MessageType.Hello, new Hello { ProtocolVersion = PeerOptions.ProtocolVersion, NodeId = ByteString.CopyFrom(identity.Id.ToBytes()), Nonce = ByteString.CopyFrom(myNonce) }, cancellationToken);
+            await WriteAsync(tls, MessageType.Hello, new Hello { ProtocolVersion = version, NodeId = ByteString.CopyFrom(identity.Id.ToBytes()), Nonce = ByteString.CopyFrom(myNonce) }, cancellationToken);
             Proof proof = await ReadAsync(input, MessageType.Proof, Proof.Parser, cancellationToken);
             if (!CryptographicOperations.FixedTimeEquals(proof.Mac.Span, Compute(proofKey, InitiatorRole, remote, identity.Id, theirNonce, myNonce)))
             {

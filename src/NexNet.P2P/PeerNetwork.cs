@@ -181,7 +181,7 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
         }
 
         string endPoint = socket.RemoteEndPoint?.ToString() ?? address;
-        Handshake.Result result = await Handshake.InitiateAsync(new NetworkStream(socket, ownsSocket: true), _identity, _proofKey, deadline.Token);
+        Handshake.Result result = await Handshake.InitiateAsync(new NetworkStream(socket, ownsSocket: true), _identity, _proofKey, deadline.Token, _options.AdvertisedProtocolVersion);
         _idByAddress[address] = result.RemoteId;
         return Admit(result, endPoint, isInitiator: true, listenAddress: address);
     }
@@ -239,7 +239,7 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
         deadline.CancelAfter(_options.HandshakeTimeout);
         try
         {
-            Handshake.Result result = await Handshake.RespondAsync(new NetworkStream(socket, ownsSocket: true), _identity, _proofKey, deadline.Token);
+            Handshake.Result result = await Handshake.RespondAsync(new NetworkStream(socket, ownsSocket: true), _identity, _proofKey, deadline.Token, _options.AdvertisedProtocolVersion);
             Admit(result, endPoint, isInitiator: false, listenAddress: "");
         }
         catch (HandshakeException e) when (!_stopping.IsCancellationRequested)

@@ -5,6 +5,9 @@ public sealed class PeerOptions
 {
     public const int ProtocolVersion = 1;
 
+    /// <summary>The version this node claims in its Hello; always <see cref="ProtocolVersion"/> except in tests of mismatches.</summary>
+    internal uint AdvertisedProtocolVersion { get; set; } = ProtocolVersion;
+
     /// <summary>TCP connect plus TLS plus Hello and proofs; a peer that stalls longer is dropped.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -58,6 +58,19 @@ public sealed class MeshTests
     }
 
     [Fact]
+    public async Task A_node_of_another_protocol_version_is_refused_and_both_logs_say_why()
+    {
+        await using TestNode a = TestNode.Start("a");
+        PeerOptions future = TestNode.FastOptions();
+        future.AdvertisedProtocolVersion = PeerOptions.ProtocolVersion + 1;
+        await using TestNode newer = TestNode.Start("newer", TestNode.DefaultSecret, future, a.Address);
+        await Eventually.WaitAsync(() => a.Log.Contains("protocol version 2") && newer.Log.Contains("refused the connection: Version"), s_deadline,
+            "both logs name the version mismatch");
+        Assert.Empty(a.Network.Peers);
+        Assert.Empty(newer.Network.Peers);
+    }
+
+    [Fact]
     public async Task Two_nodes_dialing_each_other_at_once_keep_exactly_one_connection()
     {
         for (int round = 0; round < 5; round++)

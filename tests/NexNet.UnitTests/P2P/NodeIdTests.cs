@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using NexNet.P2P;
 
-namespace NexNet.UnitTests;
+namespace NexNet.UnitTests.P2P;
 
-public class P2PNodeIdTests
+public class NodeIdTests
 {
     [Fact]
     public void Base32_round_trips_and_is_52_lowercase_characters()
