@@ -7,6 +7,7 @@ return args switch
 {
     ["store", .. var rest] => await StoreThroughput.RunAsync(rest),
     ["crypto", .. var rest] => CryptoThroughput.Run(rest),
+    ["p2p", .. var rest] => await P2PThroughput.RunAsync(rest),
     _ => RunBenchmarkDotNet(args),
 };
 

@@ -52,7 +52,7 @@ internal static class Handshake
                 CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
             }, cancellationToken);
             NodeId remote = NodeIdentity.IdOf(tls.RemoteCertificate!);
-            PipeReader input = PipeReader.Create(tls, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
+            PipeReader input = PipeReader.Create(tls, new StreamPipeReaderOptions(bufferSize: 256 * 1024));
 
             byte[] myNonce = RandomNumberGenerator.GetBytes(32);
             await WriteAsync(tls, MessageType.Hello, new Hello { ProtocolVersion = version, NodeId = ByteString.CopyFrom(identity.Id.ToBytes()), Nonce = ByteString.CopyFrom(myNonce) }, cancellationToken);
@@ -100,7 +100,7 @@ internal static class Handshake
                 CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
             }, cancellationToken);
             NodeId remote = NodeIdentity.IdOf(tls.RemoteCertificate!);
-            PipeReader input = PipeReader.Create(tls, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
+            PipeReader input = PipeReader.Create(tls, new StreamPipeReaderOptions(bufferSize: 256 * 1024));
 
             Hello hello = await ReadAsync(input, MessageType.Hello, Hello.Parser, cancellationToken);
             if (hello.ProtocolVersion != PeerOptions.ProtocolVersion)
@@ -188,7 +188,7 @@ internal static class Handshake
         {
             ReadResult result = await input.ReadAsync(cancellationToken);
             ReadOnlySequence<byte> buffer = result.Buffer;
-            if (FrameCodec.TryRead(ref buffer, out Frame frame, out bool unknown))
+            if (FrameCodec.TryRead(ref buffer, out Frame frame, out bool unknown, FrameCodec.MaxHandshakePayload))
             {
                 if (unknown || frame.Type != FrameType.Message)
                 {

@@ -192,9 +192,13 @@ public sealed class PeerConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Payloads from this size on go from the producer's memory straight to TLS instead of through the batch buffer.</summary>
+    private const int DirectWriteThreshold = 32 * 1024;
+
     private async Task WriteLoopAsync()
     {
-        byte[] batch = new byte[WriteBatchBytes + FrameCodec.HeaderSize + FrameCodec.MaxPayload];
+        byte[] batch = new byte[WriteBatchBytes + FrameCodec.HeaderSize + DirectWriteThreshold];
+        TaskCompletionSource? inFlight = null;
         try
         {
             ChannelReader<OutgoingFrame> reader = _outgoing.Reader;
@@ -204,12 +208,30 @@ public sealed class PeerConnection : IAsyncDisposable
                 while (used < WriteBatchBytes && reader.TryRead(out OutgoingFrame frame))
                 {
                     FrameCodec.WriteHeader(batch.AsSpan(used), frame.Type, frame.Channel, frame.Payload.Length);
-                    frame.Payload.Span.CopyTo(batch.AsSpan(used + FrameCodec.HeaderSize));
-                    used += FrameCodec.HeaderSize + frame.Payload.Length;
+                    used += FrameCodec.HeaderSize;
+                    if (frame.Payload.Length >= DirectWriteThreshold)
+                    {
+                        // Large (stream data): write what is batched, then the payload from the producer's
+                        // own memory, and only then let the producer reuse it. Saves a copy per byte.
+                        inFlight = frame.Copied;
+                        await _transport.WriteAsync(batch.AsMemory(0, used), _closing.Token);
+                        await _transport.WriteAsync(frame.Payload, _closing.Token);
+                        frame.Copied?.TrySetResult();
+                        inFlight = null;
+                        used = 0;
+                        continue;
+                    }
+
+                    frame.Payload.Span.CopyTo(batch.AsSpan(used));
+                    used += frame.Payload.Length;
                     frame.Copied?.TrySetResult();
                 }
 
-                await _transport.WriteAsync(batch.AsMemory(0, used), _closing.Token);
+                if (used > 0)
+                {
+                    await _transport.WriteAsync(batch.AsMemory(0, used), _closing.Token);
+                }
+
                 await _transport.FlushAsync(_closing.Token);
             }
         }
@@ -222,6 +244,7 @@ public sealed class PeerConnection : IAsyncDisposable
         }
         finally
         {
+            inFlight?.TrySetException(new IOException($"connection to {RemoteId.Abbreviated} closed"));
             while (_outgoing.Reader.TryRead(out OutgoingFrame left))
             {
                 left.Copied?.TrySetException(new IOException($"connection to {RemoteId.Abbreviated} closed"));
@@ -342,6 +365,11 @@ public sealed class PeerConnection : IAsyncDisposable
             if (!theirs || _streams.ContainsKey(envelope.StreamId))
             {
                 throw new PeerProtocolException($"message names stream {envelope.StreamId}, which the peer may not open");
+            }
+
+            if (_streams.Count >= _options.MaxStreamsPerConnection)
+            {
+                throw new PeerProtocolException($"peer opened more than {_options.MaxStreamsPerConnection} streams at once");
             }
 
             stream = new PeerStream(this, envelope.StreamId, _options.StreamWindow);

@@ -22,7 +22,13 @@ public sealed class PeerOptions
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Bytes a stream's sender may have in flight before the receiver grants more (per stream, per direction).</summary>
-    public int StreamWindow { get; set; } = 1024 * 1024;
+    public int StreamWindow { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Streams a peer may have open on one connection at once; each may hold up to one window unread, so
+    /// this times <see cref="StreamWindow"/> bounds what one peer can make this node buffer.
+    /// </summary>
+    public int MaxStreamsPerConnection { get; set; } = 32;
 
     /// <summary>Handshakes in progress at once on the listener; further connections wait in the backlog.</summary>
     public int MaxPendingHandshakes { get; set; } = 64;

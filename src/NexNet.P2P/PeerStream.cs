@@ -15,12 +15,15 @@ namespace NexNet.P2P;
 public sealed class PeerStream : Stream
 {
     /// <summary>Bytes per data frame: small enough to interleave streams, large enough to amortise framing.</summary>
-    internal const int MaxDataFrame = 64 * 1024;
+    internal const int MaxDataFrame = FrameCodec.MaxPayload;
 
     private readonly PeerConnection _connection;
     private readonly int _window;
     private readonly Pipe _incoming = new(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
     private readonly Lock _creditLock = new();
+    private readonly Lock _readLock = new();
+    private Memory<byte> _waitingBuffer;
+    private TaskCompletionSource<int>? _waitingReader;
     private long _sendCredit;
     private TaskCompletionSource? _creditWaiter;
     private long _buffered;
@@ -56,32 +59,87 @@ public sealed class PeerStream : Stream
 
     internal void OnData(ReadOnlySequence<byte> payload)
     {
-        long buffered = Interlocked.Add(ref _buffered, payload.Length);
-        if (buffered > _window)
+        TaskCompletionSource<int>? reader = null;
+        int direct = 0;
+        lock (_readLock)
         {
-            throw new PeerProtocolException($"stream {Id}: peer sent {buffered} bytes beyond the {_window}-byte window");
+            // A reader already waiting with an empty pipe gets the bytes straight into its buffer: one
+            // copy instead of two. Whatever does not fit, or arrives while nobody waits, goes to the pipe.
+            if (_waitingReader is not null && Interlocked.Read(ref _buffered) == 0)
+            {
+                direct = (int)Math.Min(_waitingBuffer.Length, payload.Length);
+                payload.Slice(0, direct).CopyTo(_waitingBuffer.Span);
+                payload = payload.Slice(direct);
+                reader = _waitingReader;
+                _waitingReader = null;
+                _waitingBuffer = default;
+            }
+
+            if (!payload.IsEmpty)
+            {
+                long buffered = Interlocked.Add(ref _buffered, payload.Length);
+                if (buffered > _window)
+                {
+                    throw new PeerProtocolException($"stream {Id}: peer sent {buffered} bytes beyond the {_window}-byte window");
+                }
+
+                foreach (ReadOnlyMemory<byte> segment in payload)
+                {
+                    _incoming.Writer.Write(segment.Span);
+                }
+
+                // Completes at once: the pipe has no pause threshold (the credit window bounds it instead).
+                ValueTask<FlushResult> flush = _incoming.Writer.FlushAsync();
+                if (!flush.IsCompleted)
+                {
+                    throw new InvalidOperationException("stream receive pipe blocked despite having no pause threshold");
+                }
+            }
         }
 
-        foreach (ReadOnlyMemory<byte> segment in payload)
+        if (reader is not null)
         {
-            _incoming.Writer.Write(segment.Span);
-        }
-
-        // Completes at once: the pipe has no pause threshold (the credit window bounds it instead).
-        ValueTask<FlushResult> flush = _incoming.Writer.FlushAsync();
-        if (!flush.IsCompleted)
-        {
-            throw new InvalidOperationException("stream receive pipe blocked despite having no pause threshold");
+            GrantCredit(direct);
+            reader.TrySetResult(direct);
         }
     }
 
-    internal void OnEnd() => _incoming.Writer.Complete();
+    internal void OnEnd()
+    {
+        TaskCompletionSource<int>? reader;
+        lock (_readLock)
+        {
+            _incoming.Writer.Complete();
+            reader = _waitingReader;
+            _waitingReader = null;
+        }
+
+        reader?.TrySetResult(0);
+    }
+
+    private void FailWaitingReader(Exception reason)
+    {
+        TaskCompletionSource<int>? reader;
+        lock (_readLock)
+        {
+            reader = _waitingReader;
+            _waitingReader = null;
+        }
+
+        reader?.TrySetException(reason);
+    }
 
     internal void OnReset(string reason)
     {
         _reset = true;
-        _incoming.Writer.Complete(new IOException($"stream {Id} reset by peer: {reason}"));
-        ReleaseCreditWaiter(new IOException($"stream {Id} reset by peer: {reason}"));
+        var error = new IOException($"stream {Id} reset by peer: {reason}");
+        lock (_readLock)
+        {
+            _incoming.Writer.Complete(error);
+        }
+
+        FailWaitingReader(error);
+        ReleaseCreditWaiter(error);
     }
 
     internal void OnCredit(uint bytes)
@@ -99,7 +157,12 @@ public sealed class PeerStream : Stream
 
     internal void OnConnectionClosed(Exception reason)
     {
-        _incoming.Writer.Complete(reason);
+        lock (_readLock)
+        {
+            _incoming.Writer.Complete(reason);
+        }
+
+        FailWaitingReader(reason);
         ReleaseCreditWaiter(reason);
     }
 
@@ -126,18 +189,56 @@ public sealed class PeerStream : Stream
             return 0;
         }
 
-        ReadResult result = await _incoming.Reader.ReadAsync(cancellationToken);
-        ReadOnlySequence<byte> data = result.Buffer;
-        int n = (int)Math.Min(buffer.Length, data.Length);
-        data.Slice(0, n).CopyTo(buffer.Span);
-        _incoming.Reader.AdvanceTo(data.GetPosition(n));
-        if (n > 0)
+        Task<int> waiting;
+        lock (_readLock)
         {
-            Interlocked.Add(ref _buffered, -n);
-            GrantCredit(n);
+            if (_incoming.Reader.TryRead(out ReadResult result))
+            {
+                ReadOnlySequence<byte> data = result.Buffer;
+                if (!data.IsEmpty || result.IsCompleted)
+                {
+                    int n = (int)Math.Min(buffer.Length, data.Length);
+                    data.Slice(0, n).CopyTo(buffer.Span);
+                    _incoming.Reader.AdvanceTo(data.GetPosition(n));
+                    Interlocked.Add(ref _buffered, -n);
+                    if (n > 0)
+                    {
+                        GrantCredit(n);
+                    }
+
+                    return n;
+                }
+
+                _incoming.Reader.AdvanceTo(data.Start);
+            }
+
+            if (_waitingReader is not null)
+            {
+                throw new InvalidOperationException("only one read at a time on a peer stream");
+            }
+
+            _waitingBuffer = buffer;
+            _waitingReader = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+            waiting = _waitingReader.Task;
         }
 
-        return n;
+        try
+        {
+            return await waiting.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            lock (_readLock)
+            {
+                if (_waitingReader?.Task == waiting)
+                {
+                    _waitingReader = null;
+                    _waitingBuffer = default;
+                }
+            }
+
+            throw;
+        }
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -170,14 +271,21 @@ public sealed class PeerStream : Stream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_writeEnded, this);
+
+        // Queue every frame of the buffer as credit allows, then wait for all of them to leave: the
+        // writer loop always has the next frame ready instead of idling while this task is rescheduled.
+        var sent = new List<Task>(Math.Max(1, buffer.Length / MaxDataFrame) + 1);
         while (!buffer.IsEmpty)
         {
             int n = await TakeCreditAsync(Math.Min(buffer.Length, MaxDataFrame), cancellationToken);
             var copied = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             await _connection.EnqueueAsync(new OutgoingFrame(FrameType.Data, Id, buffer[..n], copied), cancellationToken);
-            await copied.Task.WaitAsync(cancellationToken);
+            sent.Add(copied.Task);
             buffer = buffer[n..];
         }
+
+        // The caller's buffer is in use until the last frame is out.
+        await Task.WhenAll(sent).WaitAsync(cancellationToken);
     }
 
     private async ValueTask<int> TakeCreditAsync(int wanted, CancellationToken cancellationToken)
@@ -231,8 +339,14 @@ public sealed class PeerStream : Stream
         _writeEnded = true;
         byte[] payload = System.Text.Encoding.UTF8.GetBytes(reason.Length > 200 ? reason[..200] : reason);
         _connection.TryEnqueue(new OutgoingFrame(FrameType.Reset, Id, payload, null));
-        _incoming.Writer.Complete(new IOException($"stream {Id} reset: {reason}"));
-        ReleaseCreditWaiter(new IOException($"stream {Id} reset: {reason}"));
+        var error = new IOException($"stream {Id} reset: {reason}");
+        lock (_readLock)
+        {
+            _incoming.Writer.Complete(error);
+        }
+
+        FailWaitingReader(error);
+        ReleaseCreditWaiter(error);
         _connection.ForgetStream(Id);
     }
 

@@ -12,7 +12,11 @@ namespace NexNet.P2P.Wire;
 internal static class FrameCodec
 {
     public const int HeaderSize = 9;
-    public const int MaxPayload = 256 * 1024;
+    /// <summary>Largest payload of an authenticated connection's frame (stream data comes in frames this size).</summary>
+    public const int MaxPayload = 1024 * 1024;
+
+    /// <summary>Largest payload before the handshake has succeeded: handshake messages are a few hundred bytes.</summary>
+    public const int MaxHandshakePayload = 4 * 1024;
     public const int MaxResetReason = 1024;
     private const int MinLength = 5;
 
@@ -33,7 +37,11 @@ internal static class FrameCodec
     /// are needed; throws <see cref="PeerProtocolException"/> when the bytes cannot be a valid frame.
     /// Unknown frame types are consumed and reported through <paramref name="skippedUnknown"/>.
     /// </summary>
-    public static bool TryRead(ref ReadOnlySequence<byte> buffer, out Frame frame, out bool skippedUnknown)
+    public static bool TryRead(ref ReadOnlySequence<byte> buffer, out Frame frame, out bool skippedUnknown) =>
+        TryRead(ref buffer, out frame, out skippedUnknown, MaxPayload);
+
+    /// <summary>As <see cref="TryRead(ref ReadOnlySequence{byte}, out Frame, out bool)"/>, with a tighter bound on the payload.</summary>
+    public static bool TryRead(ref ReadOnlySequence<byte> buffer, out Frame frame, out bool skippedUnknown, int maxPayload)
     {
         frame = default;
         skippedUnknown = false;
@@ -46,9 +54,9 @@ internal static class FrameCodec
         int available = (int)Math.Min(buffer.Length, HeaderSize);
         buffer.Slice(0, available).CopyTo(header);
         uint length = BinaryPrimitives.ReadUInt32BigEndian(header);
-        if (length < MinLength || length > MinLength + MaxPayload)
+        if (length < MinLength || length > MinLength + maxPayload)
         {
-            throw new PeerProtocolException($"frame length {length} is outside 5..{MinLength + MaxPayload}");
+            throw new PeerProtocolException($"frame length {length} is outside 5..{MinLength + maxPayload}");
         }
 
         if (buffer.Length < 4 + length)

@@ -54,6 +54,14 @@ public class FrameCodecTests
     }
 
     [Fact]
+    public void Handshake_frames_have_a_tighter_bound()
+    {
+        byte[] frame = Frame(FrameType.Message, 0, new byte[FrameCodec.MaxHandshakePayload + 1]);
+        var buffer = new ReadOnlySequence<byte>(frame.AsMemory(0, FrameCodec.HeaderSize));
+        Assert.Throws<PeerProtocolException>(() => FrameCodec.TryRead(ref buffer, out _, out _, FrameCodec.MaxHandshakePayload));
+    }
+
+    [Fact]
     public void An_incomplete_frame_waits_for_more_bytes()
     {
         byte[] frame = Frame(FrameType.Data, 5, new byte[100]);
