@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Authentication;
 using System.Security.Cryptography;
 using NexNet.P2P;
 
@@ -64,27 +63,14 @@ public static class P2PThroughput
         {
             using Socket socket = await listener.AcceptAsync();
             await using var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
-            await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
-            {
-                ServerCertificate = server.Certificate,
-                EnabledSslProtocols = SslProtocols.Tls13,
-                ClientCertificateRequired = true,
-                RemoteCertificateValidationCallback = (_, c, _, _) => c is not null,
-            });
+            await tls.AuthenticateAsServerAsync(Handshake.ServerOptions(server));
             return await DrainAsync(tls);
         });
 
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync((IPEndPoint)listener.LocalEndPoint!);
         await using var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-        {
-            TargetHost = "nexnet",
-            EnabledSslProtocols = SslProtocols.Tls13,
-            ClientCertificates = [client.Certificate],
-            LocalCertificateSelectionCallback = (_, _, _, _, _) => client.Certificate,
-            RemoteCertificateValidationCallback = (_, c, _, _) => c is not null,
-        });
+        await tls.AuthenticateAsClientAsync(Handshake.ClientOptions(client));
         byte[] buffer = RandomNumberGenerator.GetBytes(WriteSize);
         var clock = Stopwatch.StartNew();
         for (long sent = 0; sent < bytes; sent += WriteSize)

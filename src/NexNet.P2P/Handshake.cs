@@ -37,20 +37,32 @@ internal static class Handshake
 
     public sealed record Result(SslStream Tls, PipeReader Input, NodeId RemoteId);
 
+    /// <summary>TLS 1.3, this node's certificate, any certificate from the peer (trust comes from the proof, identity from the key).</summary>
+    internal static SslClientAuthenticationOptions ClientOptions(NodeIdentity identity) => new()
+    {
+        TargetHost = "nexnet",
+        EnabledSslProtocols = SslProtocols.Tls13,
+        ClientCertificates = [identity.Certificate],
+        LocalCertificateSelectionCallback = (_, _, _, _, _) => identity.Certificate,
+        RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null,
+        CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+    };
+
+    internal static SslServerAuthenticationOptions ServerOptions(NodeIdentity identity) => new()
+    {
+        ServerCertificate = identity.Certificate,
+        EnabledSslProtocols = SslProtocols.Tls13,
+        ClientCertificateRequired = true,
+        RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null,
+        CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+    };
+
     public static async Task<Result> InitiateAsync(Stream network, NodeIdentity identity, byte[] proofKey, CancellationToken cancellationToken, uint version = PeerOptions.ProtocolVersion)
     {
         var tls = new SslStream(network, leaveInnerStreamOpen: false);
         try
         {
-            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-            {
-                TargetHost = "nexnet",
-                EnabledSslProtocols = SslProtocols.Tls13,
-                ClientCertificates = [identity.Certificate],
-                LocalCertificateSelectionCallback = (_, _, _, _, _) => identity.Certificate,
-                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null,
-                CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
-            }, cancellationToken);
+            await tls.AuthenticateAsClientAsync(ClientOptions(identity), cancellationToken);
             NodeId remote = NodeIdentity.IdOf(tls.RemoteCertificate!);
             PipeReader input = PipeReader.Create(tls, new StreamPipeReaderOptions(bufferSize: 256 * 1024));
 
@@ -91,14 +103,7 @@ internal static class Handshake
         var tls = new SslStream(network, leaveInnerStreamOpen: false);
         try
         {
-            await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
-            {
-                ServerCertificate = identity.Certificate,
-                EnabledSslProtocols = SslProtocols.Tls13,
-                ClientCertificateRequired = true,
-                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null,
-                CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
-            }, cancellationToken);
+            await tls.AuthenticateAsServerAsync(ServerOptions(identity), cancellationToken);
             NodeId remote = NodeIdentity.IdOf(tls.RemoteCertificate!);
             PipeReader input = PipeReader.Create(tls, new StreamPipeReaderOptions(bufferSize: 256 * 1024));
 

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Authentication;
 using System.Security.Cryptography;
 using NexNet.P2P;
 using NexNet.Tests.Shared;
@@ -118,14 +117,7 @@ public sealed class HostileInputTests
         await socket.ConnectAsync(host, port);
         using NodeIdentity stranger = NodeIdentity.CreateEphemeral();
         var tls = new SslStream(new NetworkStream(socket, ownsSocket: true));
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-        {
-            TargetHost = "nexnet",
-            EnabledSslProtocols = SslProtocols.Tls13,
-            ClientCertificates = [stranger.Certificate],
-            LocalCertificateSelectionCallback = (_, _, _, _, _) => stranger.Certificate,
-            RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null, // node certificates are self-signed by design
-        });
+        await tls.AuthenticateAsClientAsync(Handshake.ClientOptions(stranger));
         return tls;
     }
 
