@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
@@ -35,7 +34,7 @@ internal static class Handshake
         return key;
     }
 
-    public sealed record Result(SslStream Tls, PipeReader Input, NodeId RemoteId);
+    public sealed record Result(SslStream Tls, FrameReader Reader, NodeId RemoteId);
 
     /// <summary>TLS 1.3, this node's certificate, any certificate from the peer (trust comes from the proof, identity from the key).</summary>
     internal static SslClientAuthenticationOptions ClientOptions(NodeIdentity identity) => new()
@@ -64,7 +63,7 @@ internal static class Handshake
         {
             await tls.AuthenticateAsClientAsync(ClientOptions(identity), cancellationToken);
             NodeId remote = NodeIdentity.IdOf(tls.RemoteCertificate!);
-            PipeReader input = PipeReader.Create(tls, new StreamPipeReaderOptions(bufferSize: 256 * 1024));
+            var input = new FrameReader(tls);
 
             byte[] myNonce = RandomNumberGenerator.GetBytes(32);
             await WriteAsync(tls, MessageType.Hello, new Hello { ProtocolVersion = version, NodeId = ByteString.CopyFrom(identity.Id.ToBytes()), Nonce = ByteString.CopyFrom(myNonce) }, cancellationToken);
@@ -105,7 +104,7 @@ internal static class Handshake
         {
             await tls.AuthenticateAsServerAsync(ServerOptions(identity), cancellationToken);
             NodeId remote = NodeIdentity.IdOf(tls.RemoteCertificate!);
-            PipeReader input = PipeReader.Create(tls, new StreamPipeReaderOptions(bufferSize: 256 * 1024));
+            var input = new FrameReader(tls);
 
             Hello hello = await ReadAsync(input, MessageType.Hello, Hello.Parser, cancellationToken);
             if (hello.ProtocolVersion != PeerOptions.ProtocolVersion)
@@ -187,47 +186,36 @@ internal static class Handshake
     }
 
     /// <summary>Reads the next handshake message, which must be <paramref name="expected"/> (or a refusal, which is thrown).</summary>
-    private static async Task<T> ReadAsync<T>(PipeReader input, uint expected, MessageParser<T> parser, CancellationToken cancellationToken) where T : IMessage<T>
+    private static async Task<T> ReadAsync<T>(FrameReader input, uint expected, MessageParser<T> parser, CancellationToken cancellationToken) where T : IMessage<T>
     {
-        while (true)
+        FrameHeader header = await input.ReadHeaderAsync(FrameCodec.MaxHandshakePayload, cancellationToken)
+            ?? throw new HandshakeException(HandshakeFailure.Transport, "peer closed the connection during the handshake");
+        if (header.Unknown || header.Type != FrameType.Message)
         {
-            ReadResult result = await input.ReadAsync(cancellationToken);
-            ReadOnlySequence<byte> buffer = result.Buffer;
-            if (FrameCodec.TryRead(ref buffer, out Frame frame, out bool unknown, FrameCodec.MaxHandshakePayload))
-            {
-                if (unknown || frame.Type != FrameType.Message)
-                {
-                    throw new HandshakeException(HandshakeFailure.Protocol, "peer sent something other than a handshake message");
-                }
-
-                Envelope envelope = PeerConnection.ParseEnvelope(frame.Payload);
-                input.AdvanceTo(buffer.Start);
-                if (envelope.Type == MessageType.Refuse)
-                {
-                    Refuse refuse = Refuse.Parser.ParseFrom(envelope.Body);
-                    throw new HandshakeException(refuse.Reason switch
-                    {
-                        Refuse.Types.Reason.Version => HandshakeFailure.Version,
-                        Refuse.Types.Reason.Authentication => HandshakeFailure.Authentication,
-                        Refuse.Types.Reason.Self => HandshakeFailure.Self,
-                        _ => HandshakeFailure.Refused,
-                    }, $"peer refused the connection: {refuse.Reason} ({refuse.Detail})");
-                }
-
-                if (envelope.Type != expected)
-                {
-                    throw new HandshakeException(HandshakeFailure.Protocol, $"peer sent message type {envelope.Type} where {expected} belongs");
-                }
-
-                return parser.ParseFrom(envelope.Body);
-            }
-
-            input.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted)
-            {
-                throw new HandshakeException(HandshakeFailure.Transport, "peer closed the connection during the handshake");
-            }
+            throw new HandshakeException(HandshakeFailure.Protocol, "peer sent something other than a handshake message");
         }
+
+        byte[] payload = new byte[header.PayloadLength];
+        await input.ReadExactlyAsync(payload, cancellationToken);
+        Envelope envelope = PeerConnection.ParseEnvelope(new ReadOnlySequence<byte>(payload));
+        if (envelope.Type == MessageType.Refuse)
+        {
+            Refuse refuse = Refuse.Parser.ParseFrom(envelope.Body);
+            throw new HandshakeException(refuse.Reason switch
+            {
+                Refuse.Types.Reason.Version => HandshakeFailure.Version,
+                Refuse.Types.Reason.Authentication => HandshakeFailure.Authentication,
+                Refuse.Types.Reason.Self => HandshakeFailure.Self,
+                _ => HandshakeFailure.Refused,
+            }, $"peer refused the connection: {refuse.Reason} ({refuse.Detail})");
+        }
+
+        if (envelope.Type != expected)
+        {
+            throw new HandshakeException(HandshakeFailure.Protocol, $"peer sent message type {envelope.Type} where {expected} belongs");
+        }
+
+        return parser.ParseFrom(envelope.Body);
     }
 
     private static Exception Classify(Exception e) => e switch

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
-using System.IO.Pipelines;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
@@ -20,8 +19,14 @@ public sealed class PeerConnection : IAsyncDisposable
 {
     private const int WriteBatchBytes = 256 * 1024;
 
+    /// <summary>Whoever holds it writes to the transport: the writer loop, or a stream writing its data directly.</summary>
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+
+    /// <summary>Frames merged before a write; used only under <see cref="_writeGate"/>. Room for a batch plus one largest frame.</summary>
+    private readonly byte[] _batch = new byte[WriteBatchBytes + FrameCodec.HeaderSize + FrameCodec.MaxPayload];
+
     private readonly Stream _transport;
-    private readonly PipeReader _input;
+    private readonly FrameReader _reader;
     private readonly PeerOptions _options;
     private readonly ILogger _logger;
     private readonly IPeerConnectionOwner _owner;
@@ -41,11 +46,11 @@ public sealed class PeerConnection : IAsyncDisposable
     private Task _writeLoop = Task.CompletedTask;
     private Task _heartbeatLoop = Task.CompletedTask;
 
-    internal PeerConnection(Stream transport, PipeReader input, NodeId remoteId, string remoteEndPoint, bool isInitiator,
+    internal PeerConnection(Stream transport, FrameReader reader, NodeId remoteId, string remoteEndPoint, bool isInitiator,
         PeerOptions options, IPeerConnectionOwner owner, ILogger logger)
     {
         _transport = transport;
-        _input = input;
+        _reader = reader;
         RemoteId = remoteId;
         RemoteEndPoint = remoteEndPoint;
         IsInitiator = isInitiator;
@@ -164,7 +169,7 @@ public sealed class PeerConnection : IAsyncDisposable
     internal void ForgetStream(uint id) => _streams.TryRemove(id, out _);
 
     internal ValueTask SendEnvelopeAsync(Envelope envelope, CancellationToken cancellationToken) =>
-        EnqueueAsync(new OutgoingFrame(FrameType.Message, 0, envelope.ToByteArray(), null), cancellationToken);
+        EnqueueAsync(new OutgoingFrame(FrameType.Message, 0, envelope.ToByteArray()), cancellationToken);
 
     internal async ValueTask EnqueueAsync(OutgoingFrame frame, CancellationToken cancellationToken)
     {
@@ -192,47 +197,62 @@ public sealed class PeerConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Payloads from this size on go from the producer's memory straight to TLS instead of through the batch buffer.</summary>
-    private const int DirectWriteThreshold = 32 * 1024;
-
-    private async Task WriteLoopAsync()
+    /// <summary>
+    /// Writes one stream data frame from the caller's own thread and memory, the way a plain TLS writer
+    /// would: no hand-off to the writer loop and back, no copy. Takes the write gate, first writes out any
+    /// queued frames (so nothing queued earlier, such as the envelope that opened this stream, is overtaken),
+    /// then the frame. Returns when the bytes have been handed to TLS.
+    /// </summary>
+    internal async ValueTask WriteDataAsync(uint channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
-        byte[] batch = new byte[WriteBatchBytes + FrameCodec.HeaderSize + DirectWriteThreshold];
-        TaskCompletionSource? inFlight = null;
+        ObjectDisposedException.ThrowIf(IsClosed, this);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+        await _writeGate.WaitAsync(either.Token);
         try
         {
-            ChannelReader<OutgoingFrame> reader = _outgoing.Reader;
-            while (await reader.WaitToReadAsync(_closing.Token))
+            int used = await DrainQueuedAsync(either.Token);
+            FrameCodec.WriteHeader(_batch.AsSpan(used), FrameType.Data, channel, payload.Length);
+            used += FrameCodec.HeaderSize;
+            await _transport.WriteAsync(_batch.AsMemory(0, used), either.Token);
+            await _transport.WriteAsync(payload, either.Token);
+            await _transport.FlushAsync(either.Token);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            Abort($"write failed: {e.Message}");
+            throw new IOException($"connection to {RemoteId.Abbreviated} closed: {CloseReason}", e);
+        }
+        catch (OperationCanceledException) when (_closing.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException($"connection to {RemoteId.Abbreviated} closed: {CloseReason}");
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>The writer loop: merges whatever is queued into large writes, under the write gate.</summary>
+    private async Task WriteLoopAsync()
+    {
+        try
+        {
+            while (await _outgoing.Reader.WaitToReadAsync(_closing.Token))
             {
-                int used = 0;
-                while (used < WriteBatchBytes && reader.TryRead(out OutgoingFrame frame))
+                await _writeGate.WaitAsync(_closing.Token);
+                try
                 {
-                    FrameCodec.WriteHeader(batch.AsSpan(used), frame.Type, frame.Channel, frame.Payload.Length);
-                    used += FrameCodec.HeaderSize;
-                    if (frame.Payload.Length >= DirectWriteThreshold)
+                    int used = await DrainQueuedAsync(_closing.Token);
+                    if (used > 0)
                     {
-                        // Large (stream data): write what is batched, then the payload from the producer's
-                        // own memory, and only then let the producer reuse it. Saves a copy per byte.
-                        inFlight = frame.Copied;
-                        await _transport.WriteAsync(batch.AsMemory(0, used), _closing.Token);
-                        await _transport.WriteAsync(frame.Payload, _closing.Token);
-                        frame.Copied?.TrySetResult();
-                        inFlight = null;
-                        used = 0;
-                        continue;
+                        await _transport.WriteAsync(_batch.AsMemory(0, used), _closing.Token);
+                        await _transport.FlushAsync(_closing.Token);
                     }
-
-                    frame.Payload.Span.CopyTo(batch.AsSpan(used));
-                    used += frame.Payload.Length;
-                    frame.Copied?.TrySetResult();
                 }
-
-                if (used > 0)
+                finally
                 {
-                    await _transport.WriteAsync(batch.AsMemory(0, used), _closing.Token);
+                    _writeGate.Release();
                 }
-
-                await _transport.FlushAsync(_closing.Token);
             }
         }
         catch (OperationCanceledException) when (_closing.IsCancellationRequested)
@@ -242,14 +262,26 @@ public sealed class PeerConnection : IAsyncDisposable
         {
             Abort($"write failed: {e.Message}");
         }
-        finally
+    }
+
+    /// <summary>Copies queued frames into the batch (writing it out whenever it fills); returns how much is left in it. Call under the gate.</summary>
+    private async ValueTask<int> DrainQueuedAsync(CancellationToken cancellationToken)
+    {
+        int used = 0;
+        while (_outgoing.Reader.TryRead(out OutgoingFrame frame))
         {
-            inFlight?.TrySetException(new IOException($"connection to {RemoteId.Abbreviated} closed"));
-            while (_outgoing.Reader.TryRead(out OutgoingFrame left))
+            if (used + FrameCodec.HeaderSize + frame.Payload.Length > WriteBatchBytes && used > 0)
             {
-                left.Copied?.TrySetException(new IOException($"connection to {RemoteId.Abbreviated} closed"));
+                await _transport.WriteAsync(_batch.AsMemory(0, used), cancellationToken);
+                used = 0;
             }
+
+            FrameCodec.WriteHeader(_batch.AsSpan(used), frame.Type, frame.Channel, frame.Payload.Length);
+            frame.Payload.Span.CopyTo(_batch.AsSpan(used + FrameCodec.HeaderSize));
+            used += FrameCodec.HeaderSize + frame.Payload.Length;
         }
+
+        return used;
     }
 
     // ------------------------------------------------------------------ receiving
@@ -261,30 +293,44 @@ public sealed class PeerConnection : IAsyncDisposable
         {
             while (true)
             {
-                ReadResult result = await _input.ReadAsync(_closing.Token);
-                ReadOnlySequence<byte> buffer = result.Buffer;
-                if (!buffer.IsEmpty)
+                if (await _reader.ReadHeaderAsync(FrameCodec.MaxPayload, _closing.Token) is not { } header)
                 {
-                    Volatile.Write(ref _lastReceivedTicks, Environment.TickCount64);
-                }
-
-                while (FrameCodec.TryRead(ref buffer, out Frame frame, out bool unknown))
-                {
-                    if (unknown)
-                    {
-                        Interlocked.Increment(ref _unknownFrames);
-                        continue;
-                    }
-
-                    OnFrame(frame);
-                }
-
-                _input.AdvanceTo(buffer.Start, buffer.End);
-                if (result.IsCompleted)
-                {
-                    reason = buffer.IsEmpty ? "closed by peer" : "closed by peer in the middle of a frame";
+                    reason = "closed by peer";
                     break;
                 }
+
+                Volatile.Write(ref _lastReceivedTicks, Environment.TickCount64);
+                if (header.Unknown)
+                {
+                    Interlocked.Increment(ref _unknownFrames);
+                    await _reader.SkipAsync(header.PayloadLength, _closing.Token);
+                }
+                else if (header.Type == FrameType.Data)
+                {
+                    if (_streams.TryGetValue(header.Channel, out PeerStream? stream))
+                    {
+                        await stream.ReceiveAsync(_reader, header.PayloadLength, _closing.Token);
+                    }
+                    else
+                    {
+                        await _reader.SkipAsync(header.PayloadLength, _closing.Token); // a stream already closed here
+                    }
+                }
+                else
+                {
+                    byte[] payload = ArrayPool<byte>.Shared.Rent(Math.Max(1, header.PayloadLength));
+                    try
+                    {
+                        await _reader.ReadExactlyAsync(payload.AsMemory(0, header.PayloadLength), _closing.Token);
+                        OnControlFrame(header, payload.AsSpan(0, header.PayloadLength));
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(payload);
+                    }
+                }
+
+                Volatile.Write(ref _lastReceivedTicks, Environment.TickCount64);
             }
         }
         catch (OperationCanceledException) when (_closing.IsCancellationRequested)
@@ -303,43 +349,46 @@ public sealed class PeerConnection : IAsyncDisposable
         Abort(reason ?? "closed");
     }
 
-    private void OnFrame(in Frame frame)
+    private void OnControlFrame(FrameHeader header, ReadOnlySpan<byte> payload)
     {
-        switch (frame.Type)
+        switch (header.Type)
         {
             case FrameType.Message:
-                OnEnvelope(ParseEnvelope(frame.Payload));
+                OnEnvelope(ParseEnvelope(payload));
                 break;
-            case FrameType.Data:
-                if (_streams.TryGetValue(frame.Channel, out PeerStream? stream))
-                {
-                    stream.OnData(frame.Payload);
-                }
-
-                break; // data for a stream already closed here: dropped
             case FrameType.End:
-                if (_streams.TryGetValue(frame.Channel, out stream))
+                if (_streams.TryGetValue(header.Channel, out PeerStream? stream))
                 {
                     stream.OnEnd();
                 }
 
                 break;
             case FrameType.Reset:
-                if (_streams.TryRemove(frame.Channel, out stream))
+                if (_streams.TryRemove(header.Channel, out stream))
                 {
-                    stream.OnReset(System.Text.EncodingExtensions.GetString(System.Text.Encoding.UTF8, frame.Payload));
+                    stream.OnReset(System.Text.Encoding.UTF8.GetString(payload));
                 }
 
                 break;
             case FrameType.Credit:
-                if (_streams.TryGetValue(frame.Channel, out stream))
+                if (_streams.TryGetValue(header.Channel, out stream))
                 {
-                    Span<byte> credit = stackalloc byte[4];
-                    frame.Payload.CopyTo(credit);
-                    stream.OnCredit(BinaryPrimitives.ReadUInt32BigEndian(credit));
+                    stream.OnCredit(BinaryPrimitives.ReadUInt32BigEndian(payload));
                 }
 
                 break;
+        }
+    }
+
+    internal static Envelope ParseEnvelope(ReadOnlySpan<byte> payload)
+    {
+        try
+        {
+            return Envelope.Parser.ParseFrom(payload);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new PeerProtocolException($"undecodable message: {e.Message}", e);
         }
     }
 
@@ -393,7 +442,7 @@ public sealed class PeerConnection : IAsyncDisposable
         switch (envelope.Type)
         {
             case MessageType.Ping:
-                TryEnqueue(new OutgoingFrame(FrameType.Message, 0, new Envelope { Type = MessageType.Pong, Body = envelope.Body }.ToByteArray(), null));
+                TryEnqueue(new OutgoingFrame(FrameType.Message, 0, new Envelope { Type = MessageType.Pong, Body = envelope.Body }.ToByteArray()));
                 return;
             case MessageType.Pong:
                 OnPong(envelope.Body);
@@ -418,7 +467,7 @@ public sealed class PeerConnection : IAsyncDisposable
                     IsResponse = true,
                     Type = envelope.Type,
                     Error = $"unknown request type {envelope.Type}",
-                }.ToByteArray(), null));
+                }.ToByteArray()));
                 return;
             }
 
@@ -516,7 +565,7 @@ public sealed class PeerConnection : IAsyncDisposable
 
                 byte[] ticks = new byte[8];
                 BinaryPrimitives.WriteInt64BigEndian(ticks, Environment.TickCount64);
-                TryEnqueue(new OutgoingFrame(FrameType.Message, 0, new Envelope { Type = MessageType.Ping, Body = ByteString.CopyFrom(ticks) }.ToByteArray(), null));
+                TryEnqueue(new OutgoingFrame(FrameType.Message, 0, new Envelope { Type = MessageType.Ping, Body = ByteString.CopyFrom(ticks) }.ToByteArray()));
             }
         }
         catch (OperationCanceledException)
@@ -594,7 +643,6 @@ public sealed class PeerConnection : IAsyncDisposable
     {
         await CloseAsync("closed locally");
         await Task.WhenAll(_readLoop, _writeLoop, _heartbeatLoop).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        _input.Complete();
         _closing.Dispose();
     }
 }

@@ -253,7 +253,7 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
 
     private PeerConnection Admit(Handshake.Result handshake, string endPoint, bool isInitiator, string listenAddress)
     {
-        var connection = new PeerConnection(handshake.Tls, handshake.Input, handshake.RemoteId, endPoint, isInitiator, _options, this, _logger)
+        var connection = new PeerConnection(handshake.Tls, handshake.Reader, handshake.RemoteId, endPoint, isInitiator, _options, this, _logger)
         {
             RemoteListenAddress = listenAddress,
         };

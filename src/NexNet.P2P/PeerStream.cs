@@ -24,6 +24,9 @@ public sealed class PeerStream : Stream
     private readonly Lock _readLock = new();
     private Memory<byte> _waitingBuffer;
     private TaskCompletionSource<int>? _waitingReader;
+    private TaskCompletionSource<int>? _claimedReader;
+    /// <summary>50 µs: under 5% of the time a full 1 MiB frame takes to arrive, even when no reader comes.</summary>
+    private static readonly long s_directReadWaitTicks = System.Diagnostics.Stopwatch.Frequency / 20_000;
     private long _sendCredit;
     private TaskCompletionSource? _creditWaiter;
     private long _buffered;
@@ -55,66 +58,172 @@ public sealed class PeerStream : Stream
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    // ---- receiving (called by the connection's reader loop) ----
+    // ---- receiving (called by the connection's reader loop, one frame at a time) ----
 
-    internal void OnData(ReadOnlySequence<byte> payload)
+    /// <summary>
+    /// Takes a data frame's payload off the connection. If the application is waiting with a buffer and
+    /// nothing is queued, the bytes are decrypted straight into that buffer; the rest (or all, when nobody
+    /// waits) is queued in the pipe. The window bounds what may be queued.
+    /// </summary>
+    internal async ValueTask ReceiveAsync(FrameReader source, int length, CancellationToken cancellationToken)
     {
+        AwaitReaderBriefly();
         TaskCompletionSource<int>? reader = null;
-        int direct = 0;
+        Memory<byte> target = default;
         lock (_readLock)
         {
-            // A reader already waiting with an empty pipe gets the bytes straight into its buffer: one
-            // copy instead of two. Whatever does not fit, or arrives while nobody waits, goes to the pipe.
+            if (Interlocked.Read(ref _buffered) + length > _window)
+            {
+                throw new PeerProtocolException($"stream {Id}: peer sent {Interlocked.Read(ref _buffered) + length} bytes beyond the {_window}-byte window");
+            }
+
             if (_waitingReader is not null && Interlocked.Read(ref _buffered) == 0)
             {
-                direct = (int)Math.Min(_waitingBuffer.Length, payload.Length);
-                payload.Slice(0, direct).CopyTo(_waitingBuffer.Span);
-                payload = payload.Slice(direct);
+                reader = _claimedReader = _waitingReader;
+                target = _waitingBuffer;
+                _waitingReader = null;
+                _waitingBuffer = default;
+            }
+        }
+
+        int direct = 0;
+        if (reader is not null)
+        {
+            direct = Math.Min(target.Length, length);
+            try
+            {
+                await source.ReadExactlyAsync(target[..direct], cancellationToken);
+            }
+            catch (Exception e)
+            {
+                ReleaseClaim();
+                reader.TrySetException(e is OperationCanceledException ? new IOException($"stream {Id}: connection closed") : e);
+                throw;
+            }
+
+            ReleaseClaim();
+            GrantCredit(direct);
+            reader.TrySetResult(direct);
+        }
+
+        int rest = length - direct;
+        if (rest == 0)
+        {
+            return;
+        }
+
+        Interlocked.Add(ref _buffered, rest); // counted before it is written: a waiting reader must not jump the queue
+        while (rest > 0)
+        {
+            Memory<byte> memory = _incoming.Writer.GetMemory(Math.Min(rest, 64 * 1024));
+            int n = Math.Min(memory.Length, rest);
+            await source.ReadExactlyAsync(memory[..n], cancellationToken);
+            _incoming.Writer.Advance(n);
+            rest -= n;
+        }
+
+        // Completes at once: the pipe has no pause threshold (the credit window bounds it instead).
+        ValueTask<FlushResult> flush = _incoming.Writer.FlushAsync(CancellationToken.None);
+        if (!flush.IsCompleted)
+        {
+            throw new InvalidOperationException("stream receive pipe blocked despite having no pause threshold");
+        }
+
+        DeliverToWaitingReader();
+    }
+
+    /// <summary>
+    /// The application usually comes back for more within microseconds of its last read (on the other
+    /// core); waiting that long, at most <see cref="s_directReadWaitTicks"/>, lets the next frame go straight
+    /// into its buffer instead of through the queue and a second copy. Only when nothing is queued.
+    /// </summary>
+    private void AwaitReaderBriefly()
+    {
+        if (Volatile.Read(ref _waitingReader) is not null || Interlocked.Read(ref _buffered) != 0 || _reset)
+        {
+            return;
+        }
+
+        long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + s_directReadWaitTicks;
+        var spinner = default(SpinWait);
+        while (Volatile.Read(ref _waitingReader) is null && System.Diagnostics.Stopwatch.GetTimestamp() < deadline)
+        {
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
+    private void ReleaseClaim()
+    {
+        lock (_readLock)
+        {
+            _claimedReader = null;
+        }
+    }
+
+    /// <summary>If the application is waiting, hands it what the pipe holds (or the end of the stream).</summary>
+    private void DeliverToWaitingReader()
+    {
+        TaskCompletionSource<int>? reader;
+        int n;
+        try
+        {
+            lock (_readLock)
+            {
+                if (_waitingReader is null || !TryTakeQueued(_waitingBuffer.Span, out n))
+                {
+                    return;
+                }
+
                 reader = _waitingReader;
                 _waitingReader = null;
                 _waitingBuffer = default;
             }
-
-            if (!payload.IsEmpty)
-            {
-                long buffered = Interlocked.Add(ref _buffered, payload.Length);
-                if (buffered > _window)
-                {
-                    throw new PeerProtocolException($"stream {Id}: peer sent {buffered} bytes beyond the {_window}-byte window");
-                }
-
-                foreach (ReadOnlyMemory<byte> segment in payload)
-                {
-                    _incoming.Writer.Write(segment.Span);
-                }
-
-                // Completes at once: the pipe has no pause threshold (the credit window bounds it instead).
-                ValueTask<FlushResult> flush = _incoming.Writer.FlushAsync();
-                if (!flush.IsCompleted)
-                {
-                    throw new InvalidOperationException("stream receive pipe blocked despite having no pause threshold");
-                }
-            }
         }
-
-        if (reader is not null)
+        catch (Exception e) when (e is IOException or InvalidOperationException)
         {
-            GrantCredit(direct);
-            reader.TrySetResult(direct);
+            FailWaitingReader(e);
+            return;
         }
+
+        if (n > 0)
+        {
+            GrantCredit(n);
+        }
+
+        reader.TrySetResult(n);
+    }
+
+    /// <summary>Copies queued bytes out of the pipe (call under the read lock). False if there is nothing yet; true with 0 at the end of the stream.</summary>
+    private bool TryTakeQueued(Span<byte> destination, out int n)
+    {
+        n = 0;
+        if (!_incoming.Reader.TryRead(out ReadResult result))
+        {
+            return false;
+        }
+
+        ReadOnlySequence<byte> data = result.Buffer;
+        if (data.IsEmpty && !result.IsCompleted)
+        {
+            _incoming.Reader.AdvanceTo(data.Start);
+            return false;
+        }
+
+        n = (int)Math.Min(destination.Length, data.Length);
+        data.Slice(0, n).CopyTo(destination);
+        _incoming.Reader.AdvanceTo(data.GetPosition(n));
+        Interlocked.Add(ref _buffered, -n);
+        return true;
     }
 
     internal void OnEnd()
     {
-        TaskCompletionSource<int>? reader;
         lock (_readLock)
         {
             _incoming.Writer.Complete();
-            reader = _waitingReader;
-            _waitingReader = null;
         }
 
-        reader?.TrySetResult(0);
+        DeliverToWaitingReader();
     }
 
     private void FailWaitingReader(Exception reason)
@@ -124,6 +233,7 @@ public sealed class PeerStream : Stream
         {
             reader = _waitingReader;
             _waitingReader = null;
+            _waitingBuffer = default;
         }
 
         reader?.TrySetException(reason);
@@ -192,27 +302,17 @@ public sealed class PeerStream : Stream
         Task<int> waiting;
         lock (_readLock)
         {
-            if (_incoming.Reader.TryRead(out ReadResult result))
+            if (TryTakeQueued(buffer.Span, out int queued))
             {
-                ReadOnlySequence<byte> data = result.Buffer;
-                if (!data.IsEmpty || result.IsCompleted)
+                if (queued > 0)
                 {
-                    int n = (int)Math.Min(buffer.Length, data.Length);
-                    data.Slice(0, n).CopyTo(buffer.Span);
-                    _incoming.Reader.AdvanceTo(data.GetPosition(n));
-                    Interlocked.Add(ref _buffered, -n);
-                    if (n > 0)
-                    {
-                        GrantCredit(n);
-                    }
-
-                    return n;
+                    GrantCredit(queued);
                 }
 
-                _incoming.Reader.AdvanceTo(data.Start);
+                return queued;
             }
 
-            if (_waitingReader is not null)
+            if (_waitingReader is not null || _claimedReader is not null)
             {
                 throw new InvalidOperationException("only one read at a time on a peer stream");
             }
@@ -226,7 +326,7 @@ public sealed class PeerStream : Stream
         {
             return await waiting.WaitAsync(cancellationToken);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             lock (_readLock)
             {
@@ -234,10 +334,13 @@ public sealed class PeerStream : Stream
                 {
                     _waitingReader = null;
                     _waitingBuffer = default;
+                    throw;
                 }
             }
 
-            throw;
+            // The connection already claimed this buffer and is filling it: the read can no longer be
+            // abandoned, or the caller could reuse memory that is still being written.
+            return await waiting;
         }
     }
 
@@ -247,9 +350,9 @@ public sealed class PeerStream : Stream
     private void GrantCredit(int consumed)
     {
         long total = Interlocked.Add(ref _consumedSinceCredit, consumed);
-        if (total < _window / 4)
+        if (total < _window / 2)
         {
-            return;
+            return; // credit in half-window steps: the sender still has half a window to go on meanwhile
         }
 
         long grant = Interlocked.Exchange(ref _consumedSinceCredit, 0);
@@ -257,7 +360,7 @@ public sealed class PeerStream : Stream
         {
             byte[] payload = new byte[4];
             BinaryPrimitives.WriteUInt32BigEndian(payload, (uint)grant);
-            _connection.TryEnqueue(new OutgoingFrame(FrameType.Credit, Id, payload, null));
+            _connection.TryEnqueue(new OutgoingFrame(FrameType.Credit, Id, payload));
         }
     }
 
@@ -271,21 +374,12 @@ public sealed class PeerStream : Stream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_writeEnded, this);
-
-        // Queue every frame of the buffer as credit allows, then wait for all of them to leave: the
-        // writer loop always has the next frame ready instead of idling while this task is rescheduled.
-        var sent = new List<Task>(Math.Max(1, buffer.Length / MaxDataFrame) + 1);
         while (!buffer.IsEmpty)
         {
             int n = await TakeCreditAsync(Math.Min(buffer.Length, MaxDataFrame), cancellationToken);
-            var copied = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            await _connection.EnqueueAsync(new OutgoingFrame(FrameType.Data, Id, buffer[..n], copied), cancellationToken);
-            sent.Add(copied.Task);
+            await _connection.WriteDataAsync(Id, buffer[..n], cancellationToken);
             buffer = buffer[n..];
         }
-
-        // The caller's buffer is in use until the last frame is out.
-        await Task.WhenAll(sent).WaitAsync(cancellationToken);
     }
 
     private async ValueTask<int> TakeCreditAsync(int wanted, CancellationToken cancellationToken)
@@ -324,7 +418,7 @@ public sealed class PeerStream : Stream
         }
 
         _writeEnded = true;
-        await _connection.EnqueueAsync(new OutgoingFrame(FrameType.End, Id, ReadOnlyMemory<byte>.Empty, null), cancellationToken);
+        await _connection.EnqueueAsync(new OutgoingFrame(FrameType.End, Id, ReadOnlyMemory<byte>.Empty), cancellationToken);
     }
 
     /// <summary>Abandons the stream in both directions and tells the peer why.</summary>
@@ -338,7 +432,7 @@ public sealed class PeerStream : Stream
         _reset = true;
         _writeEnded = true;
         byte[] payload = System.Text.Encoding.UTF8.GetBytes(reason.Length > 200 ? reason[..200] : reason);
-        _connection.TryEnqueue(new OutgoingFrame(FrameType.Reset, Id, payload, null));
+        _connection.TryEnqueue(new OutgoingFrame(FrameType.Reset, Id, payload));
         var error = new IOException($"stream {Id} reset: {reason}");
         lock (_readLock)
         {
@@ -365,7 +459,7 @@ public sealed class PeerStream : Stream
             if (!_writeEnded && !_reset)
             {
                 _writeEnded = true;
-                _connection.TryEnqueue(new OutgoingFrame(FrameType.End, Id, ReadOnlyMemory<byte>.Empty, null));
+                _connection.TryEnqueue(new OutgoingFrame(FrameType.End, Id, ReadOnlyMemory<byte>.Empty));
             }
 
             _incoming.Reader.Complete();

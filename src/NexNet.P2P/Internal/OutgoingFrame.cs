@@ -2,5 +2,5 @@ using NexNet.P2P.Wire;
 
 namespace NexNet.P2P.Internal;
 
-/// <summary>A frame waiting for the writer loop. <see cref="Copied"/>, if set, completes once the payload is copied out, so the producer may reuse its buffer.</summary>
-internal readonly record struct OutgoingFrame(FrameType Type, uint Channel, ReadOnlyMemory<byte> Payload, TaskCompletionSource? Copied);
+/// <summary>A control or message frame waiting for the writer loop (stream data is written directly by its stream).</summary>
+internal readonly record struct OutgoingFrame(FrameType Type, uint Channel, ReadOnlyMemory<byte> Payload);

@@ -33,6 +33,46 @@ internal static class FrameCodec
     }
 
     /// <summary>
+    /// Checks a complete 9-byte header against the bounds and the rules of its type, and returns it.
+    /// The one place frame headers are validated: both readers use it.
+    /// </summary>
+    public static FrameHeader ParseHeader(ReadOnlySpan<byte> header, int maxPayload)
+    {
+        int payloadLength = PayloadLength(header, maxPayload);
+        var type = (FrameType)header[4];
+        uint channel = BinaryPrimitives.ReadUInt32BigEndian(header[5..]);
+        switch (type)
+        {
+            case FrameType.Message when channel != 0:
+                throw new PeerProtocolException($"message frame on channel {channel} (must be 0)");
+            case FrameType.Data when channel == 0 || payloadLength == 0:
+                throw new PeerProtocolException("data frame without a stream or without bytes");
+            case FrameType.End when channel == 0 || payloadLength != 0:
+                throw new PeerProtocolException("end frame without a stream or with a payload");
+            case FrameType.Reset when channel == 0 || payloadLength > MaxResetReason:
+                throw new PeerProtocolException("reset frame without a stream or with an oversized reason");
+            case FrameType.Credit when channel == 0 || payloadLength != 4:
+                throw new PeerProtocolException("credit frame without a stream or not 4 bytes");
+            case FrameType.Message or FrameType.Data or FrameType.End or FrameType.Reset or FrameType.Credit:
+                return new FrameHeader(type, channel, payloadLength, Unknown: false);
+            default:
+                return new FrameHeader(type, channel, payloadLength, Unknown: true);
+        }
+    }
+
+    /// <summary>The payload length from a header's first 4 bytes, refused before anything is allocated if out of bounds.</summary>
+    public static int PayloadLength(ReadOnlySpan<byte> lengthField, int maxPayload)
+    {
+        uint length = BinaryPrimitives.ReadUInt32BigEndian(lengthField);
+        if (length < MinLength || length > MinLength + maxPayload)
+        {
+            throw new PeerProtocolException($"frame length {length} is outside 5..{MinLength + maxPayload}");
+        }
+
+        return (int)length - MinLength;
+    }
+
+    /// <summary>
     /// Takes one whole frame off the front of <paramref name="buffer"/>. Returns false when more bytes
     /// are needed; throws <see cref="PeerProtocolException"/> when the bytes cannot be a valid frame.
     /// Unknown frame types are consumed and reported through <paramref name="skippedUnknown"/>.
@@ -51,42 +91,22 @@ internal static class FrameCodec
         }
 
         Span<byte> header = stackalloc byte[HeaderSize];
-        int available = (int)Math.Min(buffer.Length, HeaderSize);
-        buffer.Slice(0, available).CopyTo(header);
-        uint length = BinaryPrimitives.ReadUInt32BigEndian(header);
-        if (length < MinLength || length > MinLength + maxPayload)
-        {
-            throw new PeerProtocolException($"frame length {length} is outside 5..{MinLength + maxPayload}");
-        }
-
-        if (buffer.Length < 4 + length)
+        buffer.Slice(0, Math.Min(buffer.Length, HeaderSize)).CopyTo(header);
+        int payloadLength = PayloadLength(header, maxPayload); // the bound holds before the rest arrives
+        if (buffer.Length < HeaderSize + payloadLength)
         {
             return false;
         }
 
-        var type = (FrameType)header[4];
-        uint channel = BinaryPrimitives.ReadUInt32BigEndian(header[5..]);
-        ReadOnlySequence<byte> payload = buffer.Slice(HeaderSize, length - MinLength);
-        buffer = buffer.Slice(4 + length);
-
-        switch (type)
+        FrameHeader parsed = ParseHeader(header, maxPayload);
+        ReadOnlySequence<byte> payload = buffer.Slice(HeaderSize, payloadLength);
+        buffer = buffer.Slice(HeaderSize + payloadLength);
+        skippedUnknown = parsed.Unknown;
+        if (!parsed.Unknown)
         {
-            case FrameType.Message when channel != 0:
-                throw new PeerProtocolException($"message frame on channel {channel} (must be 0)");
-            case FrameType.Data when channel == 0 || payload.IsEmpty:
-                throw new PeerProtocolException("data frame without a stream or without bytes");
-            case FrameType.End when channel == 0 || !payload.IsEmpty:
-                throw new PeerProtocolException("end frame without a stream or with a payload");
-            case FrameType.Reset when channel == 0 || payload.Length > MaxResetReason:
-                throw new PeerProtocolException("reset frame without a stream or with an oversized reason");
-            case FrameType.Credit when channel == 0 || payload.Length != 4:
-                throw new PeerProtocolException("credit frame without a stream or not 4 bytes");
-            case FrameType.Message or FrameType.Data or FrameType.End or FrameType.Reset or FrameType.Credit:
-                frame = new Frame(type, channel, payload);
-                return true;
-            default:
-                skippedUnknown = true;
-                return true;
+            frame = new Frame(parsed.Type, parsed.Channel, payload);
         }
+
+        return true;
     }
 }
