@@ -19,11 +19,14 @@ public sealed class PeerConnection : IAsyncDisposable
 {
     private const int WriteBatchBytes = 256 * 1024;
 
+    /// <summary>The largest TLS record's plaintext (RFC 8446): SslStream cuts writes at this size.</summary>
+    private const int TlsRecordSize = 16 * 1024;
+
     /// <summary>Whoever holds it writes to the transport: the writer loop, or a stream writing its data directly.</summary>
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
     /// <summary>Frames merged before a write; used only under <see cref="_writeGate"/>. Room for a batch plus one largest frame.</summary>
-    private readonly byte[] _batch = new byte[WriteBatchBytes + FrameCodec.HeaderSize + FrameCodec.MaxPayload];
+    private readonly byte[] _batch = new byte[WriteBatchBytes + FrameCodec.HeaderSize + FrameCodec.MaxPayload + TlsRecordSize];
 
     private readonly Stream _transport;
     private readonly FrameReader _reader;
@@ -213,8 +216,18 @@ public sealed class PeerConnection : IAsyncDisposable
             int used = await DrainQueuedAsync(either.Token);
             FrameCodec.WriteHeader(_batch.AsSpan(used), FrameType.Data, channel, payload.Length);
             used += FrameCodec.HeaderSize;
+
+            // The header goes out with the payload's first bytes as one full TLS record, not as a tiny
+            // record of its own that the peer would have to decrypt and wake up for separately.
+            int head = Math.Min(payload.Length, TlsRecordSize - (used % TlsRecordSize));
+            payload.Span[..head].CopyTo(_batch.AsSpan(used));
+            used += head;
             await _transport.WriteAsync(_batch.AsMemory(0, used), either.Token);
-            await _transport.WriteAsync(payload, either.Token);
+            if (head < payload.Length)
+            {
+                await _transport.WriteAsync(payload[head..], either.Token);
+            }
+
             await _transport.FlushAsync(either.Token);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
