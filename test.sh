@@ -10,8 +10,11 @@ say() { printf 'test.sh: %s\n' "$*"; }
 # --- tools the tests use (real parts, not mocks) ---------------------------------------------------
 apt_packages=()
 command -v sqlite3 >/dev/null 2>&1 || apt_packages+=(sqlite3)
+command -v fusermount3 >/dev/null 2>&1 || apt_packages+=(fuse3)
+[ -e /usr/include/fuse3/fuse.h ] || apt_packages+=(libfuse3-dev)
+command -v gcc >/dev/null 2>&1 || apt_packages+=(gcc)
 if [ ${#apt_packages[@]} -gt 0 ]; then
-  say "installing ${apt_packages[*]} (used by the integration tests)"
+  say "installing ${apt_packages[*]} (used by the integration tests: the real sqlite3, libfuse3 and its headers)"
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   if ! { "${sudo_cmd[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${apt_packages[@]}"; } >/dev/null; then
