@@ -66,13 +66,9 @@ internal static class Handshake
             var input = new FrameReader(tls);
 
             byte[] myNonce = RandomNumberGenerator.GetBytes(32);
-            await WriteAsync(tls, MessageType.Hello, new Hello { ProtocolVersion = version, NodeId = ByteString.CopyFrom(identity.Id.ToBytes()), Nonce = ByteString.CopyFrom(myNonce) }, cancellationToken);
+            await SendHelloAsync(tls, identity, version, myNonce, cancellationToken);
             Hello hello = await ReadAsync(input, MessageType.Hello, Hello.Parser, cancellationToken);
-            if (hello.ProtocolVersion != PeerOptions.ProtocolVersion)
-            {
-                await RefuseAsync(tls, Refuse.Types.Reason.Version, $"this node speaks protocol {PeerOptions.ProtocolVersion}", cancellationToken);
-                throw new HandshakeException(HandshakeFailure.Version, $"peer speaks protocol version {hello.ProtocolVersion}, this node {PeerOptions.ProtocolVersion}");
-            }
+            await CheckVersionAsync(tls, hello, cancellationToken);
 
             CheckClaimedId(hello, remote);
             if (remote == identity.Id)
@@ -107,11 +103,7 @@ internal static class Handshake
             var input = new FrameReader(tls);
 
             Hello hello = await ReadAsync(input, MessageType.Hello, Hello.Parser, cancellationToken);
-            if (hello.ProtocolVersion != PeerOptions.ProtocolVersion)
-            {
-                await RefuseAsync(tls, Refuse.Types.Reason.Version, $"this node speaks protocol {PeerOptions.ProtocolVersion}", cancellationToken);
-                throw new HandshakeException(HandshakeFailure.Version, $"peer speaks protocol version {hello.ProtocolVersion}, this node {PeerOptions.ProtocolVersion}");
-            }
+            await CheckVersionAsync(tls, hello, cancellationToken);
 
             CheckClaimedId(hello, remote);
             byte[] theirNonce = CheckNonce(hello);
@@ -122,7 +114,7 @@ internal static class Handshake
             }
 
             byte[] myNonce = RandomNumberGenerator.GetBytes(32);
-            await WriteAsync(tls, MessageType.Hello, new Hello { ProtocolVersion = version, NodeId = ByteString.CopyFrom(identity.Id.ToBytes()), Nonce = ByteString.CopyFrom(myNonce) }, cancellationToken);
+            await SendHelloAsync(tls, identity, version, myNonce, cancellationToken);
             Proof proof = await ReadAsync(input, MessageType.Proof, Proof.Parser, cancellationToken);
             if (!CryptographicOperations.FixedTimeEquals(proof.Mac.Span, Compute(proofKey, InitiatorRole, remote, identity.Id, theirNonce, myNonce)))
             {
@@ -150,6 +142,19 @@ internal static class Handshake
         hmac.AppendData(initiatorNonce);
         hmac.AppendData(responderNonce);
         return hmac.GetHashAndReset();
+    }
+
+    private static Task SendHelloAsync(Stream tls, NodeIdentity identity, uint version, byte[] nonce, CancellationToken cancellationToken) =>
+        WriteAsync(tls, MessageType.Hello, new Hello { ProtocolVersion = version, NodeId = ByteString.CopyFrom(identity.Id.ToBytes()), Nonce = ByteString.CopyFrom(nonce) }, cancellationToken);
+
+    /// <summary>Refuses (telling the peer why) and throws unless the peer speaks this node's protocol version.</summary>
+    private static async Task CheckVersionAsync(Stream tls, Hello hello, CancellationToken cancellationToken)
+    {
+        if (hello.ProtocolVersion != PeerOptions.ProtocolVersion)
+        {
+            await RefuseAsync(tls, Refuse.Types.Reason.Version, $"this node speaks protocol {PeerOptions.ProtocolVersion}", cancellationToken);
+            throw new HandshakeException(HandshakeFailure.Version, $"peer speaks protocol version {hello.ProtocolVersion}, this node {PeerOptions.ProtocolVersion}");
+        }
     }
 
     private static void CheckClaimedId(Hello hello, NodeId fromCertificate)
