@@ -51,13 +51,3 @@ internal static class LibFuse
         throw new FuseUnavailableException($"{LibraryName} is not installed: run `sudo apt-get install fuse3` (./mount.sh does it for you)");
     }
 }
-
-/// <summary>FUSE cannot be used here: the library is missing or of an unsupported version, or /dev/fuse is absent. The message says what to do.</summary>
-public sealed class FuseUnavailableException : Exception
-{
-    public FuseUnavailableException(string message) : base(message) { }
-
-    public FuseUnavailableException() : this("FUSE is not available") { }
-
-    public FuseUnavailableException(string message, Exception innerException) : base(message, innerException) { }
-}

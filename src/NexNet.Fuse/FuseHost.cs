@@ -1,0 +1,123 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using NexNet.Fuse.Native;
+
+namespace NexNet.Fuse;
+
+/// <summary>
+/// One mounted file system: fuse_new, fuse_mount with <c>auto_unmount</c> (so even kill -9 leaves no
+/// stale mount: fusermount3 unmounts when the process's /dev/fuse descriptor closes), and the
+/// multi-threaded loop on a thread of its own. Dispose unmounts cleanly and waits for the loop.
+/// </summary>
+public sealed unsafe class FuseHost : IDisposable
+{
+    private readonly nint _fuse;
+    private readonly FuseOperations* _operations;
+    private readonly nint[] _argv;
+    private readonly nint _argvBlock;
+    private readonly GCHandle _fileSystem;
+    private readonly Thread _loop;
+    private int _loopResult;
+    private int _disposed;
+
+    private FuseHost(nint fuse, FuseOperations* operations, nint[] argv, nint argvBlock, GCHandle fileSystem, string mountpoint)
+    {
+        _fuse = fuse;
+        _operations = operations;
+        _argv = argv;
+        _argvBlock = argvBlock;
+        _fileSystem = fileSystem;
+        Mountpoint = mountpoint;
+        _loop = new Thread(RunLoop) { IsBackground = true, Name = "fuse-loop" };
+        _loop.Start();
+    }
+
+    public string Mountpoint { get; }
+
+    /// <summary>Mounts <paramref name="fileSystem"/> at <paramref name="mountpoint"/>; a clear error if FUSE or the mountpoint is unusable.</summary>
+    public static FuseHost Mount(string mountpoint, IFuseFileSystem fileSystem, string fsName = "nexnet")
+    {
+        ArgumentNullException.ThrowIfNull(fileSystem);
+        LibFuse.EnsureSupported();
+        if (!File.Exists("/dev/fuse"))
+        {
+            throw new FuseUnavailableException("/dev/fuse is missing: load the fuse module (modprobe fuse) or run with --device /dev/fuse in a container");
+        }
+
+        string full = Path.GetFullPath(mountpoint);
+        if (!Directory.Exists(full))
+        {
+            throw new FuseUnavailableException($"mountpoint {full} does not exist: create it with `mkdir -p {full}`");
+        }
+
+        string[] arguments = ["nexnet", "-o", $"fsname={fsName},subtype=nexnet,auto_unmount"];
+        nint[] argv = [.. arguments.Select(a => Marshal.StringToCoTaskMemUTF8(a))];
+        nint argvBlock = (nint)NativeMemory.AllocZeroed((nuint)((argv.Length + 1) * sizeof(nint)));
+        for (int i = 0; i < argv.Length; i++)
+        {
+            ((nint*)argvBlock)[i] = argv[i];
+        }
+
+        var operations = (FuseOperations*)NativeMemory.AllocZeroed((nuint)sizeof(FuseOperations));
+        FuseCallbacks.Fill(operations);
+        GCHandle handle = GCHandle.Alloc(fileSystem);
+        var args = new FuseArgs { Argc = argv.Length, Argv = argvBlock, Allocated = 0 };
+        nint fuse = FuseApi.New(&args, operations, (nuint)sizeof(FuseOperations), GCHandle.ToIntPtr(handle));
+        if (fuse == 0)
+        {
+            Free(operations, argv, argvBlock, handle);
+            throw new FuseUnavailableException("fuse_new failed (libfuse refused the options); see its message above");
+        }
+
+        byte[] path = Encoding.UTF8.GetBytes(full + "\0");
+        int rc;
+        fixed (byte* p = path)
+        {
+            rc = FuseApi.Mount(fuse, p);
+        }
+
+        if (rc != 0)
+        {
+            FuseApi.Destroy(fuse);
+            Free(operations, argv, argvBlock, handle);
+            throw new FuseUnavailableException($"cannot mount at {full}: it may be busy, not empty, or need `fuse3` installed (fusermount3)");
+        }
+
+        return new FuseHost(fuse, operations, argv, argvBlock, handle, full);
+    }
+
+    private void RunLoop()
+    {
+        nint config = FuseApi.LoopConfigCreate();
+        FuseApi.LoopConfigSetMaxThreads(config, 16);
+        _loopResult = FuseApi.LoopMultiThreaded(_fuse, config);
+        FuseApi.LoopConfigDestroy(config);
+    }
+
+    /// <summary>Unmounts, waits for the loop to end, frees everything. Safe to call twice.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        FuseApi.Exit(_fuse);
+        FuseApi.Unmount(_fuse); // the loop's read of /dev/fuse now fails and the loop returns
+        _loop.Join(TimeSpan.FromSeconds(10));
+        FuseApi.Destroy(_fuse);
+        Free(_operations, _argv, _argvBlock, _fileSystem);
+    }
+
+    private static void Free(FuseOperations* operations, nint[] argv, nint argvBlock, GCHandle handle)
+    {
+        NativeMemory.Free(operations);
+        foreach (nint a in argv)
+        {
+            Marshal.FreeCoTaskMem(a);
+        }
+
+        NativeMemory.Free((void*)argvBlock);
+        handle.Free();
+    }
+}
