@@ -17,7 +17,6 @@ public sealed unsafe class FuseHost : IDisposable
     private readonly nint _argvBlock;
     private readonly GCHandle _fileSystem;
     private readonly Thread _loop;
-    private int _loopResult;
     private int _disposed;
 
     private FuseHost(nint fuse, FuseOperations* operations, nint[] argv, nint argvBlock, GCHandle fileSystem, string mountpoint)
@@ -90,7 +89,7 @@ public sealed unsafe class FuseHost : IDisposable
     {
         nint config = FuseApi.LoopConfigCreate();
         FuseApi.LoopConfigSetMaxThreads(config, 16);
-        _loopResult = FuseApi.LoopMultiThreaded(_fuse, config);
+        _ = FuseApi.LoopMultiThreaded(_fuse, config); // returns when unmounted; Dispose does the rest
         FuseApi.LoopConfigDestroy(config);
     }
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
@@ -202,7 +201,7 @@ internal static class Handshake
 
         byte[] payload = new byte[header.PayloadLength];
         await input.ReadExactlyAsync(payload, cancellationToken);
-        Envelope envelope = PeerConnection.ParseEnvelope(new ReadOnlySequence<byte>(payload));
+        Envelope envelope = PeerConnection.ParseEnvelope(payload);
         if (envelope.Type == MessageType.Refuse)
         {
             Refuse refuse = Refuse.Parser.ParseFrom(envelope.Body);

@@ -196,7 +196,7 @@ public sealed class PeerConnection : IAsyncDisposable
         if (!_outgoing.Writer.TryWrite(frame) && !IsClosed)
         {
             // Queue full: hand it to the writer without blocking the caller (rare; control frames only).
-            _ = EnqueueAsync(frame, _closing.Token).AsTask().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            EnqueueAsync(frame, _closing.Token).Forget();
         }
     }
 
@@ -405,17 +405,8 @@ public sealed class PeerConnection : IAsyncDisposable
         }
     }
 
-    internal static Envelope ParseEnvelope(ReadOnlySequence<byte> payload)
-    {
-        try
-        {
-            return Envelope.Parser.ParseFrom(payload);
-        }
-        catch (InvalidProtocolBufferException e)
-        {
-            throw new PeerProtocolException($"undecodable message: {e.Message}", e);
-        }
-    }
+    internal static Envelope ParseEnvelope(ReadOnlySequence<byte> payload) =>
+        ParseEnvelope(payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray());
 
     private void OnEnvelope(Envelope envelope)
     {
@@ -636,7 +627,7 @@ public sealed class PeerConnection : IAsyncDisposable
 
         foreach (PeerStream stream in _streams.Values)
         {
-            stream.OnConnectionClosed(closed);
+            stream.Fail(closed);
         }
 
         _streams.Clear();

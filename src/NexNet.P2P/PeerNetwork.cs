@@ -291,7 +291,7 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
         if (survivor == connection)
         {
             Log.Connected(_logger, connection.RemoteId.Abbreviated, endPoint, isInitiator ? "outgoing" : "incoming");
-            _ = connection.SendAsync(MessageType.Welcome, new Welcome { ListenAddress = AdvertisedAddress }).AsTask().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            connection.SendAsync(MessageType.Welcome, new Welcome { ListenAddress = AdvertisedAddress }).Forget();
             if (first)
             {
                 PeerConnected?.Invoke(connection);
@@ -417,7 +417,7 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
 
         foreach (PeerConnection peer in peers)
         {
-            _ = peer.SendAsync(MessageType.Peers, list).AsTask().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            peer.SendAsync(MessageType.Peers, list).Forget();
         }
     }
 

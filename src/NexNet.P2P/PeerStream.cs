@@ -228,14 +228,7 @@ public sealed class PeerStream : Stream
     internal void OnReset(string reason)
     {
         _reset = true;
-        var error = new IOException($"stream {Id} reset by peer: {reason}");
-        lock (_readLock)
-        {
-            _incoming.Writer.Complete(error);
-        }
-
-        FailWaitingReader(error);
-        ReleaseCreditWaiter(error);
+        Fail(new IOException($"stream {Id} reset by peer: {reason}"));
     }
 
     internal void OnCredit(uint bytes)
@@ -251,7 +244,8 @@ public sealed class PeerStream : Stream
         waiter?.TrySetResult();
     }
 
-    internal void OnConnectionClosed(Exception reason)
+    /// <summary>Ends the stream with an error for everyone waiting on it: the reader, a waiting read, a writer waiting for credit.</summary>
+    internal void Fail(Exception reason)
     {
         lock (_readLock)
         {
@@ -419,14 +413,7 @@ public sealed class PeerStream : Stream
         _writeEnded = true;
         byte[] payload = System.Text.Encoding.UTF8.GetBytes(reason.Length > 200 ? reason[..200] : reason);
         _connection.TryEnqueue(new OutgoingFrame(FrameType.Reset, Id, payload));
-        var error = new IOException($"stream {Id} reset: {reason}");
-        lock (_readLock)
-        {
-            _incoming.Writer.Complete(error);
-        }
-
-        FailWaitingReader(error);
-        ReleaseCreditWaiter(error);
+        Fail(new IOException($"stream {Id} reset: {reason}"));
         _connection.ForgetStream(Id);
     }
 
