@@ -72,11 +72,16 @@ public sealed class BlobWriteBatch : IDisposable
     /// Stages a sealed blob held at the start of a buffer aligned to <see cref="DirectIo.Alignment"/>:
     /// written with direct I/O where the file system allows it, buffered otherwise.
     /// </summary>
+    /// <remarks>The caller has claimed <paramref name="id"/> with <see cref="TryClaim"/>, which already asked the store, so the store is not asked again.</remarks>
     internal bool AddAligned(ChunkId id, Span<byte> alignedBuffer, int length)
     {
-        if (!ShouldStage(id))
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        lock (_lock)
         {
-            return false;
+            if (!_claimed.Contains(id))
+            {
+                throw new InvalidOperationException($"blob {id} was not claimed with TryClaim before AddAligned");
+            }
         }
 
         string temp = NewTempPath(id);

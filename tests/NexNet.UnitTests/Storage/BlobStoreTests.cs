@@ -148,6 +148,7 @@ public sealed class BlobStoreTests : IDisposable
         ChunkId id = ChunkId.FromBytes(SHA256.HashData(blob));
         using (BlobWriteBatch batch = store.BeginBatch())
         {
+            Assert.True(batch.TryClaim(id));
             Assert.True(batch.AddAligned(id, buffer.Span, blob.Length));
             batch.Commit();
         }
@@ -168,6 +169,7 @@ public sealed class BlobStoreTests : IDisposable
             blob.CopyTo(buffer.Span);
             ChunkId id = ChunkId.FromBytes(SHA256.HashData(blob));
             using BlobWriteBatch batch = store.BeginBatch();
+            Assert.True(batch.TryClaim(id));
             Assert.True(batch.AddAligned(id, buffer.Span, blob.Length));
             batch.Commit();
             Assert.Equal(blob, store.ReadAll(id));
@@ -187,6 +189,15 @@ public sealed class BlobStoreTests : IDisposable
         bool ok = DirectIo.TryWriteNewFile(probe, buffer.Span, 10, ref unsupported);
         File.Delete(probe);
         return ok;
+    }
+
+    [Fact]
+    public void An_aligned_put_of_an_unclaimed_id_is_refused()
+    {
+        var store = new BlobStore(_dir.Combine("blobs"));
+        var buffer = new AlignedBuffer(DirectIo.Alignment);
+        using BlobWriteBatch batch = store.BeginBatch();
+        Assert.Throws<InvalidOperationException>(() => batch.AddAligned(RandomBlob().Id, buffer.Span, 10));
     }
 
     public void Dispose() => _dir.Dispose();
