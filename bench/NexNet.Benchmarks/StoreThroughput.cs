@@ -9,6 +9,8 @@ namespace NexNet.Benchmarks;
 /// Stores a file as 1 MiB chunks (chunk id, seal, write, durable) into a fresh store and prints the rate:
 /// <c>store SOURCE DIR</c>. bench/foundation.sh runs it interleaved with <c>dd bs=1M conv=fsync</c> of the
 /// same source to the same disk, so both see the same page cache and the same noise.
+/// NEXNET_WORKERS=N overrides the number of seal workers (default: twice the cores); it is how the
+/// default was chosen (bench/RESULTS.md).
 /// </summary>
 public static class StoreThroughput
 {
