@@ -131,6 +131,48 @@ public sealed class BlobCipher : IDisposable
         return output.Length;
     }
 
+    /// <summary>
+    /// <see cref="Open"/> without keeping the plaintext: decrypts through a small scratch buffer and hashes
+    /// as it goes. For blobs that arrive to be stored rather than read.
+    /// </summary>
+    public void Verify(ReadOnlySpan<byte> sealedBlob, ChunkId expected)
+    {
+        ReadOnlySpan<byte> iv = VerifiedIv(sealedBlob, expected);
+        ReadOnlySpan<byte> ciphertext = sealedBlob[BlobFormat.HeaderSize..];
+        if (ciphertext.IsEmpty)
+        {
+            throw new IntegrityException($"blob {expected} has no content (a valid blob holds at least one byte)");
+        }
+
+        const int Step = 64 * 1024;
+        byte[] scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(Step, ciphertext.Length));
+        try
+        {
+            using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _chunkIdKey);
+            AesCtr ctr = _ctr.Value!;
+            for (int at = 0; at < ciphertext.Length; at += Step)
+            {
+                int n = Math.Min(Step, ciphertext.Length - at);
+                Span<byte> piece = scratch.AsSpan(0, n);
+                ctr.Transform(iv, at, ciphertext.Slice(at, n), piece);
+                hmac.AppendData(piece);
+            }
+
+            Span<byte> actual = stackalloc byte[ChunkId.Size];
+            hmac.GetHashAndReset(actual);
+            Span<byte> want = stackalloc byte[ChunkId.Size];
+            expected.WriteTo(want);
+            if (!CryptographicOperations.FixedTimeEquals(actual, want))
+            {
+                throw new IntegrityException($"blob {expected} does not match its id (corrupt or tampered)");
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(scratch, clearArray: true);
+        }
+    }
+
     private void ComputeIvTag(ReadOnlySpan<byte> iv, ChunkId id, Span<byte> tag)
     {
         Span<byte> input = stackalloc byte[AesCtr.IvSize + ChunkId.Size];

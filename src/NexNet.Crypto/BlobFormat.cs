@@ -21,6 +21,19 @@ public static class BlobFormat
     /// <summary>Bytes a sealed blob takes for a plaintext of <paramref name="plaintextLength"/> bytes.</summary>
     public static int SealedLength(int plaintextLength) => HeaderSize + plaintextLength;
 
+    /// <summary>
+    /// What a node without the volume key can check of a blob: its magic, version, and that it holds at
+    /// least one byte of content. Throws <see cref="IntegrityException"/> otherwise.
+    /// </summary>
+    public static void CheckStructure(ReadOnlySpan<byte> sealedBlob)
+    {
+        _ = ReadIv(sealedBlob);
+        if (sealedBlob.Length == HeaderSize)
+        {
+            throw new IntegrityException("blob has no content (a valid blob holds at least one byte)");
+        }
+    }
+
     internal static void WriteMagic(Span<byte> header)
     {
         header[0] = (byte)'N';

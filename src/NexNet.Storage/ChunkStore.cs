@@ -17,7 +17,7 @@ namespace NexNet.Storage;
 /// chunk is read once into a buffer whose first bytes are left free for the blob header, hashed, and
 /// encrypted in place, so sealing makes no copy.
 /// </remarks>
-public sealed class ChunkStore
+public sealed partial class ChunkStore
 {
     public const int DefaultChunkSize = 1024 * 1024;
 
@@ -48,7 +48,15 @@ public sealed class ChunkStore
     public BlobStore Blobs => _blobs;
 
     /// <summary>Chunks, seals and durably stores everything <paramref name="source"/> yields. Equal chunks are stored once.</summary>
-    public async Task<ChunkList> WriteAsync(Stream source, CancellationToken cancellationToken = default)
+    public Task<ChunkList> WriteAsync(Stream source, CancellationToken cancellationToken = default) =>
+        WriteAsync(source, sink: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="WriteAsync(Stream, CancellationToken)"/>, and hands every newly sealed chunk to
+    /// <paramref name="sink"/> while its buffer is still held (read once, write to many): the sink may
+    /// send the bytes elsewhere, and its pace bounds the writer's. A failing sink fails the write.
+    /// </summary>
+    public async Task<ChunkList> WriteAsync(Stream source, SealedChunkSink? sink, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
         var work = Channel.CreateBounded<ChunkWork>(new BoundedChannelOptions(_workers)
@@ -64,7 +72,7 @@ public sealed class ChunkStore
         Task[] workers = new Task[_workers];
         for (int w = 0; w < workers.Length; w++)
         {
-            workers[w] = Task.Run(() => SealWorker(work.Reader, batch, ids, newBlobs, stop), CancellationToken.None);
+            workers[w] = Task.Run(() => SealWorker(work.Reader, batch, ids, newBlobs, sink, stop), CancellationToken.None);
         }
 
         long length = 0;
@@ -129,7 +137,8 @@ public sealed class ChunkStore
         return new ChunkList(ChunkSize, length, [.. ids]);
     }
 
-    private async Task SealWorker(ChannelReader<ChunkWork> reader, BlobWriteBatch batch, List<ChunkId> ids, List<(ChunkId, long)> newBlobs, CancellationTokenSource stop)
+    private async Task SealWorker(ChannelReader<ChunkWork> reader, BlobWriteBatch batch, List<ChunkId> ids, List<(ChunkId, long)> newBlobs,
+        SealedChunkSink? sink, CancellationTokenSource stop)
     {
         try
         {
@@ -145,6 +154,11 @@ public sealed class ChunkStore
                         lock (newBlobs)
                         {
                             newBlobs.Add((id, sealedLength));
+                        }
+
+                        if (sink is not null)
+                        {
+                            await sink(id, item.Buffer.Memory[..sealedLength], stop.Token);
                         }
                     }
 
@@ -188,36 +202,41 @@ public sealed class ChunkStore
         ArgumentNullException.ThrowIfNull(file);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         int total = 0;
-        Span<byte> header = stackalloc byte[BlobFormat.HeaderSize];
         while (!destination.IsEmpty && offset < file.Length)
         {
             int index = (int)(offset / file.ChunkSize);
             int inChunk = (int)(offset % file.ChunkSize);
             int n = Math.Min(destination.Length, file.LengthOf(index) - inChunk);
-            ChunkId id = file.Chunks[index];
-            Span<byte> target = destination[..n];
-            using (SafeFileHandle handle = _blobs.OpenRead(id))
-            {
-                if (BlobStore.ReadFully(handle, header, 0) != header.Length)
-                {
-                    throw new IntegrityException($"blob {id} is truncated (no complete header)");
-                }
-
-                ReadOnlySpan<byte> iv = _cipher.VerifiedIv(header, id);
-                if (BlobStore.ReadFully(handle, target, BlobFormat.HeaderSize + inChunk) != n)
-                {
-                    throw new IntegrityException($"blob {id} is truncated (shorter than its chunk)");
-                }
-
-                _cipher.DecryptRange(iv, inChunk, target, target);
-            }
-
+            ReadChunk(file.Chunks[index], inChunk, destination[..n]);
             total += n;
             offset += n;
             destination = destination[n..];
         }
 
         return total;
+    }
+
+    /// <summary>
+    /// Decrypts <paramref name="destination"/>.Length bytes of one local chunk starting at plaintext offset
+    /// <paramref name="offset"/>. Throws <see cref="BlobNotFoundException"/> when the chunk is not here and
+    /// <see cref="IntegrityException"/> when its header is damaged or it is shorter than asked.
+    /// </summary>
+    public void ReadChunk(ChunkId id, int offset, Span<byte> destination)
+    {
+        Span<byte> header = stackalloc byte[BlobFormat.HeaderSize];
+        using SafeFileHandle handle = _blobs.OpenRead(id);
+        if (BlobStore.ReadFully(handle, header, 0) != header.Length)
+        {
+            throw new IntegrityException($"blob {id} is truncated (no complete header)");
+        }
+
+        ReadOnlySpan<byte> iv = _cipher.VerifiedIv(header, id);
+        if (BlobStore.ReadFully(handle, destination, BlobFormat.HeaderSize + offset) != destination.Length)
+        {
+            throw new IntegrityException($"blob {id} is truncated (shorter than its chunk)");
+        }
+
+        _cipher.DecryptRange(iv, offset, destination, destination);
     }
 
     /// <summary>A stream over the whole file, for copying out. Reads through fixed buffers.</summary>

@@ -9,7 +9,7 @@ namespace NexNet.Storage;
 /// its own transaction, and a database from a newer build is refused rather than guessed at.
 /// </summary>
 /// <remarks>One connection guarded by a lock: metadata operations are small, and SQLite serialises writers anyway.</remarks>
-public sealed class MetaStore : IDisposable
+public sealed partial class MetaStore : IDisposable
 {
     /// <summary>Each entry moves the schema one version up. Append only; never edit a shipped migration.</summary>
     private static readonly string[] s_migrations =
@@ -34,10 +34,50 @@ public sealed class MetaStore : IDisposable
             last_seen INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+
+        // 3: the tree and replication. records: every sealed entry record this node keeps (members and
+        // storage peers alike), numbered by a local sequence for anti-entropy; sync_cursors: how far this
+        // node has read each peer's sequence. entries, chunk_refs: a member's opened view of the records
+        // (paths and the chunks live files use). replication: chunks that may still lack copies.
+        """
+        CREATE TABLE records (
+            key    BLOB    NOT NULL PRIMARY KEY,
+            clock  INTEGER NOT NULL,
+            origin BLOB    NOT NULL,
+            body   BLOB    NOT NULL,
+            seq    INTEGER NOT NULL UNIQUE
+        ) WITHOUT ROWID;
+        CREATE TABLE sync_cursors (
+            node_id BLOB    NOT NULL PRIMARY KEY,
+            seq     INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE entries (
+            path    TEXT    NOT NULL PRIMARY KEY,
+            parent  TEXT    NOT NULL,
+            deleted INTEGER NOT NULL,
+            clock   INTEGER NOT NULL,
+            origin  BLOB    NOT NULL,
+            body    BLOB    NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX entries_by_parent ON entries (parent, path) WHERE deleted = 0;
+        CREATE TABLE chunk_refs (
+            chunk BLOB NOT NULL,
+            path  TEXT NOT NULL,
+            PRIMARY KEY (chunk, path)
+        ) WITHOUT ROWID;
+        CREATE INDEX chunk_refs_by_path ON chunk_refs (path);
+        CREATE TABLE replication (
+            chunk    BLOB    NOT NULL PRIMARY KEY,
+            size     INTEGER NOT NULL,
+            next_try INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX replication_due ON replication (next_try);
+        """,
     ];
 
     private readonly SqliteConnection _connection;
     private readonly Lock _lock = new();
+    private SqliteTransaction? _transaction;
 
     private MetaStore(SqliteConnection connection, string path)
     {
@@ -105,11 +145,9 @@ public sealed class MetaStore : IDisposable
     public void RecordBlobs(IEnumerable<(ChunkId Id, long Size)> blobs, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(blobs);
-        lock (_lock)
+        using MetaTransaction tx = JoinOrBegin();
         {
-            using SqliteTransaction tx = _connection.BeginTransaction();
-            using SqliteCommand cmd = _connection.CreateCommand();
-            cmd.Transaction = tx;
+            using SqliteCommand cmd = Command();
             cmd.CommandText = "INSERT INTO blobs (id, size, last_access) VALUES ($id, $size, $now) ON CONFLICT (id) DO NOTHING";
             SqliteParameter id = cmd.Parameters.Add("$id", SqliteType.Blob);
             SqliteParameter size = cmd.Parameters.Add("$size", SqliteType.Integer);
@@ -129,8 +167,8 @@ public sealed class MetaStore : IDisposable
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT size, refcount, pinned, last_access FROM blobs WHERE id = $id";
+            using SqliteCommand cmd = Command();
+            cmd.CommandText = "SELECT size, (SELECT COUNT(*) FROM chunk_refs WHERE chunk_refs.chunk = blobs.id), pinned, last_access FROM blobs WHERE id = $id";
             cmd.Parameters.AddWithValue("$id", id.ToBytes());
             using SqliteDataReader reader = cmd.ExecuteReader();
             if (!reader.Read())
@@ -143,21 +181,21 @@ public sealed class MetaStore : IDisposable
         }
     }
 
-    /// <summary>Changes a blob's reference count by <paramref name="delta"/> (never below zero). Returns false if the blob is not indexed.</summary>
-    public bool AddReferences(ChunkId id, long delta) =>
-        Update("UPDATE blobs SET refcount = MAX(0, refcount + $v) WHERE id = $id", id, delta);
-
     public bool SetPinned(ChunkId id, bool pinned) =>
         Update("UPDATE blobs SET pinned = $v WHERE id = $id", id, pinned ? 1 : 0);
 
     public bool Touch(ChunkId id, DateTimeOffset when) =>
         Update("UPDATE blobs SET last_access = MAX(last_access, $v) WHERE id = $id", id, when.ToUnixTimeMilliseconds());
 
+    /// <summary>Marks blobs as used now (those not indexed are skipped).</summary>
+    public void TouchAll(IEnumerable<ChunkId> ids, DateTimeOffset when) =>
+        ForEachId(ids, "UPDATE blobs SET last_access = MAX(last_access, $v) WHERE id = $chunk", when.ToUnixTimeMilliseconds());
+
     public bool RemoveBlob(ChunkId id)
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = _connection.CreateCommand();
+            using SqliteCommand cmd = Command();
             cmd.CommandText = "DELETE FROM blobs WHERE id = $id";
             cmd.Parameters.AddWithValue("$id", id.ToBytes());
             return cmd.ExecuteNonQuery() > 0;
@@ -169,7 +207,7 @@ public sealed class MetaStore : IDisposable
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = _connection.CreateCommand();
+            using SqliteCommand cmd = Command();
             cmd.CommandText = "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM blobs";
             using SqliteDataReader reader = cmd.ExecuteReader();
             reader.Read();
@@ -177,27 +215,35 @@ public sealed class MetaStore : IDisposable
         }
     }
 
-    /// <summary>Blobs no record references and nobody pinned, last read before <paramref name="accessedBefore"/>: candidates for collection, oldest first.</summary>
+    /// <summary>
+    /// Blobs no entry references (see <see cref="SetChunkRefs"/>) and nobody pinned, untouched since
+    /// <paramref name="accessedBefore"/>: candidates for collection, oldest first.
+    /// </summary>
     public IReadOnlyList<ChunkId> UnreferencedBlobs(DateTimeOffset accessedBefore, int limit)
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = _connection.CreateCommand();
-            cmd.CommandText = """
-                SELECT id FROM blobs WHERE refcount = 0 AND pinned = 0 AND last_access < $before
+            using SqliteCommand cmd = Command("""
+                SELECT id FROM blobs WHERE pinned = 0 AND last_access < $before
+                AND NOT EXISTS (SELECT 1 FROM chunk_refs WHERE chunk_refs.chunk = blobs.id)
                 ORDER BY last_access LIMIT $limit
-                """;
+                """);
             cmd.Parameters.AddWithValue("$before", accessedBefore.ToUnixTimeMilliseconds());
             cmd.Parameters.AddWithValue("$limit", limit);
-            using SqliteDataReader reader = cmd.ExecuteReader();
-            var ids = new List<ChunkId>();
-            while (reader.Read())
-            {
-                ids.Add(ChunkId.FromBytes((byte[])reader.GetValue(0)));
-            }
-
-            return ids;
+            return ReadIds(cmd);
         }
+    }
+
+    private static List<ChunkId> ReadIds(SqliteCommand cmd)
+    {
+        using SqliteDataReader reader = cmd.ExecuteReader();
+        var ids = new List<ChunkId>();
+        while (reader.Read())
+        {
+            ids.Add(ChunkId.FromBytes((byte[])reader.GetValue(0)));
+        }
+
+        return ids;
     }
 
     /// <summary>Remembers (or refreshes) where a peer listens. Node ids are opaque bytes to the store.</summary>
@@ -205,7 +251,7 @@ public sealed class MetaStore : IDisposable
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = _connection.CreateCommand();
+            using SqliteCommand cmd = Command();
             cmd.CommandText = """
                 INSERT INTO peers (node_id, address, last_seen) VALUES ($id, $address, $seen)
                 ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, last_seen = MAX(last_seen, excluded.last_seen)
@@ -222,7 +268,7 @@ public sealed class MetaStore : IDisposable
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = _connection.CreateCommand();
+            using SqliteCommand cmd = Command();
             cmd.CommandText = "SELECT node_id, address, last_seen FROM peers ORDER BY last_seen DESC LIMIT $limit";
             cmd.Parameters.AddWithValue("$limit", limit);
             using SqliteDataReader reader = cmd.ExecuteReader();
@@ -236,11 +282,82 @@ public sealed class MetaStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts a transaction that every call on this store joins until it is committed or disposed. It holds
+    /// the store's lock, so it must be committed on the thread that began it, with no await in between.
+    /// </summary>
+    public MetaTransaction BeginTransaction()
+    {
+        _lock.Enter();
+        try
+        {
+            if (_transaction is not null)
+            {
+                throw new InvalidOperationException("a metadata transaction is already open on this thread");
+            }
+
+            _transaction = _connection.BeginTransaction();
+            return new MetaTransaction(this);
+        }
+        catch
+        {
+            _lock.Exit();
+            throw;
+        }
+    }
+
+    /// <summary>The open transaction on this thread (a no-op scope), or a new one.</summary>
+    private MetaTransaction JoinOrBegin()
+    {
+        _lock.Enter();
+        try
+        {
+            return _transaction is not null ? MetaTransaction.Nested : BeginTransaction();
+        }
+        finally
+        {
+            _lock.Exit();
+        }
+    }
+
+    internal void EndTransaction(bool commit)
+    {
+        try
+        {
+            if (commit)
+            {
+                _transaction!.Commit();
+            }
+            else
+            {
+                _transaction!.Rollback();
+            }
+        }
+        finally
+        {
+            _transaction!.Dispose();
+            _transaction = null;
+            _lock.Exit();
+        }
+    }
+
+    private SqliteCommand Command(string? sql = null)
+    {
+        SqliteCommand cmd = _connection.CreateCommand();
+        cmd.Transaction = _transaction;
+        if (sql is not null)
+        {
+            cmd.CommandText = sql;
+        }
+
+        return cmd;
+    }
+
     private bool Update(string sql, ChunkId id, long value)
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = _connection.CreateCommand();
+            using SqliteCommand cmd = Command();
             cmd.CommandText = sql;
             cmd.Parameters.AddWithValue("$id", id.ToBytes());
             cmd.Parameters.AddWithValue("$v", value);
@@ -252,7 +369,7 @@ public sealed class MetaStore : IDisposable
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = _connection.CreateCommand();
+            using SqliteCommand cmd = Command();
             cmd.CommandText = sql;
             return (T)cmd.ExecuteScalar()!;
         }

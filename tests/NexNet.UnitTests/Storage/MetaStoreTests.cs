@@ -34,7 +34,8 @@ public sealed class MetaStoreTests : IDisposable
         {
             meta.RecordBlobs([(a, 100), (b, 200)], now);
             meta.RecordBlobs([(a, 999)], now.AddDays(1)); // already known: kept as it was
-            Assert.True(meta.AddReferences(a, 2));
+            meta.SetChunkRefs("/x", [a]);
+            meta.SetChunkRefs("/y", [a]);
             Assert.True(meta.SetPinned(b, true));
         }
 
@@ -47,14 +48,17 @@ public sealed class MetaStoreTests : IDisposable
     }
 
     [Fact]
-    public void Reference_counts_never_go_below_zero_and_unknown_ids_report_false()
+    public void Replacing_a_paths_references_returns_the_chunks_it_stopped_using()
     {
         using MetaStore meta = MetaStore.Open(_dir.Combine("meta.db"));
-        ChunkId a = NewId();
+        ChunkId a = NewId(), b = NewId(), c = NewId();
         meta.RecordBlobs([(a, 1)], DateTimeOffset.UtcNow);
-        meta.AddReferences(a, -5);
+        Assert.Empty(meta.SetChunkRefs("/f", [a, b]));
+        Assert.Equal([a], meta.SetChunkRefs("/f", [b, c]));
         Assert.Equal(0, meta.GetBlob(a)!.RefCount);
-        Assert.False(meta.AddReferences(NewId(), 1));
+        Assert.True(meta.IsReferenced(b));
+        Assert.Equal(new HashSet<ChunkId> { b, c }, meta.SetChunkRefs("/f", []).ToHashSet());
+        Assert.False(meta.IsReferenced(b));
         Assert.Null(meta.GetBlob(NewId()));
         Assert.True(meta.RemoveBlob(a));
         Assert.False(meta.RemoveBlob(a));
@@ -71,7 +75,7 @@ public sealed class MetaStoreTests : IDisposable
         meta.RecordBlobs([(pinned, 1), (used, 1)], t0);
         meta.RecordBlobs([(recent, 1)], t0.AddHours(5));
         meta.SetPinned(pinned, true);
-        meta.AddReferences(used, 1);
+        meta.SetChunkRefs("/used", [used]);
         Assert.Equal([older, old], meta.UnreferencedBlobs(t0.AddHours(1), 10));
         meta.Touch(older, t0.AddHours(6));
         Assert.Equal([old], meta.UnreferencedBlobs(t0.AddHours(1), 10));

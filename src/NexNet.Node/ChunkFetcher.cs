@@ -1,0 +1,163 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using NexNet.Crypto;
+using NexNet.Node.Internal;
+using NexNet.P2P;
+using NexNet.Storage;
+
+namespace NexNet.Node;
+
+/// <summary>
+/// Brings a missing chunk here: asks its owners in rendezvous order, then every other peer; checks the
+/// blob against its id before keeping it; keeps it in the local store. Concurrent readers of one missing
+/// chunk share one fetch. A peer that serves bad bytes gets a strike and is asked last from then on; no
+/// request waits longer than the fetch timeout.
+/// </summary>
+internal sealed class ChunkFetcher
+{
+    private readonly PeerNetwork _network;
+    private readonly Membership _membership;
+    private readonly BlobStore _blobs;
+    private readonly BlobTransfer _transfer;
+    private readonly BlobCheck _check;
+    private readonly int _replicationFactor;
+    private readonly TimeSpan _timeout;
+    private readonly ILogger _log;
+    private readonly CancellationToken _stopping;
+    private readonly Dictionary<ChunkId, Task> _fetches = [];
+    private readonly ConcurrentDictionary<NodeId, int> _strikes = new();
+    private long _fetched;
+    private long _rejected;
+
+    public ChunkFetcher(PeerNetwork network, Membership membership, BlobStore blobs, BlobTransfer transfer, BlobCheck check, int replicationFactor,
+        TimeSpan timeout, ILogger log, CancellationToken stopping)
+    {
+        _network = network;
+        _membership = membership;
+        _blobs = blobs;
+        _transfer = transfer;
+        _check = check;
+        _replicationFactor = replicationFactor;
+        _timeout = timeout;
+        _log = log;
+        _stopping = stopping;
+    }
+
+    /// <summary>Chunks fetched from peers since start.</summary>
+    public long Fetched => Interlocked.Read(ref _fetched);
+
+    /// <summary>Blobs peers served that failed their check, since start.</summary>
+    public long Rejected => Interlocked.Read(ref _rejected);
+
+    /// <summary>Strikes against a peer (bad bytes served).</summary>
+    public int StrikesOf(NodeId peer) => _strikes.GetValueOrDefault(peer);
+
+    /// <summary>Completes when the chunk is in the local store; throws <see cref="VolumeException"/> (Unavailable) when no peer could give a good copy.</summary>
+    public Task EnsureLocalAsync(ChunkId id, CancellationToken cancellationToken)
+    {
+        if (_blobs.Has(id))
+        {
+            return Task.CompletedTask;
+        }
+
+        Task fetch;
+        lock (_fetches)
+        {
+            if (!_fetches.TryGetValue(id, out fetch!))
+            {
+                fetch = FetchAsync(id);
+                _fetches[id] = fetch;
+                _ = fetch.ContinueWith(_ =>
+                {
+                    lock (_fetches)
+                    {
+                        _fetches.Remove(id);
+                    }
+                }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
+
+        return fetch.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Starts fetching a chunk a reader will probably want soon, without waiting for it.</summary>
+    public void Prefetch(ChunkId id) =>
+        _ = EnsureLocalAsync(id, CancellationToken.None).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+
+    private async Task FetchAsync(ChunkId id)
+    {
+        await Task.Yield(); // never run a fetch on the caller's stack (nor inside the lock that registers it)
+        IReadOnlyList<NodeId> owners = Placement.Owners(id, _membership.Members, _replicationFactor);
+        var candidates = owners.Where(o => o != _network.Id)
+            .Concat(_network.Peers.Select(p => p.RemoteId).Where(p => !owners.Contains(p)))
+            .Select((peer, rank) => (peer, rank))
+            .OrderBy(c => _strikes.GetValueOrDefault(c.peer)).ThenBy(c => c.rank)
+            .Select(c => c.peer)
+            .ToList();
+        var tried = new List<string>();
+        foreach (NodeId peer in candidates)
+        {
+            if (_network.Find(peer) is null)
+            {
+                continue;
+            }
+
+            tried.Add(peer.Abbreviated);
+            if (await TryFetchFromAsync(id, peer))
+            {
+                Interlocked.Increment(ref _fetched);
+                return;
+            }
+        }
+
+        if (_blobs.Has(id))
+        {
+            return; // arrived another way meanwhile (a push from its writer)
+        }
+
+        throw new VolumeException(VolumeError.Unavailable,
+            tried.Count == 0 ? $"chunk {id} is not here and no peer is connected" : $"chunk {id} is not here and no peer had a good copy (asked {string.Join(", ", tried)})");
+    }
+
+    private async Task<bool> TryFetchFromAsync(ChunkId id, NodeId peer)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+        deadline.CancelAfter(_timeout);
+        try
+        {
+            await using PeerResponse response = await _network.RequestAsync(peer, NodeMessageType.GetChunk, ChunkService.EncodeIds([id]), timeout: _timeout, cancellationToken: deadline.Token);
+            if (response.BodyStream is null)
+            {
+                throw new InvalidDataException("answered without the blob");
+            }
+
+            IReadOnlyList<ChunkId> got = await _transfer.ReceiveAsync(response.BodyStream, (chunk, blob) =>
+            {
+                if (chunk != id)
+                {
+                    throw new IntegrityException($"sent chunk {chunk} instead");
+                }
+
+                _check(chunk, blob);
+            }, deadline.Token);
+            return got.Contains(id) && _blobs.Has(id);
+        }
+        catch (Exception e) when (e is IntegrityException or InvalidDataException)
+        {
+            Interlocked.Increment(ref _rejected);
+            _strikes.AddOrUpdate(peer, 1, (_, n) => n + 1);
+            Log.BadChunk(_log, peer.Abbreviated, id, e.Message);
+            return false;
+        }
+        catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+        {
+            Log.FetchTimedOut(_log, id, peer.Abbreviated, _timeout.TotalSeconds);
+            return false;
+        }
+        catch (Exception e) when (e is IOException or TimeoutException or PeerRequestException or ObjectDisposedException)
+        {
+            Log.FetchFailed(_log, id, peer.Abbreviated, e.Message);
+            return false;
+        }
+    }
+}

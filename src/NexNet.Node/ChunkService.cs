@@ -1,0 +1,151 @@
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using NexNet.Crypto;
+using NexNet.Node.Internal;
+using NexNet.Node.Protocol;
+using NexNet.P2P;
+using NexNet.Storage;
+
+namespace NexNet.Node;
+
+/// <summary>
+/// The serving side of chunks: answers peers asking what this node has, storing what they push, and
+/// sending what they fetch. A member checks every pushed blob against its id before keeping it; a
+/// storage peer, which cannot, checks its structure. Storage peers also drop chunks a member collected.
+/// </summary>
+internal sealed class ChunkService
+{
+    /// <summary>The most ids one HasChunks or CollectChunks message may carry.</summary>
+    public const int MaxIdsPerMessage = 4096;
+
+    private readonly BlobStore _blobs;
+    private readonly MetaStore _meta;
+    private readonly BlobTransfer _transfer;
+    private readonly BlobCheck _check;
+    private readonly ILogger _log;
+
+    public ChunkService(PeerNetwork network, BlobStore blobs, MetaStore meta, BlobTransfer transfer, BlobCipher? cipher, ILogger log)
+    {
+        _blobs = blobs;
+        _meta = meta;
+        _transfer = transfer;
+        _log = log;
+        _check = cipher is null ? static (_, blob) => BlobFormat.CheckStructure(blob) : (id, blob) => cipher.Verify(blob, id);
+        IsMember = cipher is not null;
+        network.Handle(NodeMessageType.HasChunks, HasAsync);
+        network.Handle(NodeMessageType.PutChunks, PutAsync);
+        network.Handle(NodeMessageType.GetChunk, GetAsync);
+        network.OnMessage(NodeMessageType.CollectChunks, OnCollect);
+    }
+
+    public bool IsMember { get; }
+
+    /// <summary>How a blob that arrives here is checked before it is kept.</summary>
+    public BlobCheck Check => _check;
+
+    private Task<PeerReply> HasAsync(PeerRequest request, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<ChunkId> ids = ParseIds(request.Body);
+        byte[] bits = new byte[(ids.Count + 7) / 8];
+        for (int i = 0; i < ids.Count; i++)
+        {
+            if (_blobs.Has(ids[i]))
+            {
+                bits[i / 8] |= (byte)(1 << (i % 8));
+            }
+        }
+
+        return Task.FromResult(new PeerReply(new Presence { Bits = UnsafeByteOperations.UnsafeWrap(bits) }.ToByteArray()));
+    }
+
+    private async Task<PeerReply> PutAsync(PeerRequest request, CancellationToken cancellationToken)
+    {
+        if (request.BodyStream is null)
+        {
+            throw new InvalidDataException("PutChunks without a body stream");
+        }
+
+        try
+        {
+            await _transfer.ReceiveAsync(request.BodyStream, _check, cancellationToken);
+            return PeerReply.Empty;
+        }
+        catch (Exception e) when (e is IntegrityException or InvalidDataException)
+        {
+            Log.RecordRejected(_log, request.From.RemoteId.Abbreviated, $"chunks that fail their check ({e.Message})");
+            throw;
+        }
+    }
+
+    private Task<PeerReply> GetAsync(PeerRequest request, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<ChunkId> ids = ParseIds(request.Body);
+        if (ids.Count != 1)
+        {
+            throw new InvalidDataException($"GetChunk asks for exactly one chunk, not {ids.Count}");
+        }
+
+        ChunkId id = ids[0];
+        if (!_blobs.Has(id))
+        {
+            throw new BlobNotFoundException(id);
+        }
+
+        return Task.FromResult(new PeerReply(ReadOnlyMemory<byte>.Empty, async (stream, ct) =>
+        {
+            if ((await _transfer.SendAsync([id], stream, ct)).Count == 0)
+            {
+                throw new BlobNotFoundException(id);
+            }
+        }));
+    }
+
+    private void OnCollect(PeerConnection from, ReadOnlyMemory<byte> body)
+    {
+        if (IsMember)
+        {
+            return; // members decide what is garbage from their own tree
+        }
+
+        IReadOnlyList<ChunkId> ids;
+        try
+        {
+            ids = ParseIds(body);
+        }
+        catch (InvalidDataException e)
+        {
+            Log.RecordRejected(_log, from.RemoteId.Abbreviated, $"a bad collect message ({e.Message})");
+            return;
+        }
+
+        foreach (ChunkId id in ids)
+        {
+            _blobs.Delete(id);
+            _meta.RemoveBlob(id);
+        }
+
+        _meta.CompleteReplication(ids);
+    }
+
+    public static IReadOnlyList<ChunkId> ParseIds(ReadOnlyMemory<byte> body)
+    {
+        ChunkIds message;
+        try
+        {
+            message = ChunkIds.Parser.ParseFrom(body.Span);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"not a chunk id list: {e.Message}", e);
+        }
+
+        if (message.Ids.Length > MaxIdsPerMessage * ChunkId.Size)
+        {
+            throw new InvalidDataException($"more than {MaxIdsPerMessage} chunk ids in one message");
+        }
+
+        return EntryCodec.UnpackIds(message.Ids.Span);
+    }
+
+    public static byte[] EncodeIds(IReadOnlyCollection<ChunkId> ids) => new ChunkIds { Ids = EntryCodec.PackIds(ids) }.ToByteArray();
+}

@@ -1,0 +1,106 @@
+using Microsoft.Extensions.Logging;
+using NexNet.Crypto;
+using NexNet.Node.Internal;
+using NexNet.P2P;
+using NexNet.Storage;
+
+namespace NexNet.Node;
+
+/// <summary>
+/// Deletes chunks no live entry uses once they have been unused for the grace period (a concurrent
+/// writer elsewhere may have reused one whose record has not arrived yet, and chunks pushed ahead of
+/// their record wait here too). Every member decides from its own tree; storage peers, which cannot
+/// read the tree, are told what members collected.
+/// </summary>
+internal sealed class Collector : IAsyncDisposable
+{
+    private const int BatchSize = ChunkService.MaxIdsPerMessage;
+
+    private readonly PeerNetwork _network;
+    private readonly MetaStore _meta;
+    private readonly BlobStore _blobs;
+    private readonly TimeSpan _grace;
+    private readonly ILogger _log;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _loop;
+    private readonly Lock _lock = new();
+
+    public Collector(PeerNetwork network, MetaStore meta, BlobStore blobs, TimeSpan grace, TimeSpan interval, ILogger log)
+    {
+        _network = network;
+        _meta = meta;
+        _blobs = blobs;
+        _grace = grace;
+        _log = log;
+        _loop = Task.Run(() => LoopAsync(interval));
+    }
+
+    /// <summary>Collects now every chunk unused for at least <paramref name="grace"/> (the configured grace when null). Returns how many.</summary>
+    public int Collect(TimeSpan? grace = null)
+    {
+        int total = 0;
+        long bytes = 0;
+        lock (_lock)
+        {
+            while (true)
+            {
+                IReadOnlyList<ChunkId> garbage = _meta.UnreferencedBlobs(DateTimeOffset.UtcNow - (grace ?? _grace), BatchSize);
+                if (garbage.Count == 0)
+                {
+                    break;
+                }
+
+                foreach (ChunkId id in garbage)
+                {
+                    bytes += _meta.GetBlob(id)?.Size ?? 0;
+                    _blobs.Delete(id);
+                    _meta.RemoveBlob(id);
+                }
+
+                _meta.CompleteReplication(garbage);
+                total += garbage.Count;
+                byte[] message = ChunkService.EncodeIds(garbage);
+                foreach (PeerConnection peer in _network.Peers)
+                {
+                    _ = peer.SendAsync(NodeMessageType.CollectChunks, message).AsTask().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+                }
+            }
+        }
+
+        if (total > 0)
+        {
+            Log.Collected(_log, total, bytes);
+        }
+
+        return total;
+    }
+
+    private async Task LoopAsync(TimeSpan interval)
+    {
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                try
+                {
+                    Collect();
+                }
+                catch (Exception e) when (e is IOException or MetaStoreException or Microsoft.Data.Sqlite.SqliteException)
+                {
+                    Log.HandlerFailed(_log, 0, "(collector)", e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _stopping.Dispose();
+    }
+}

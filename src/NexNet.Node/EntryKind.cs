@@ -1,0 +1,8 @@
+namespace NexNet.Node;
+
+public enum EntryKind
+{
+    File,
+    Directory,
+    Symlink,
+}

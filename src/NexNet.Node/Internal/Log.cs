@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Logging;
+
+namespace NexNet.Node.Internal;
+
+/// <summary>The node's log lines, one per event, never with key material.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(Level = LogLevel.Warning, Message = "peer {Peer} sent {What}; ignored")]
+    public static partial void RecordRejected(ILogger logger, string peer, string what);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "peer {Peer} served chunk {Chunk} with bad bytes ({Reason}); asking another peer")]
+    public static partial void BadChunk(ILogger logger, string peer, NexNet.Crypto.ChunkId chunk, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "fetch of chunk {Chunk} from {Peer} failed: {Reason}")]
+    public static partial void FetchFailed(ILogger logger, NexNet.Crypto.ChunkId chunk, string peer, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "fetch of chunk {Chunk} from {Peer} failed: no answer within {Seconds:F0} s")]
+    public static partial void FetchTimedOut(ILogger logger, NexNet.Crypto.ChunkId chunk, string peer, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "edit of {Path} lost to a concurrent edit; kept it as {Copy}")]
+    public static partial void ConflictCopy(ILogger logger, string path, string copy);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "sync from {Peer} failed: {Reason}")]
+    public static partial void SyncFailed(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "replication to {Peer} failed: {Reason}")]
+    public static partial void ReplicationFailed(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "node {Peer} has been gone for {Seconds:F0} s: re-replicating its chunks")]
+    public static partial void NodeGone(ILogger logger, string peer, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "node {Peer} joined: re-checking chunk owners")]
+    public static partial void NodeJoined(ILogger logger, string peer);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "collected {Count} unreferenced chunks ({Bytes} bytes)")]
+    public static partial void Collected(ILogger logger, int count, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "request {Type} from {Peer} failed: {Reason}")]
+    public static partial void HandlerFailed(ILogger logger, uint type, string peer, string reason);
+}

@@ -1,0 +1,156 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using NexNet.Crypto;
+using NexNet.P2P;
+using NexNet.Storage;
+
+namespace NexNet.Node;
+
+/// <summary>
+/// One node: its data directory opened (identity, secrets, metadata, blobs), its network running, and
+/// the services on top — tree sync, replication and repair, fetch on miss, collection — wired together.
+/// With a volume key it is a member and offers the <see cref="Volume"/>; with only the network secret
+/// it is a storage peer that keeps and serves ciphertext and records it cannot read.
+/// </summary>
+/// <remarks>
+/// Data directory: <c>node.key</c>/<c>node.crt</c> (identity), <c>network.key</c> (required),
+/// <c>volume.key</c> (members only), <c>meta.db</c>, <c>blobs/</c>. Key files are 0600 and never logged.
+/// </remarks>
+public sealed class NexNetNode : IAsyncDisposable
+{
+    public const string NetworkKeyFile = "network.key";
+    public const string VolumeKeyFile = "volume.key";
+
+    private readonly NodeIdentity _identity;
+    private readonly MetaStore _meta;
+    private readonly BlobStore _blobs;
+    private readonly VolumeKeys? _keys;
+    private readonly BlobCipher? _cipher;
+    private readonly RecordSealer? _sealer;
+    private readonly PeerNetwork _network;
+    private readonly Membership _membership;
+    private readonly Tree _tree;
+    private readonly TreeSync _sync;
+    private readonly Replicator _replicator;
+    private readonly ChunkFetcher? _fetcher;
+    private readonly Collector? _collector;
+    private readonly CancellationTokenSource _stopping = new();
+
+    private NexNetNode(string dataDirectory, NodeOptions options, ILogger log)
+    {
+        DataDirectory = Path.GetFullPath(dataDirectory);
+        Directory.CreateDirectory(DataDirectory);
+        byte[] networkSecret = KeyFile.Read(Path.Combine(DataDirectory, NetworkKeyFile));
+        string volumeKeyPath = Path.Combine(DataDirectory, VolumeKeyFile);
+        if (File.Exists(volumeKeyPath))
+        {
+            byte[] volumeSecret = KeyFile.Read(volumeKeyPath);
+            _keys = VolumeKeys.Derive(volumeSecret);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(volumeSecret);
+            _cipher = new BlobCipher(_keys);
+            _sealer = new RecordSealer(_keys);
+        }
+
+        _identity = NodeIdentity.LoadOrCreate(DataDirectory);
+        _meta = MetaStore.Open(Path.Combine(DataDirectory, "meta.db"));
+        _blobs = new BlobStore(Path.Combine(DataDirectory, "blobs"));
+        _network = new PeerNetwork(_identity, networkSecret, options.Peer, log, _meta);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(networkSecret);
+
+        var transfer = new BlobTransfer(_blobs, _meta, BlobFormat.SealedLength(options.ChunkSize));
+        var remembered = _meta.KnownPeers().Select(p => NodeId.TryFromBytes(p.NodeId, out NodeId id) ? id : default).Where(id => id != default);
+        _membership = new Membership(_network, options.DeadAfter, remembered, log);
+        var chunkService = new ChunkService(_network, _blobs, _meta, transfer, _cipher, log);
+        _tree = new Tree(_meta, _network.Id, new HybridClock(), _sealer, log);
+        _replicator = new Replicator(_network, _membership, _meta, _blobs, transfer, options.ReplicationFactor, options.ReplicationRetry, log);
+        Volume? volume = null;
+        _sync = new TreeSync(_network, _tree, _meta, options.SyncInterval, losers => volume?.KeepConflictCopies(losers), log);
+        if (_cipher is not null)
+        {
+            _fetcher = new ChunkFetcher(_network, _membership, _blobs, transfer, chunkService.Check, options.ReplicationFactor, options.FetchTimeout, log, _stopping.Token);
+            _collector = new Collector(_network, _meta, _blobs, options.CollectionGrace, options.CollectionInterval, log);
+            var chunks = new ChunkStore(_blobs, _cipher, _meta, options.ChunkSize);
+            volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher, _sync, options.ReadAhead,
+                (path, copy) => Internal.Log.ConflictCopy(log, path, copy));
+            Volume = volume;
+        }
+
+        _network.Start(options.Listen, options.Bootstrap);
+    }
+
+    /// <summary>Opens the data directory and starts the node: listening, dialing, syncing, replicating.</summary>
+    public static NexNetNode Start(string dataDirectory, NodeOptions? options = null, ILogger? logger = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
+        return new NexNetNode(dataDirectory, options ?? new NodeOptions(), logger ?? NullLogger.Instance);
+    }
+
+    public string DataDirectory { get; }
+
+    public NodeId Id => _network.Id;
+
+    /// <summary>host:port where peers reach this node ("" when it does not listen).</summary>
+    public string Address => _network.AdvertisedAddress;
+
+    /// <summary>True when this node holds the volume key.</summary>
+    public bool IsMember => Volume is not null;
+
+    /// <summary>The volume, for members; null on a storage peer.</summary>
+    public Volume? Volume { get; }
+
+    public PeerNetwork Network => _network;
+
+    /// <summary>The nodes chunk placement currently counts on, this one included.</summary>
+    public IReadOnlyList<NodeId> Members => _membership.Members;
+
+    public NodeStatus Status()
+    {
+        (long blobs, long bytes) = _meta.BlobTotals();
+        (long backlogChunks, long backlogBytes) = _replicator.Backlog;
+        return new NodeStatus(Id.ToString(), Address, IsMember, _network.Peers.Count, _membership.Members.Count, blobs, bytes,
+            _meta.RecordCount(), IsMember ? _meta.LiveEntryCount() : 0, backlogChunks, backlogBytes,
+            _fetcher?.Fetched ?? 0, _fetcher?.Rejected ?? 0, _tree.RejectedRecords);
+    }
+
+    /// <summary>The ids of every chunk held here.</summary>
+    public IEnumerable<ChunkId> LocalChunks() => _blobs.Enumerate();
+
+    /// <summary>Asks every connected peer for new records now (anti-entropy also runs on its own timer).</summary>
+    public Task SyncNowAsync(CancellationToken cancellationToken = default) => _sync.PullAllAsync(cancellationToken);
+
+    /// <summary>Collects unreferenced chunks now (members only); <paramref name="grace"/> overrides the configured grace.</summary>
+    public int CollectGarbage(TimeSpan? grace = null) => _collector?.Collect(grace) ?? 0;
+
+    /// <summary>Queues every local chunk for a replication check (repair) now.</summary>
+    public void Repair() => _replicator.Repair();
+
+    /// <summary>Deletes every chunk held here (tests: "this node lost its disk"; the records stay).</summary>
+    internal void DropLocalChunks()
+    {
+        foreach (ChunkId id in _blobs.Enumerate().ToList())
+        {
+            _blobs.Delete(id);
+            _meta.RemoveBlob(id);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        await _sync.DisposeAsync();
+        await _replicator.DisposeAsync();
+        if (_collector is not null)
+        {
+            await _collector.DisposeAsync();
+        }
+
+        _membership.Dispose();
+        await _network.DisposeAsync();
+        _meta.Dispose();
+        _cipher?.Dispose();
+        _sealer?.Dispose();
+        _keys?.Dispose();
+        _identity.Dispose();
+        _stopping.Dispose();
+    }
+}

@@ -1,0 +1,43 @@
+using System.Net;
+using NexNet.P2P;
+using NexNet.Storage;
+
+namespace NexNet.Node;
+
+/// <summary>How a node runs. Defaults suit a real network; tests shorten the timers.</summary>
+public sealed class NodeOptions
+{
+    /// <summary>Where to accept peers (null: do not listen).</summary>
+    public IPEndPoint? Listen { get; set; } = new(IPAddress.Any, 0);
+
+    /// <summary>Addresses (host:port) to dial at start.</summary>
+    public IReadOnlyList<string> Bootstrap { get; set; } = [];
+
+    /// <summary>Copies of every chunk (capped at the number of nodes).</summary>
+    public int ReplicationFactor { get; set; } = 3;
+
+    /// <summary>Fixed per volume when it is created.</summary>
+    public int ChunkSize { get; set; } = ChunkStore.DefaultChunkSize;
+
+    /// <summary>A peer unreachable for longer than this is counted out and its chunks re-replicated.</summary>
+    public TimeSpan DeadAfter { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How often anti-entropy asks every peer for new records.</summary>
+    public TimeSpan SyncInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a chunk whose owners could not all be reached waits before it is tried again.</summary>
+    public TimeSpan ReplicationRetry { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long an unreferenced chunk is kept before collection.</summary>
+    public TimeSpan CollectionGrace { get; set; } = TimeSpan.FromMinutes(15);
+
+    public TimeSpan CollectionInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The longest one fetch from one peer may take before the next peer is asked.</summary>
+    public TimeSpan FetchTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Chunks fetched ahead of a reader that missed.</summary>
+    public int ReadAhead { get; set; } = 4;
+
+    public PeerOptions Peer { get; set; } = new();
+}

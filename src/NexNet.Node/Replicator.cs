@@ -1,0 +1,209 @@
+using System.Collections.Concurrent;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using NexNet.Crypto;
+using NexNet.Node.Internal;
+using NexNet.Node.Protocol;
+using NexNet.P2P;
+using NexNet.Storage;
+
+namespace NexNet.Node;
+
+/// <summary>
+/// Works the durable replication queue until every queued chunk is held by all its owners: asks each
+/// owner which of a batch it has, pushes the missing ones from the local store in one stream per owner,
+/// and takes a chunk off the queue once every owner has confirmed it. Chunks whose owners cannot be
+/// reached are tried again later. Repair is the same queue: when the member set changes, every chunk
+/// this node holds is queued again, so chunks of a node that is gone get new owners filled.
+/// </summary>
+internal sealed class Replicator : IAsyncDisposable
+{
+    private const int BatchSize = 512;
+
+    private readonly PeerNetwork _network;
+    private readonly Membership _membership;
+    private readonly MetaStore _meta;
+    private readonly BlobStore _blobs;
+    private readonly BlobTransfer _transfer;
+    private readonly int _replicationFactor;
+    private readonly TimeSpan _retryAfter;
+    private readonly ILogger _log;
+    private readonly ConcurrentDictionary<ChunkId, byte> _inFlight = new();
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _loop;
+    private readonly Timer _repairDebounce;
+
+    public Replicator(PeerNetwork network, Membership membership, MetaStore meta, BlobStore blobs, BlobTransfer transfer, int replicationFactor,
+        TimeSpan retryAfter, ILogger log)
+    {
+        _network = network;
+        _membership = membership;
+        _meta = meta;
+        _blobs = blobs;
+        _transfer = transfer;
+        _replicationFactor = replicationFactor;
+        _retryAfter = retryAfter;
+        _log = log;
+        _repairDebounce = new Timer(_ => Repair());
+        membership.Changed += () => _repairDebounce.Change(TimeSpan.FromMilliseconds(300), Timeout.InfiniteTimeSpan);
+        network.PeerConnected += _ => Kick();
+        _loop = Task.Run(LoopAsync);
+    }
+
+    /// <summary>Chunks (and bytes) still waiting for copies.</summary>
+    public (long Chunks, long Bytes) Backlog => _meta.ReplicationBacklog();
+
+    public int ReplicationFactor => _replicationFactor;
+
+    /// <summary>Starts streaming a write's chunks to their owners as they are sealed.</summary>
+    public LiveReplication BeginLive() => new(_network, _membership.Members, _replicationFactor, _inFlight, _log);
+
+    /// <summary>Wakes the queue worker now instead of at its next tick.</summary>
+    public void Kick()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+        }
+    }
+
+    /// <summary>Queues every chunk held here again (the member set changed, so owners may have).</summary>
+    public void Repair()
+    {
+        _meta.EnqueueAllBlobsForReplication(DateTimeOffset.UtcNow);
+        Kick();
+    }
+
+    private async Task LoopAsync()
+    {
+        CancellationToken stop = _stopping.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                bool more = await RunOnceAsync(stop);
+                if (!more)
+                {
+                    await _wake.WaitAsync(TimeSpan.FromMilliseconds(Math.Min(_retryAfter.TotalMilliseconds, 1000)), stop);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is MetaStoreException or Microsoft.Data.Sqlite.SqliteException or IOException)
+            {
+                Log.ReplicationFailed(_log, "(queue)", e.Message);
+                await Task.Delay(_retryAfter, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    /// <summary>One pass over the due part of the queue. Returns true when a full batch was handled (more may be due).</summary>
+    internal async Task<bool> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        ChunkId[] due = [.. _meta.DueReplication(now, BatchSize).Where(id => !_inFlight.ContainsKey(id))];
+        if (due.Length == 0)
+        {
+            return false;
+        }
+
+        IReadOnlyList<NodeId> members = _membership.Members;
+        var done = new List<ChunkId>();
+        var wanted = new Dictionary<NodeId, List<ChunkId>>();
+        var owners = new Dictionary<ChunkId, NodeId[]>();
+        foreach (ChunkId id in due)
+        {
+            if (!_blobs.Has(id))
+            {
+                done.Add(id); // nothing here to give (collected or dropped since it was queued)
+                continue;
+            }
+
+            NodeId[] remote = [.. Placement.Owners(id, members, _replicationFactor).Where(o => o != _network.Id)];
+            owners[id] = remote;
+            foreach (NodeId owner in remote)
+            {
+                (wanted.TryGetValue(owner, out List<ChunkId>? list) ? list : wanted[owner] = []).Add(id);
+            }
+        }
+
+        // Ask every owner at once what it lacks, then push the missing chunks, one stream per owner.
+        var holds = new ConcurrentDictionary<(NodeId, ChunkId), byte>();
+        await Task.WhenAll(wanted.Select(pair => FillOwnerAsync(pair.Key, pair.Value, holds, cancellationToken)));
+
+        var deferred = new List<ChunkId>();
+        foreach ((ChunkId id, NodeId[] remote) in owners)
+        {
+            (remote.All(o => holds.ContainsKey((o, id))) ? done : deferred).Add(id);
+        }
+
+        _meta.CompleteReplication(done);
+        _meta.DeferReplication(deferred, DateTimeOffset.UtcNow + _retryAfter);
+        return due.Length == BatchSize && deferred.Count < due.Length;
+    }
+
+    private async Task FillOwnerAsync(NodeId owner, List<ChunkId> ids, ConcurrentDictionary<(NodeId, ChunkId), byte> holds, CancellationToken cancellationToken)
+    {
+        if (_network.Find(owner) is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var missing = new List<ChunkId>();
+            PeerResponse answer = await _network.RequestAsync(owner, NodeMessageType.HasChunks, ChunkService.EncodeIds(ids), cancellationToken: cancellationToken);
+            await using (answer)
+            {
+                ByteString bits = Presence.Parser.ParseFrom(answer.Body.Span).Bits;
+                for (int i = 0; i < ids.Count; i++)
+                {
+                    bool has = i / 8 < bits.Length && (bits[i / 8] & (1 << (i % 8))) != 0;
+                    if (has)
+                    {
+                        holds[(owner, ids[i])] = 0;
+                    }
+                    else
+                    {
+                        missing.Add(ids[i]);
+                    }
+                }
+            }
+
+            if (missing.Count == 0)
+            {
+                return;
+            }
+
+            IReadOnlyList<ChunkId> sent = [];
+            PeerResponse stored = await _network.RequestAsync(owner, NodeMessageType.PutChunks, ReadOnlyMemory<byte>.Empty,
+                async (stream, ct) => sent = await _transfer.SendAsync(missing, stream, ct), TimeSpan.FromMinutes(10), cancellationToken);
+            await using (stored)
+            {
+                foreach (ChunkId id in sent)
+                {
+                    holds[(owner, id)] = 0;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or TimeoutException or PeerRequestException or InvalidProtocolBufferException or ObjectDisposedException)
+        {
+            Log.ReplicationFailed(_log, owner.Abbreviated, e.Message);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        await _repairDebounce.DisposeAsync();
+        await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _stopping.Dispose();
+        _wake.Dispose();
+    }
+}

@@ -1,0 +1,235 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using NexNet.Crypto;
+using NexNet.Node.Internal;
+using NexNet.Node.Protocol;
+using NexNet.P2P;
+using NexNet.Storage;
+
+namespace NexNet.Node;
+
+/// <summary>
+/// The namespace as this node holds it: one sealed record per path key, the newest version winning.
+/// Every node keeps every record; a member (with the volume key) also opens them into its entry index,
+/// tracks which chunks live files use, and resolves concurrent edits; a storage peer keeps and relays
+/// records it cannot read. Every change, local or received, gets the next local sequence number, which
+/// is what anti-entropy asks for.
+/// </summary>
+internal sealed class Tree
+{
+    private readonly MetaStore _meta;
+    private readonly NodeId _self;
+    private readonly HybridClock _clock;
+    private readonly RecordSealer? _sealer;
+    private readonly ILogger _log;
+    private readonly Lock _applyLock = new();
+
+    public Tree(MetaStore meta, NodeId self, HybridClock clock, RecordSealer? sealer, ILogger log)
+    {
+        _meta = meta;
+        _self = self;
+        _clock = clock;
+        _sealer = sealer;
+        _log = log;
+    }
+
+    public bool IsMember => _sealer is not null;
+
+    /// <summary>Raised (outside any lock) with each path whose winning record changed here.</summary>
+    public event Action<string>? Changed;
+
+    /// <summary>Records that failed authentication or were malformed, since start.</summary>
+    public long RejectedRecords => Interlocked.Read(ref _rejected);
+
+    private long _rejected;
+
+    /// <summary>The current entry at a path, tombstones included (null when the path was never seen).</summary>
+    public (Entry Entry, RecordVersion Version)? Find(string path)
+    {
+        EntryRow? row = _meta.GetEntry(path);
+        return row is null ? null : (Entry.Parser.ParseFrom(row.Body), new RecordVersion(row.Clock, NodeId.FromBytes(row.Origin)));
+    }
+
+    public IReadOnlyList<EntryInfo> Children(string directory) =>
+        [.. _meta.ListChildren(directory).Select(row => EntryCodec.ToInfo(Entry.Parser.ParseFrom(row.Body), new RecordVersion(row.Clock, NodeId.FromBytes(row.Origin))))];
+
+    public bool HasChildren(string directory) => _meta.HasChildren(directory);
+
+    /// <summary>
+    /// Makes a local change: stamps <paramref name="entry"/> with a new version (recording the version it
+    /// replaces), seals it and stores it with its chunk references, all in one transaction together with
+    /// <paramref name="alsoInTransaction"/>. Returns the sealed record, for pushing to peers.
+    /// </summary>
+    public SealedRecord Commit(Entry entry, Action? alsoInTransaction = null)
+    {
+        RecordSealer sealer = _sealer ?? throw new VolumeException(VolumeError.NotAMember, "this node has no volume key: it stores for others and cannot change the volume");
+        SealedRecord record;
+        lock (_applyLock)
+        {
+            (Entry Entry, RecordVersion Version)? current = Find(entry.Path);
+            if (current is { } c)
+            {
+                entry.BaseClock = (ulong)c.Version.Clock;
+                entry.BaseOrigin = UnsafeByteOperations.UnsafeWrap(c.Version.Origin.ToBytes());
+            }
+
+            var version = new RecordVersion(_clock.Next(), _self);
+            byte[] key = sealer.RecordKey(entry.Path);
+            byte[] origin = _self.ToBytes();
+            byte[] body = sealer.Seal(AssociatedData(key, version.Clock, origin), entry.ToByteArray());
+            record = new SealedRecord { Key = UnsafeByteOperations.UnsafeWrap(key), Clock = (ulong)version.Clock, Origin = UnsafeByteOperations.UnsafeWrap(origin), Body = UnsafeByteOperations.UnsafeWrap(body) };
+            using MetaTransaction tx = _meta.BeginTransaction();
+            _meta.PutRecord(key, version.Clock, origin, body);
+            StoreEntry(entry, version);
+            alsoInTransaction?.Invoke();
+            tx.Commit();
+        }
+
+        Changed?.Invoke(entry.Path);
+        return record;
+    }
+
+    /// <summary>
+    /// Applies records from a peer in one transaction: each is kept if it is newer than what this node
+    /// has for its key. With <paramref name="cursorOf"/>, the peer's sequence cursor moves to
+    /// <paramref name="cursor"/> in the same transaction. Returns the conflict copies this node must make
+    /// (its own losing edits) and how many records were new.
+    /// </summary>
+    public (int Applied, IReadOnlyList<EntryInfo> Conflicts) Apply(IEnumerable<SealedRecord> records, PeerConnection from, NodeId? cursorOf = null, long cursor = 0)
+    {
+        var changed = new List<string>();
+        var conflicts = new List<EntryInfo>();
+        int applied = 0;
+        lock (_applyLock)
+        {
+            using MetaTransaction tx = _meta.BeginTransaction();
+            foreach (SealedRecord record in records)
+            {
+                if (TryApply(record, from, changed, conflicts))
+                {
+                    applied++;
+                }
+            }
+
+            if (cursorOf is { } peer)
+            {
+                _meta.SetSyncCursor(peer.ToBytes(), cursor);
+            }
+
+            tx.Commit();
+        }
+
+        foreach (string path in changed)
+        {
+            Changed?.Invoke(path);
+        }
+
+        return (applied, conflicts);
+    }
+
+    private bool TryApply(SealedRecord record, PeerConnection from, List<string> changed, List<EntryInfo> conflicts)
+    {
+        if (record.Key.Length != 32 || record.Origin.Length != NodeId.Size || record.Clock == 0 || record.Body.IsEmpty)
+        {
+            Reject(from, "a malformed record (bad key, origin or clock)");
+            return false;
+        }
+
+        var version = new RecordVersion((long)record.Clock, NodeId.FromBytes(record.Origin.Span));
+        _clock.Observe(version.Clock);
+        StoredRecord? existing = _meta.GetRecord(record.Key.Span);
+        if (existing is not null && new RecordVersion(existing.Clock, NodeId.FromBytes(existing.Origin)) >= version)
+        {
+            return false;
+        }
+
+        byte[] key = record.Key.ToByteArray();
+        byte[] origin = record.Origin.ToByteArray();
+        byte[] body = record.Body.ToByteArray();
+        if (_sealer is null)
+        {
+            _meta.PutRecord(key, version.Clock, origin, body);
+            return true;
+        }
+
+        Entry entry;
+        try
+        {
+            entry = Entry.Parser.ParseFrom(_sealer.Open(AssociatedData(key, version.Clock, origin), body));
+            if (VolumePath.Normalize(entry.Path) != entry.Path || !CryptographicOperations.FixedTimeEquals(_sealer.RecordKey(entry.Path), key))
+            {
+                throw new IntegrityException("the record's path does not match its key");
+            }
+        }
+        catch (Exception e) when (e is IntegrityException or InvalidProtocolBufferException or VolumeException)
+        {
+            Reject(from, $"a record that fails authentication ({e.Message})");
+            return false;
+        }
+
+        (Entry Entry, RecordVersion Version)? current = Find(entry.Path);
+        if (current is { } mine && mine.Version.Origin == _self && EntryCodec.BaseOf(entry) != mine.Version
+            && !mine.Entry.Deleted && mine.Entry.Kind == Entry.Types.Kind.File && EntryCodec.ContentDiffers(mine.Entry, entry))
+        {
+            // Our edit lost to one made without seeing it: keep ours beside the winner.
+            conflicts.Add(EntryCodec.ToInfo(mine.Entry, mine.Version));
+        }
+
+        _meta.PutRecord(key, version.Clock, origin, body);
+        StoreEntry(entry, version);
+        changed.Add(entry.Path);
+        return true;
+    }
+
+    private void StoreEntry(Entry entry, RecordVersion version)
+    {
+        _meta.PutEntry(new EntryRow(entry.Path, VolumePath.Parent(entry.Path), entry.Deleted, version.Clock, version.Origin.ToBytes(), entry.ToByteArray()));
+        IReadOnlyList<ChunkId> dropped = _meta.SetChunkRefs(entry.Path, EntryCodec.ChunksOf(entry));
+        // A chunk just let go of gets the full grace period before collection (a concurrent writer elsewhere may still use it).
+        _meta.TouchAll(dropped, DateTimeOffset.UtcNow);
+    }
+
+    private void Reject(PeerConnection from, string what)
+    {
+        Interlocked.Increment(ref _rejected);
+        Log.RecordRejected(_log, from.RemoteId.Abbreviated, what);
+    }
+
+    /// <summary>Which records <paramref name="after"/> to answer a peer's anti-entropy request with.</summary>
+    public RecordBatch RecordsAfter(long after, int maxCount = 1000, long maxBytes = 512 * 1024)
+    {
+        IReadOnlyList<StoredRecord> stored = _meta.RecordsAfter(after, maxCount + 1, maxBytes);
+        var batch = new RecordBatch { More = stored.Count > maxCount || (stored.Count > 0 && _meta.LastRecordSeq() > stored[^1].Seq) };
+        foreach (StoredRecord r in stored.Take(maxCount))
+        {
+            batch.Records.Add(new SealedRecord
+            {
+                Key = UnsafeByteOperations.UnsafeWrap(r.Key),
+                Clock = (ulong)r.Clock,
+                Origin = UnsafeByteOperations.UnsafeWrap(r.Origin),
+                Body = UnsafeByteOperations.UnsafeWrap(r.Body),
+            });
+            batch.LastSeq = (ulong)r.Seq;
+        }
+
+        if (batch.Records.Count == 0)
+        {
+            batch.LastSeq = (ulong)after;
+            batch.More = false;
+        }
+
+        return batch;
+    }
+
+    /// <summary>Associated data of a sealed record: key | clock (u64 BE) | origin, so a body cannot move to another key or version.</summary>
+    private static byte[] AssociatedData(byte[] key, long clock, byte[] origin)
+    {
+        byte[] ad = new byte[key.Length + 8 + origin.Length];
+        key.CopyTo(ad, 0);
+        BinaryPrimitives.WriteInt64BigEndian(ad.AsSpan(key.Length), clock);
+        origin.CopyTo(ad, key.Length + 8);
+        return ad;
+    }
+}

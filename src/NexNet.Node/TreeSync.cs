@@ -1,0 +1,155 @@
+using System.Collections.Concurrent;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using NexNet.Node.Internal;
+using NexNet.Node.Protocol;
+using NexNet.P2P;
+using NexNet.Storage;
+
+namespace NexNet.Node;
+
+/// <summary>
+/// Keeps every node's records the same. Push: a local change goes to every connected peer at once.
+/// Anti-entropy: on connecting, and then on a timer, this node asks each peer for the records it
+/// stored after the last sequence number read from it, in bounded batches, moving its cursor in the
+/// same transaction as the records; so a node back from a week away, or new, catches up completely,
+/// and a storage peer relays records it cannot read.
+/// </summary>
+internal sealed class TreeSync : IAsyncDisposable
+{
+    private readonly PeerNetwork _network;
+    private readonly Tree _tree;
+    private readonly MetaStore _meta;
+    private readonly TimeSpan _interval;
+    private readonly Action<IReadOnlyList<EntryInfo>> _onConflicts;
+    private readonly ILogger _log;
+    private readonly ConcurrentDictionary<NodeId, SemaphoreSlim> _pulling = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _loop;
+
+    public TreeSync(PeerNetwork network, Tree tree, MetaStore meta, TimeSpan interval, Action<IReadOnlyList<EntryInfo>> onConflicts, ILogger log)
+    {
+        _network = network;
+        _tree = tree;
+        _meta = meta;
+        _interval = interval;
+        _onConflicts = onConflicts;
+        _log = log;
+        network.Handle(NodeMessageType.RecordsAfter, AnswerAsync);
+        network.OnMessage(NodeMessageType.RecordPush, OnPush);
+        network.PeerConnected += peer => _ = PullAsync(peer.RemoteId);
+        _loop = Task.Run(LoopAsync);
+    }
+
+    /// <summary>Sends records that just changed here to every connected peer (one-way; anti-entropy covers anyone missed).</summary>
+    public void Push(IReadOnlyCollection<SealedRecord> records)
+    {
+        if (records.Count == 0)
+        {
+            return;
+        }
+
+        var batch = new RecordBatch();
+        batch.Records.Add(records);
+        byte[] body = batch.ToByteArray();
+        foreach (PeerConnection peer in _network.Peers)
+        {
+            _ = peer.SendAsync(NodeMessageType.RecordPush, body).AsTask().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+        }
+    }
+
+    private Task<PeerReply> AnswerAsync(PeerRequest request, CancellationToken cancellationToken)
+    {
+        long after = (long)RecordsAfter.Parser.ParseFrom(request.Body.Span).Seq;
+        return Task.FromResult(new PeerReply(_tree.RecordsAfter(after).ToByteArray()));
+    }
+
+    private void OnPush(PeerConnection from, ReadOnlyMemory<byte> body)
+    {
+        RecordBatch batch;
+        try
+        {
+            batch = RecordBatch.Parser.ParseFrom(body.Span);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            Log.RecordRejected(_log, from.RemoteId.Abbreviated, $"an unreadable record push ({e.Message})");
+            return;
+        }
+
+        Apply(batch.Records, from, cursorOf: null, cursor: 0);
+    }
+
+    private void Apply(IEnumerable<SealedRecord> records, PeerConnection from, NodeId? cursorOf, long cursor)
+    {
+        (_, IReadOnlyList<EntryInfo> conflicts) = _tree.Apply(records, from, cursorOf, cursor);
+        if (conflicts.Count > 0)
+        {
+            _onConflicts(conflicts);
+        }
+    }
+
+    /// <summary>Reads everything <paramref name="peer"/> stored since this node last asked. One pull per peer at a time.</summary>
+    public async Task PullAsync(NodeId peer, CancellationToken cancellationToken = default)
+    {
+        SemaphoreSlim gate = _pulling.GetOrAdd(peer, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            while (_network.Find(peer) is { } connection)
+            {
+                long cursor = _meta.SyncCursor(peer.ToBytes());
+                PeerResponse response = await connection.RequestAsync(NodeMessageType.RecordsAfter, new RecordsAfter { Seq = (ulong)cursor }.ToByteArray(),
+                    cancellationToken: cancellationToken);
+                RecordBatch batch;
+                await using (response)
+                {
+                    batch = RecordBatch.Parser.ParseFrom(response.Body.Span);
+                }
+
+                Apply(batch.Records, connection, peer, (long)batch.LastSeq);
+                if (!batch.More || (long)batch.LastSeq <= cursor)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or TimeoutException or PeerRequestException or InvalidProtocolBufferException or ObjectDisposedException)
+        {
+            Log.SyncFailed(_log, peer.Abbreviated, e.Message);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || _stopping.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Pulls from every connected peer now.</summary>
+    public Task PullAllAsync(CancellationToken cancellationToken = default) =>
+        Task.WhenAll(_network.Peers.Select(p => PullAsync(p.RemoteId, cancellationToken)));
+
+    private async Task LoopAsync()
+    {
+        using var timer = new PeriodicTimer(_interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                await PullAllAsync(_stopping.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _stopping.Dispose();
+    }
+}

@@ -1,0 +1,398 @@
+using NexNet.Crypto;
+using NexNet.Node.Internal;
+using NexNet.Node.Protocol;
+using NexNet.Storage;
+
+namespace NexNet.Node;
+
+/// <summary>
+/// The one place that knows what a file is. Paths, files, directories and links over entry records and
+/// chunks: write a file from a stream, read any byte range (fetching missing chunks from peers), stat,
+/// list, mkdir, rename, delete. The FUSE adapter, the CLI and any later front end translate onto this.
+/// </summary>
+/// <remarks>
+/// A file write returns once the file is durable here (chunks and record); copies to the chunk's owners
+/// are streamed while it is written and finished from the durable replication queue. Readers hold an
+/// <see cref="EntryInfo"/>, an immutable version: a concurrent change makes a new version and never
+/// changes the bytes an open reader sees.
+/// </remarks>
+public sealed class Volume
+{
+    private readonly Tree _tree;
+    private readonly ChunkStore _chunks;
+    private readonly MetaStore _meta;
+    private readonly Replicator _replicator;
+    private readonly ChunkFetcher _fetcher;
+    private readonly TreeSync _sync;
+    private readonly int _readAhead;
+    private readonly Action<string, string> _onConflictCopy;
+
+    internal Volume(Tree tree, ChunkStore chunks, MetaStore meta, Replicator replicator, ChunkFetcher fetcher, TreeSync sync, int readAhead,
+        Action<string, string> onConflictCopy)
+    {
+        _tree = tree;
+        _chunks = chunks;
+        _meta = meta;
+        _replicator = replicator;
+        _fetcher = fetcher;
+        _sync = sync;
+        _readAhead = readAhead;
+        _onConflictCopy = onConflictCopy;
+        tree.Changed += path => Changed?.Invoke(path);
+    }
+
+    /// <summary>Raised with each path whose entry changed here, locally or from a peer (front ends drop their caches for it).</summary>
+    public event Action<string>? Changed;
+
+    public int ChunkSize => _chunks.ChunkSize;
+
+    /// <summary>Chunks (and bytes) written here that do not yet have all their copies.</summary>
+    public (long Chunks, long Bytes) ReplicationBacklog => _replicator.Backlog;
+
+    // ------------------------------------------------------------------ reading the tree
+
+    /// <summary>The entry at <paramref name="path"/>, or null when there is none. The root always exists.</summary>
+    public EntryInfo? Stat(string path)
+    {
+        path = VolumePath.Normalize(path);
+        if (path == VolumePath.Root)
+        {
+            return EntryInfo.ImplicitDirectory(path);
+        }
+
+        if (_tree.Find(path) is { } found && !found.Entry.Deleted)
+        {
+            return EntryCodec.ToInfo(found.Entry, found.Version);
+        }
+
+        // Entries below a directory can arrive before the directory's own record.
+        return _tree.HasChildren(path) ? EntryInfo.ImplicitDirectory(path) : null;
+    }
+
+    /// <summary>The live entries directly in a directory, by name.</summary>
+    public IReadOnlyList<EntryInfo> List(string path)
+    {
+        EntryInfo directory = RequireDirectory(VolumePath.Normalize(path));
+        return _tree.Children(directory.Path);
+    }
+
+    // ------------------------------------------------------------------ files
+
+    /// <summary>
+    /// Stores everything <paramref name="content"/> yields as the file at <paramref name="path"/> (replacing
+    /// a file there), creating missing parent directories. Returns when the file is durable here.
+    /// </summary>
+    public async Task<EntryInfo> WriteFileAsync(string path, Stream content, uint mode = EntryInfo.DefaultFileMode, DateTimeOffset? modifiedAt = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        path = VolumePath.Normalize(path);
+        RequireWritableFilePath(path);
+        EnsureParents(path);
+
+        // Small files go through the queue, which batches many of them per owner; larger ones stream to
+        // their owners while they are written.
+        bool stream = !content.CanSeek || content.Length - content.Position > _chunks.ChunkSize;
+        LiveReplication? live = stream ? _replicator.BeginLive() : null;
+        ChunkList list = await _chunks.WriteAsync(content, live is null ? null : live.SendAsync, cancellationToken);
+        var info = new EntryInfo(path, EntryKind.File, list.Length, mode & 0xFFF, modifiedAt ?? DateTimeOffset.UtcNow, RecordVersion.None, list, null);
+        Commit(EntryCodec.ToEntry(info), () => _meta.EnqueueReplication(QueueItems(list), DateTimeOffset.UtcNow));
+        if (live is not null)
+        {
+            _meta.CompleteReplication(await live.CompleteAsync());
+        }
+
+        _replicator.Kick();
+        return Stat(path)!;
+    }
+
+    /// <summary>Reads up to <paramref name="destination"/>.Length bytes of <paramref name="file"/> at <paramref name="offset"/>; fewer only at the end.</summary>
+    public async ValueTask<int> ReadAsync(EntryInfo file, long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ChunkList content = file.Content ?? throw new VolumeException(VolumeError.IsADirectory, $"{file.Path} is not a file");
+        int total = 0;
+        while (!destination.IsEmpty && offset < content.Length)
+        {
+            int index = (int)(offset / content.ChunkSize);
+            int inChunk = (int)(offset % content.ChunkSize);
+            int n = Math.Min(destination.Length, content.LengthOf(index) - inChunk);
+            await ReadChunkAsync(content, index, inChunk, destination[..n], cancellationToken);
+            total += n;
+            offset += n;
+            destination = destination[n..];
+        }
+
+        return total;
+    }
+
+    /// <summary>Reads the file at <paramref name="path"/> as it is now, from its start; missing chunks are fetched ahead of the reader.</summary>
+    public Stream OpenRead(string path)
+    {
+        EntryInfo info = Stat(path) ?? throw new VolumeException(VolumeError.NotFound, $"{path} does not exist");
+        return info.Content is null ? throw new VolumeException(VolumeError.IsADirectory, $"{path} is not a file") : new VolumeReadStream(this, info);
+    }
+
+    private async ValueTask ReadChunkAsync(ChunkList content, int index, int inChunk, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        ChunkId id = content.Chunks[index];
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                _chunks.ReadChunk(id, inChunk, destination.Span);
+                return;
+            }
+            catch (BlobNotFoundException)
+            {
+                for (int next = index + 1; next <= index + _readAhead && next < content.Chunks.Length; next++)
+                {
+                    _fetcher.Prefetch(content.Chunks[next]);
+                }
+            }
+            catch (IntegrityException) when (attempt == 0)
+            {
+                // The local copy is damaged: drop it and get a good one from a peer.
+                _chunks.Blobs.Delete(id);
+                _meta.RemoveBlob(id);
+            }
+
+            if (attempt > 1)
+            {
+                throw new VolumeException(VolumeError.Unavailable, $"chunk {id} of a file vanished from the local store while being read");
+            }
+
+            await _fetcher.EnsureLocalAsync(id, cancellationToken);
+        }
+    }
+
+    // ------------------------------------------------------------------ directories, links, names
+
+    public EntryInfo CreateDirectory(string path, uint mode = EntryInfo.DefaultDirectoryMode)
+    {
+        path = VolumePath.Normalize(path);
+        if (Stat(path) is not null)
+        {
+            throw new VolumeException(VolumeError.AlreadyExists, $"{path} already exists");
+        }
+
+        EnsureParents(path);
+        Commit(NewEntry(path, EntryKind.Directory, mode));
+        return Stat(path)!;
+    }
+
+    public EntryInfo CreateSymlink(string path, string target)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(target);
+        path = VolumePath.Normalize(path);
+        if (Stat(path) is not null)
+        {
+            throw new VolumeException(VolumeError.AlreadyExists, $"{path} already exists");
+        }
+
+        EnsureParents(path);
+        Entry entry = NewEntry(path, EntryKind.Symlink, 0x1FF);
+        entry.Target = target;
+        entry.Size = (ulong)System.Text.Encoding.UTF8.GetByteCount(target);
+        Commit(entry);
+        return Stat(path)!;
+    }
+
+    /// <summary>Changes permission bits and/or the modification time.</summary>
+    public EntryInfo SetAttributes(string path, uint? mode = null, DateTimeOffset? modifiedAt = null)
+    {
+        EntryInfo info = Stat(path) ?? throw new VolumeException(VolumeError.NotFound, $"{path} does not exist");
+        Entry entry = EntryCodec.ToEntry(info with { Mode = mode is { } m ? m & 0xFFF : info.Mode, ModifiedAt = modifiedAt ?? info.ModifiedAt });
+        Commit(entry);
+        return Stat(info.Path)!;
+    }
+
+    /// <summary>Deletes a file, link or empty directory (any directory with <paramref name="recursive"/>). Tombstones replicate like any change.</summary>
+    public void Delete(string path, bool recursive = false)
+    {
+        path = VolumePath.Normalize(path);
+        if (path == VolumePath.Root)
+        {
+            throw new VolumeException(VolumeError.InvalidPath, "the root cannot be deleted");
+        }
+
+        EntryInfo info = Stat(path) ?? throw new VolumeException(VolumeError.NotFound, $"{path} does not exist");
+        var records = new List<SealedRecord>();
+        DeleteTree(info, recursive, records);
+        _sync.Push(records);
+    }
+
+    private void DeleteTree(EntryInfo info, bool recursive, List<SealedRecord> records)
+    {
+        if (info.IsDirectory)
+        {
+            IReadOnlyList<EntryInfo> children = _tree.Children(info.Path);
+            if (children.Count > 0 && !recursive)
+            {
+                throw new VolumeException(VolumeError.NotEmpty, $"{info.Path} is not empty");
+            }
+
+            foreach (EntryInfo child in children)
+            {
+                DeleteTree(child, recursive, records);
+            }
+        }
+
+        if (!info.Version.IsNone || _tree.Find(info.Path) is not null)
+        {
+            records.Add(_tree.Commit(Tombstone(info)));
+        }
+    }
+
+    /// <summary>
+    /// Moves an entry (a directory with everything below it). An existing target is replaced when
+    /// <paramref name="replace"/> is set and it is a file, link or empty directory of a compatible kind.
+    /// </summary>
+    public EntryInfo Rename(string from, string to, bool replace = true)
+    {
+        from = VolumePath.Normalize(from);
+        to = VolumePath.Normalize(to);
+        EntryInfo source = Stat(from) ?? throw new VolumeException(VolumeError.NotFound, $"{from} does not exist");
+        if (from == VolumePath.Root || to == VolumePath.Root)
+        {
+            throw new VolumeException(VolumeError.InvalidPath, "the root cannot be renamed");
+        }
+
+        if (from == to)
+        {
+            return source;
+        }
+
+        if (source.IsDirectory && VolumePath.IsWithin(to, from))
+        {
+            throw new VolumeException(VolumeError.InvalidPath, $"cannot move {from} into itself ({to})");
+        }
+
+        if (Stat(to) is { } target)
+        {
+            if (!replace)
+            {
+                throw new VolumeException(VolumeError.AlreadyExists, $"{to} already exists");
+            }
+
+            if (target.IsDirectory != source.IsDirectory)
+            {
+                throw new VolumeException(target.IsDirectory ? VolumeError.IsADirectory : VolumeError.NotADirectory,
+                    $"cannot replace {(target.IsDirectory ? "directory" : "file")} {to} with {(source.IsDirectory ? "a directory" : "a file")}");
+            }
+
+            if (target.IsDirectory && _tree.HasChildren(to))
+            {
+                throw new VolumeException(VolumeError.NotEmpty, $"{to} is not empty");
+            }
+        }
+
+        EnsureParents(to);
+        var records = new List<SealedRecord>();
+        MoveTree(source, to, records);
+        _sync.Push(records);
+        return Stat(to)!;
+    }
+
+    private void MoveTree(EntryInfo source, string to, List<SealedRecord> records)
+    {
+        records.Add(_tree.Commit(EntryCodec.ToEntry(source with { Path = to })));
+        if (source.IsDirectory)
+        {
+            foreach (EntryInfo child in _tree.Children(source.Path))
+            {
+                MoveTree(child, VolumePath.Combine(to, child.Name), records);
+            }
+        }
+
+        records.Add(_tree.Commit(Tombstone(source)));
+    }
+
+    // ------------------------------------------------------------------ conflicts
+
+    /// <summary>Keeps this node's losing edits beside the winners, as <c>name.conflict-&lt;date&gt;-&lt;node&gt;.ext</c>.</summary>
+    internal void KeepConflictCopies(IReadOnlyList<EntryInfo> losers)
+    {
+        var records = new List<SealedRecord>();
+        foreach (EntryInfo loser in losers)
+        {
+            string copy = ConflictName(loser);
+            if (Stat(copy) is not null)
+            {
+                continue;
+            }
+
+            records.Add(_tree.Commit(EntryCodec.ToEntry(loser with { Path = copy })));
+            _onConflictCopy(loser.Path, copy);
+        }
+
+        _sync.Push(records);
+    }
+
+    internal static string ConflictName(EntryInfo loser)
+    {
+        string name = loser.Name;
+        int dot = name.LastIndexOf('.');
+        (string stem, string ext) = dot > 0 ? (name[..dot], name[dot..]) : (name, "");
+        string date = HybridClock.WallTime(loser.Version.Clock).ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture);
+        return VolumePath.Combine(VolumePath.Parent(loser.Path), $"{stem}.conflict-{date}-{loser.Version.Origin.Abbreviated}{ext}");
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private void Commit(Entry entry, Action? alsoInTransaction = null) => _sync.Push([_tree.Commit(entry, alsoInTransaction)]);
+
+    private void RequireWritableFilePath(string path)
+    {
+        if (path == VolumePath.Root || Stat(path) is { IsDirectory: true })
+        {
+            throw new VolumeException(VolumeError.IsADirectory, $"{path} is a directory");
+        }
+    }
+
+    private EntryInfo RequireDirectory(string path)
+    {
+        EntryInfo info = Stat(path) ?? throw new VolumeException(VolumeError.NotFound, $"{path} does not exist");
+        return info.IsDirectory ? info : throw new VolumeException(VolumeError.NotADirectory, $"{path} is not a directory");
+    }
+
+    /// <summary>Creates the missing directories above <paramref name="path"/> (as mkdir -p); fails if one of them is a file.</summary>
+    private void EnsureParents(string path)
+    {
+        string parent = VolumePath.Parent(path);
+        if (parent == VolumePath.Root)
+        {
+            return;
+        }
+
+        EntryInfo? existing = Stat(parent);
+        if (existing is null)
+        {
+            EnsureParents(parent);
+            Commit(NewEntry(parent, EntryKind.Directory, EntryInfo.DefaultDirectoryMode));
+        }
+        else if (!existing.IsDirectory)
+        {
+            throw new VolumeException(VolumeError.NotADirectory, $"{parent} is not a directory");
+        }
+    }
+
+    private static Entry NewEntry(string path, EntryKind kind, uint mode) =>
+        EntryCodec.ToEntry(new EntryInfo(path, kind, 0, mode & 0xFFF, DateTimeOffset.UtcNow, RecordVersion.None, null, null));
+
+    private static Entry Tombstone(EntryInfo info)
+    {
+        Entry entry = NewEntry(info.Path, info.Kind, info.Mode);
+        entry.Deleted = true;
+        return entry;
+    }
+
+    private static IEnumerable<(ChunkId, long)> QueueItems(ChunkList list)
+    {
+        for (int i = 0; i < list.Chunks.Length; i++)
+        {
+            yield return (list.Chunks[i], BlobFormat.SealedLength(list.LengthOf(i)));
+        }
+    }
+}

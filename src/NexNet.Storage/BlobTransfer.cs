@@ -1,0 +1,164 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
+using NexNet.Crypto;
+using NexNet.Storage.Internal;
+
+namespace NexNet.Storage;
+
+/// <summary>
+/// Moves sealed blobs between a store and a byte stream (a peer's stream): each blob as
+/// <c>chunk id (32) | length (u32 big-endian) | sealed bytes</c>, until the stream ends. Receiving checks
+/// every length before reading, checks every blob with the caller's rule, and stages what is new in one
+/// batch that is durable before <see cref="ReceiveAsync"/> returns, so a sender that hears back knows its
+/// blobs survive a crash.
+/// </summary>
+public sealed class BlobTransfer
+{
+    public const int FrameHeaderSize = ChunkId.Size + sizeof(uint);
+
+    private readonly BlobStore _blobs;
+    private readonly MetaStore? _index;
+    private readonly AlignedBufferPool _buffers;
+
+    /// <summary>Transfers into and out of <paramref name="blobs"/>, recording received blobs in <paramref name="index"/>; <paramref name="maxBlobLength"/> is the largest sealed blob accepted (the volume's chunk size plus the header).</summary>
+    public BlobTransfer(BlobStore blobs, MetaStore? index, int maxBlobLength)
+    {
+        ArgumentNullException.ThrowIfNull(blobs);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBlobLength, BlobFormat.HeaderSize + 1);
+        _blobs = blobs;
+        _index = index;
+        MaxBlobLength = maxBlobLength;
+        _buffers = new AlignedBufferPool(FrameHeaderSize + maxBlobLength);
+    }
+
+    public int MaxBlobLength { get; }
+
+    /// <summary>
+    /// Writes the blobs this store has among <paramref name="ids"/> to <paramref name="destination"/>, one
+    /// read and one write each. Returns the ids sent (absent blobs are skipped).
+    /// </summary>
+    public async Task<IReadOnlyList<ChunkId>> SendAsync(IEnumerable<ChunkId> ids, Stream destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentNullException.ThrowIfNull(destination);
+        var sent = new List<ChunkId>();
+        AlignedBuffer buffer = _buffers.Rent();
+        try
+        {
+            foreach (ChunkId id in ids)
+            {
+                int length;
+                try
+                {
+                    using SafeFileHandle handle = _blobs.OpenRead(id);
+                    long size = RandomAccess.GetLength(handle);
+                    if (size > MaxBlobLength)
+                    {
+                        throw new IntegrityException($"blob {id} is {size} bytes, more than the largest blob of this volume ({MaxBlobLength})");
+                    }
+
+                    length = BlobStore.ReadFully(handle, buffer.Span.Slice(FrameHeaderSize, (int)size), 0);
+                }
+                catch (BlobNotFoundException)
+                {
+                    continue;
+                }
+
+                WriteFrameHeader(buffer.Span, id, length);
+                await destination.WriteAsync(buffer.Memory[..(FrameHeaderSize + length)], cancellationToken);
+                sent.Add(id);
+            }
+        }
+        finally
+        {
+            _buffers.Return(buffer);
+        }
+
+        return sent;
+    }
+
+    /// <summary>Writes one blob held in memory (a freshly sealed chunk) as a frame.</summary>
+    public static async ValueTask SendAsync(ChunkId id, ReadOnlyMemory<byte> sealedBlob, Stream destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        byte[] header = ArrayPool<byte>.Shared.Rent(FrameHeaderSize);
+        try
+        {
+            WriteFrameHeader(header, id, sealedBlob.Length);
+            await destination.WriteAsync(header.AsMemory(0, FrameHeaderSize), cancellationToken);
+            await destination.WriteAsync(sealedBlob, cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(header);
+        }
+    }
+
+    /// <summary>
+    /// Reads blobs until <paramref name="source"/> ends, checks each with <paramref name="check"/> (which
+    /// throws <see cref="IntegrityException"/> to reject one; the whole transfer then fails and nothing of
+    /// it is kept), stores the new ones durably, and returns every id received.
+    /// </summary>
+    public async Task<IReadOnlyList<ChunkId>> ReceiveAsync(Stream source, BlobCheck check, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(check);
+        var received = new List<ChunkId>();
+        var stored = new List<(ChunkId, long)>();
+        using BlobWriteBatch batch = _blobs.BeginBatch();
+        AlignedBuffer buffer = _buffers.Rent();
+        try
+        {
+            while (true)
+            {
+                int got = await source.ReadAtLeastAsync(buffer.Memory[..FrameHeaderSize], FrameHeaderSize, throwOnEndOfStream: false, cancellationToken);
+                if (got == 0)
+                {
+                    break;
+                }
+
+                if (got < FrameHeaderSize)
+                {
+                    throw new InvalidDataException($"blob stream ended inside a frame header ({got} of {FrameHeaderSize} bytes)");
+                }
+
+                ChunkId id = ChunkId.FromBytes(buffer.Span[..ChunkId.Size]);
+                uint length = BinaryPrimitives.ReadUInt32BigEndian(buffer.Span.Slice(ChunkId.Size, sizeof(uint)));
+                if (length <= BlobFormat.HeaderSize || length > MaxBlobLength)
+                {
+                    throw new InvalidDataException($"blob {id} announced with {length} bytes; a blob here is {BlobFormat.HeaderSize + 1} to {MaxBlobLength} bytes");
+                }
+
+                Memory<byte> blob = buffer.Memory[..(int)length];
+                await source.ReadExactlyAsync(blob, cancellationToken);
+                received.Add(id);
+                if (!batch.TryClaim(id))
+                {
+                    continue;
+                }
+
+                check(id, blob.Span);
+                batch.AddAligned(id, buffer.Span, (int)length);
+                stored.Add((id, length));
+            }
+        }
+        finally
+        {
+            _buffers.Return(buffer);
+        }
+
+        batch.Commit();
+        _index?.RecordBlobs(stored, DateTimeOffset.UtcNow);
+        return received;
+    }
+
+    private static void WriteFrameHeader(Span<byte> destination, ChunkId id, int length)
+    {
+        id.WriteTo(destination);
+        BinaryPrimitives.WriteUInt32BigEndian(destination.Slice(ChunkId.Size, sizeof(uint)), (uint)length);
+    }
+}
+
+/// <summary>Checks one received blob; throws <see cref="IntegrityException"/> to reject it.</summary>
+public delegate void BlobCheck(ChunkId id, ReadOnlySpan<byte> sealedBlob);
