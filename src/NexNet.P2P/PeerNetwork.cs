@@ -104,6 +104,33 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
         return connection.RequestAsync(type, body, writeBody, timeout, cancellationToken);
     }
 
+    /// <summary>True while the node is offline: no connections in or out (see <see cref="SetOffline"/>).</summary>
+    public bool IsOffline => !_online.Task.IsCompleted;
+
+    /// <summary>
+    /// Takes the node off the network (every connection closed, incoming ones refused, dialers paused)
+    /// or back on it (dialers resume at once). A laptop on a plane; tests of edits made apart.
+    /// </summary>
+    public async Task SetOffline(bool offline)
+    {
+        if (offline)
+        {
+            if (_online.Task.IsCompleted)
+            {
+                _online = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            foreach (PeerConnection peer in _peers.Values)
+            {
+                await peer.CloseAsync("going offline");
+            }
+        }
+        else
+        {
+            _online.TrySetResult();
+        }
+    }
+
     /// <summary>Listens (when <paramref name="listen"/> is given), then dials the known and bootstrap addresses.</summary>
     public void Start(IPEndPoint? listen, IEnumerable<string>? bootstrap = null)
     {
@@ -197,6 +224,15 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
         return (address[..colon].Trim('[', ']'), port);
     }
 
+    private volatile TaskCompletionSource _online = CompletedOnline();
+
+    private static TaskCompletionSource CompletedOnline()
+    {
+        var online = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        online.SetResult();
+        return online;
+    }
+
     private async Task AcceptLoopAsync()
     {
         while (!_stopping.IsCancellationRequested)
@@ -215,6 +251,13 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
             {
                 _handshakeSlots.Release();
                 continue; // a connection that died in the backlog
+            }
+
+            if (IsOffline)
+            {
+                socket.Dispose();
+                _handshakeSlots.Release();
+                continue;
             }
 
             _ = Task.Run(async () =>
@@ -253,6 +296,12 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
 
     private PeerConnection Admit(Handshake.Result handshake, string endPoint, bool isInitiator, string listenAddress)
     {
+        if (IsOffline)
+        {
+            handshake.Tls.Dispose();
+            throw new HandshakeException(HandshakeFailure.Refused, "this node is offline");
+        }
+
         var connection = new PeerConnection(handshake.Tls, handshake.Reader, handshake.RemoteId, endPoint, isInitiator, _options, this, _logger)
         {
             RemoteListenAddress = listenAddress,
@@ -323,6 +372,7 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
         {
             while (!stopping.IsCancellationRequested)
             {
+                await _online.Task.WaitAsync(stopping);
                 if (_idByAddress.TryGetValue(dialer.Address, out NodeId known))
                 {
                     if (known == Id)

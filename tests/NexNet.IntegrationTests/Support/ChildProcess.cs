@@ -106,6 +106,16 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>The last collected line that matches, or null.</summary>
     public string? LastLine(Func<string, bool> match) => _lines.LastOrDefault(match);
 
+    /// <summary>Writes one line to the child's stdin.</summary>
+    public void WriteLine(string line)
+    {
+        lock (_process)
+        {
+            _process.StandardInput.WriteLine(line);
+            _process.StandardInput.Flush();
+        }
+    }
+
     /// <summary>Closes the child's stdin (the test hosts stop politely when it closes).</summary>
     public void CloseStandardInput() => _process.StandardInput.Close();
 
