@@ -9,10 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
 bytes=${BYTES:-2147483648}
-dotnet build bench/NexNet.Benchmarks -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
-bench=bench/NexNet.Benchmarks/bin/Release/net10.0/NexNet.Benchmarks
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-m() { printf '%s\n' "$@" | median; }
+. bench/common.sh
 
 declare -a bare ours ratio p50 p99
 for ((i = 1; i <= rounds; i++)); do

@@ -24,9 +24,10 @@ public static class P2PThroughput
 
     public static async Task<int> RunAsync(string[] args)
     {
-        if (args.Length != 2 || !long.TryParse(args[1], CultureInfo.InvariantCulture, out long amount))
+        int receivers = args.Length == 3 && args[0] == "bare" ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1;
+        if (args.Length is < 2 or > 3 || !long.TryParse(args[1], CultureInfo.InvariantCulture, out long amount))
         {
-            Console.Error.WriteLine("usage: p2p bare|stream BYTES | p2p latency COUNT");
+            Console.Error.WriteLine("usage: p2p bare BYTES [RECEIVERS] | p2p stream BYTES | p2p latency COUNT");
             return 2;
         }
 
@@ -35,8 +36,8 @@ public static class P2PThroughput
             // Each throughput is measured after an untimed 256 MiB run of the same kind in the same process,
             // so both sides are timed with their code fully compiled (tiered JIT), not while it compiles.
             case "bare":
-                await BareAsync(WarmUpBytes);
-                Console.WriteLine((await BareAsync(amount)).ToString("F0", CultureInfo.InvariantCulture));
+                await BareAsync(WarmUpBytes, receivers);
+                Console.WriteLine((await BareAsync(amount, receivers)).ToString("F0", CultureInfo.InvariantCulture));
                 return 0;
             case "stream":
                 await StreamAsync(WarmUpBytes);
@@ -52,37 +53,55 @@ public static class P2PThroughput
         }
     }
 
-    private static async Task<double> BareAsync(long bytes)
+    /// <summary>
+    /// A bare TLS 1.3 copy loop of <paramref name="bytes"/> to each of <paramref name="receivers"/> receivers at
+    /// once (one connection and one sending task each); MiB/s of the bytes each receiver got.
+    /// </summary>
+    internal static async Task<double> BareAsync(long bytes, int receivers = 1)
     {
         using NodeIdentity server = NodeIdentity.CreateEphemeral();
         using NodeIdentity client = NodeIdentity.CreateEphemeral();
         using var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen();
-        Task<long> receiver = Task.Run(async () =>
+        Task<long>[] drains = [.. Enumerable.Range(0, receivers).Select(_ => Task.Run(async () =>
         {
             using Socket socket = await listener.AcceptAsync();
             await using var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
             await tls.AuthenticateAsServerAsync(Handshake.ServerOptions(server));
             return await DrainAsync(tls);
-        });
+        }))];
 
-        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync((IPEndPoint)listener.LocalEndPoint!);
-        await using var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
-        await tls.AuthenticateAsClientAsync(Handshake.ClientOptions(client));
-        byte[] buffer = RandomNumberGenerator.GetBytes(WriteSize);
-        var clock = Stopwatch.StartNew();
-        for (long sent = 0; sent < bytes; sent += WriteSize)
+        var senders = new List<(Socket Socket, SslStream Tls)>();
+        for (int i = 0; i < receivers; i++)
         {
-            await tls.WriteAsync(buffer.AsMemory(0, (int)Math.Min(WriteSize, bytes - sent)));
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            await socket.ConnectAsync((IPEndPoint)listener.LocalEndPoint!);
+            var tls = new SslStream(new NetworkStream(socket, ownsSocket: true));
+            await tls.AuthenticateAsClientAsync(Handshake.ClientOptions(client));
+            senders.Add((socket, tls));
         }
 
-        await tls.ShutdownAsync();
-        socket.Shutdown(SocketShutdown.Send);
-        long received = await receiver;
+        byte[] buffer = RandomNumberGenerator.GetBytes(WriteSize);
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(senders.Select(s => Task.Run(async () =>
+        {
+            for (long sent = 0; sent < bytes; sent += WriteSize)
+            {
+                await s.Tls.WriteAsync(buffer.AsMemory(0, (int)Math.Min(WriteSize, bytes - sent)));
+            }
+
+            await s.Tls.ShutdownAsync();
+            s.Socket.Shutdown(SocketShutdown.Send);
+        })));
+        long[] received = await Task.WhenAll(drains);
         double seconds = clock.Elapsed.TotalSeconds;
-        return received != bytes ? throw new InvalidOperationException($"received {received} of {bytes}") : bytes / 1048576.0 / seconds;
+        foreach ((Socket _, SslStream tls) in senders)
+        {
+            await tls.DisposeAsync();
+        }
+
+        return received.Any(r => r != bytes) ? throw new InvalidOperationException($"received {string.Join(", ", received)} of {bytes}") : bytes / 1048576.0 / seconds;
     }
 
     private static async Task<long> DrainAsync(Stream stream)

@@ -8,6 +8,7 @@ return args switch
     ["store", .. var rest] => await StoreThroughput.RunAsync(rest),
     ["crypto", .. var rest] => CryptoThroughput.Run(rest),
     ["p2p", .. var rest] => await P2PThroughput.RunAsync(rest),
+    ["node", .. var rest] => await NodeThroughput.RunAsync(rest),
     _ => RunBenchmarkDotNet(args),
 };
 

@@ -124,8 +124,8 @@ public sealed class NexNetNode : IAsyncDisposable
     /// <summary>Queues every local chunk for a replication check (repair) now.</summary>
     public void Repair() => _replicator.Repair();
 
-    /// <summary>Deletes every chunk held here (tests: "this node lost its disk"; the records stay).</summary>
-    internal void DropLocalChunks()
+    /// <summary>Deletes every chunk held here, keeping the records (as if the blob disk were lost): reads then fetch from peers, and repair restores copies this node owns.</summary>
+    public void DropLocalChunks()
     {
         foreach (ChunkId id in _blobs.Enumerate().ToList())
         {

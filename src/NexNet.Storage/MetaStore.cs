@@ -78,6 +78,7 @@ public sealed partial class MetaStore : IDisposable
     private readonly SqliteConnection _connection;
     private readonly Lock _lock = new();
     private SqliteTransaction? _transaction;
+    private bool _disposed;
 
     private MetaStore(SqliteConnection connection, string path)
     {
@@ -291,6 +292,7 @@ public sealed partial class MetaStore : IDisposable
         _lock.Enter();
         try
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (_transaction is not null)
             {
                 throw new InvalidOperationException("a metadata transaction is already open on this thread");
@@ -343,6 +345,7 @@ public sealed partial class MetaStore : IDisposable
 
     private SqliteCommand Command(string? sql = null)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         SqliteCommand cmd = _connection.CreateCommand();
         cmd.Transaction = _transaction;
         if (sql is not null)
@@ -383,5 +386,13 @@ public sealed partial class MetaStore : IDisposable
         cmd.ExecuteNonQuery();
     }
 
-    public void Dispose() => _connection.Dispose();
+    /// <summary>Closes the database. Waits for a call in progress; calls after it throw <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _disposed = true;
+            _connection.Dispose();
+        }
+    }
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Node benchmarks: 3 real nodes on loopback (the writer in the benchmark process, two owners as child
+# processes), R = 3, interleaved round by round with their references:
+#   bench/node.sh [ROUNDS]     (default 5; BYTES=1073741824 by default; data dirs under $TMPDIR or /tmp)
+# 1. BYTES stored through one node until every chunk has R copies (the writer's durable replication
+#    queue is empty)  vs  a bare TLS 1.3 copy loop of the same BYTES to two receivers at once (the two
+#    remote copies R = 3 needs) and to one receiver; each after an untimed warm-up of its own kind.
+# 2. 1,000 files of 4 KiB stored one after another through one node until all are replicated.
+# 3. Peak RSS (VmHWM) of every node over the 1 GiB run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-5}
+bytes=${BYTES:-1073741824}
+. bench/common.sh
+pct() { awk -v r="$(m "$@")" 'BEGIN {printf "%.0f%%", r*100}'; }
+
+declare -a ours fan one r_fan r_one small rss_w rss_max
+for ((i = 1; i <= rounds; i++)); do
+  if ((i % 2)); then read -r o w b c < <($bench node store "$bytes"); f=$($bench p2p bare "$bytes" 2); s=$($bench p2p bare "$bytes");
+  else f=$($bench p2p bare "$bytes" 2); s=$($bench p2p bare "$bytes"); read -r o w b c < <($bench node store "$bytes"); fi
+  read -r n _ < <($bench node small 1000 4096)
+  ours+=("$o"); fan+=("$f"); one+=("$s"); small+=("$n"); rss_w+=("$w")
+  rss_max+=("$(printf '%s\n' "$w" "$b" "$c" | sort -g | tail -1)")
+  r_fan+=("$(awk -v x="$o" -v y="$f" 'BEGIN {print x/y}')"); r_one+=("$(awk -v x="$o" -v y="$s" 'BEGIN {print x/y}')")
+  echo "round $i/$rounds: store+replicate $o MiB/s (RSS $w/$b/$c MiB); bare TLS to 2: $f MiB/s, to 1: $s MiB/s; 1000 x 4 KiB: $n files/s" >&2
+done
+
+echo
+echo "Node benchmarks, $(date -u +%Y-%m-%d), $rounds interleaved rounds, medians; ratio = median of per-round ratios"
+echo
+echo "| measurement | NexNet.Fs | reference | ratio | target |"
+echo "|---|---|---|---|---|"
+echo "| $((bytes / 1048576)) MiB stored through one of 3 nodes until R = 3 copies exist | $(m "${ours[@]}") MiB/s | bare TLS 1.3 copy of the same bytes to 2 receivers at once: $(m "${fan[@]}") MiB/s | $(pct "${r_fan[@]}") | >= 50% |"
+echo "| (same) | | bare TLS 1.3 copy to 1 receiver: $(m "${one[@]}") MiB/s | $(pct "${r_one[@]}") | |"
+echo "| 1,000 files of 4 KiB stored and replicated (R = 3) | $(m "${small[@]}") files/s | | | |"
+echo "| peak RSS of any node while $((bytes / 1048576)) MiB moves | $(m "${rss_max[@]}") MiB (writer $(m "${rss_w[@]}") MiB) | | | < 200 MiB |"
