@@ -23,6 +23,8 @@ internal sealed class NodeCluster : IAsyncDisposable
 
     public NexNetNode this[int index] => _nodes[index].Node;
 
+    public string DataDirectory(int index) => _nodes[index].Dir.Path;
+
     /// <summary>Starts a node bootstrapped to every node started before it.</summary>
     public NexNetNode Add(bool member = true, int replicationFactor = 3, Action<NodeOptions>? configure = null)
     {

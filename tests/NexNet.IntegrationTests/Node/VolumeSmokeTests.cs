@@ -31,4 +31,36 @@ public sealed class VolumeSmokeTests
         Assert.True(data.AsSpan().SequenceEqual(copy.ToArray()), cluster.Dump());
         Assert.Equal(["a.bin"], cluster[1].Volume!.List("/docs").Select(e => e.Name));
     }
+
+    [Fact]
+    public async Task A_peer_serving_bad_bytes_gets_a_strike_and_the_chunk_comes_from_another_peer()
+    {
+        await using NodeCluster cluster = await NodeCluster.StartAsync(3);
+        // 32 chunks: A asks B before C for about half of them (rendezvous order), for none only with probability 2^-32.
+        byte[] data = RandomNumberGenerator.GetBytes(32 * 1024 * 1024);
+        EntryInfo file = await cluster[2].Volume!.WriteFileAsync("/f.bin", new MemoryStream(data), cancellationToken: TestContext.Current.CancellationToken);
+        await cluster.WaitForReplicationAsync(TimeSpan.FromSeconds(20));
+        await Eventually.WaitAsync(() => cluster[0].Volume!.Stat("/f.bin") is not null, TimeSpan.FromSeconds(10), "A sees the file");
+
+        // B's copies are damaged on disk (one ciphertext byte each); it still serves them.
+        foreach (NexNet.Crypto.ChunkId id in file.Content!.Chunks)
+        {
+            string hex = id.ToString();
+            string path = Path.Combine(cluster.DataDirectory(1), "blobs", hex[..2], hex[2..4], hex);
+            byte[] blob = await File.ReadAllBytesAsync(path, TestContext.Current.CancellationToken);
+            blob[100] ^= 0x01;
+            await File.WriteAllBytesAsync(path, blob, TestContext.Current.CancellationToken);
+        }
+
+        cluster[0].DropLocalChunks();
+        using var copy = new MemoryStream();
+        await using (Stream read = cluster[0].Volume!.OpenRead("/f.bin"))
+        {
+            await read.CopyToAsync(copy, TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(data.AsSpan().SequenceEqual(copy.ToArray()), cluster.Dump());
+        Assert.True(cluster[0].Status().BadChunksRejected >= 1, cluster.Dump());
+        Assert.Contains(cluster.Logs[0].Lines, l => l.Contains("with bad bytes", StringComparison.Ordinal) && l.Contains(cluster[1].Id.Abbreviated, StringComparison.Ordinal));
+    }
 }
