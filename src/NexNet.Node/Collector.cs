@@ -59,11 +59,7 @@ internal sealed class Collector : IAsyncDisposable
 
                 _meta.CompleteReplication(garbage);
                 total += garbage.Count;
-                byte[] message = ChunkService.EncodeIds(garbage);
-                foreach (PeerConnection peer in _network.Peers)
-                {
-                    _ = peer.SendAsync(NodeMessageType.CollectChunks, message).AsTask().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
-                }
+                _network.Broadcast(NodeMessageType.CollectChunks, ChunkService.EncodeIds(garbage));
             }
         }
 

@@ -200,9 +200,10 @@ internal sealed class Tree
     /// <summary>Which records <paramref name="after"/> to answer a peer's anti-entropy request with.</summary>
     public RecordBatch RecordsAfter(long after, int maxCount = 1000, long maxBytes = 512 * 1024)
     {
-        IReadOnlyList<StoredRecord> stored = _meta.RecordsAfter(after, maxCount + 1, maxBytes);
-        var batch = new RecordBatch { More = stored.Count > maxCount || (stored.Count > 0 && _meta.LastRecordSeq() > stored[^1].Seq) };
-        foreach (StoredRecord r in stored.Take(maxCount))
+        IReadOnlyList<StoredRecord> stored = _meta.RecordsAfter(after, maxCount, maxBytes);
+        long last = stored.Count > 0 ? stored[^1].Seq : after;
+        var batch = new RecordBatch { LastSeq = (ulong)last, More = stored.Count > 0 && _meta.LastRecordSeq() > last };
+        foreach (StoredRecord r in stored)
         {
             batch.Records.Add(new SealedRecord
             {
@@ -211,13 +212,6 @@ internal sealed class Tree
                 Origin = UnsafeByteOperations.UnsafeWrap(r.Origin),
                 Body = UnsafeByteOperations.UnsafeWrap(r.Body),
             });
-            batch.LastSeq = (ulong)r.Seq;
-        }
-
-        if (batch.Records.Count == 0)
-        {
-            batch.LastSeq = (ulong)after;
-            batch.More = false;
         }
 
         return batch;

@@ -51,11 +51,7 @@ internal sealed class TreeSync : IAsyncDisposable
 
         var batch = new RecordBatch();
         batch.Records.Add(records);
-        byte[] body = batch.ToByteArray();
-        foreach (PeerConnection peer in _network.Peers)
-        {
-            _ = peer.SendAsync(NodeMessageType.RecordPush, body).AsTask().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
-        }
+        _network.Broadcast(NodeMessageType.RecordPush, batch.ToByteArray());
     }
 
     private Task<PeerReply> AnswerAsync(PeerRequest request, CancellationToken cancellationToken)

@@ -96,6 +96,18 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
         _messageHandlers[type] = handler;
     }
 
+    /// <summary>
+    /// Sends a one-way message to every connected peer without waiting: a send fails only when its
+    /// connection is closing, which is logged once elsewhere, and whoever is missed catches up another way.
+    /// </summary>
+    public void Broadcast(uint type, ReadOnlyMemory<byte> body)
+    {
+        foreach (PeerConnection peer in Peers)
+        {
+            peer.SendAsync(type, body).Forget();
+        }
+    }
+
     /// <summary>Sends a request to a connected peer.</summary>
     public Task<PeerResponse> RequestAsync(NodeId peer, uint type, ReadOnlyMemory<byte> body, Func<Stream, CancellationToken, Task>? writeBody = null,
         TimeSpan? timeout = null, CancellationToken cancellationToken = default)
