@@ -4,6 +4,7 @@ using System.Net;
 using System.Security.Cryptography;
 using NexNet.Crypto;
 using NexNet.Node;
+using NexNet.Storage;
 
 namespace NexNet.Benchmarks;
 
@@ -159,51 +160,29 @@ public static class NodeThroughput
     }
 
     /// <summary>Random-looking bytes where every 1 MiB chunk differs (a random block with the chunk's index stamped in), so nothing deduplicates and generating costs nothing.</summary>
-    private sealed class DistinctChunkStream(long length, int seed) : Stream
+    private sealed class DistinctChunkStream(long length, int seed) : RandomAccessReadStream
     {
         private static readonly byte[] s_block = RandomNumberGenerator.GetBytes(1 << 20);
-        private long _position;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => true;
-
-        public override bool CanWrite => false;
 
         public override long Length => length;
 
-        public override long Position { get => _position; set => _position = value; }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
+        protected override int ReadAt(long position, Span<byte> buffer)
         {
-            int n = (int)Math.Min(buffer.Length, length - _position);
-            for (int done = 0; done < n;)
+            for (int done = 0; done < buffer.Length;)
             {
-                int inBlock = (int)(_position % s_block.Length);
-                int step = Math.Min(n - done, s_block.Length - inBlock);
+                long at = position + done;
+                int inBlock = (int)(at % s_block.Length);
+                int step = Math.Min(buffer.Length - done, s_block.Length - inBlock);
                 s_block.AsSpan(inBlock, step).CopyTo(buffer.Slice(done, step));
                 for (int k = inBlock; k < 8 && k < inBlock + step; k++)
                 {
-                    buffer[done + k - inBlock] ^= (byte)((((_position / s_block.Length) * 31) + seed) >> (8 * k));
+                    buffer[done + k - inBlock] ^= (byte)((((at / s_block.Length) * 31) + seed) >> (8 * k));
                 }
 
                 done += step;
-                _position += step;
             }
 
-            return n;
+            return buffer.Length;
         }
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => new(Read(buffer.Span));
-
-        public override long Seek(long offset, SeekOrigin origin) => _position = origin == SeekOrigin.Begin ? offset : origin == SeekOrigin.Current ? _position + offset : length + offset;
-
-        public override void Flush() { }
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

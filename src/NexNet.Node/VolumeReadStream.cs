@@ -1,46 +1,28 @@
+using NexNet.Storage;
+
 namespace NexNet.Node;
 
 /// <summary>A read-only, seekable stream over one version of a file, reading through the volume (so missing chunks are fetched).</summary>
-internal sealed class VolumeReadStream(Volume volume, EntryInfo file) : Stream
+internal sealed class VolumeReadStream(Volume volume, EntryInfo file) : RandomAccessReadStream
 {
-    private long _position;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => true;
-
-    public override bool CanWrite => false;
-
     public override long Length => file.Size;
 
-    public override long Position
+    /// <summary>Synchronous callers wait for the fetch (through a pooled buffer: a span cannot cross an await).</summary>
+    protected override int ReadAt(long position, Span<byte> buffer)
     {
-        get => _position;
-        set => _position = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value));
+        byte[] bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length);
+        try
+        {
+            int n = ReadAtAsync(position, bytes.AsMemory(0, buffer.Length), CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            bytes.AsSpan(0, n).CopyTo(buffer);
+            return n;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
+        }
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        int n = await volume.ReadAsync(file, _position, buffer, cancellationToken);
-        _position += n;
-        return n;
-    }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
-    {
-        SeekOrigin.Begin => offset,
-        SeekOrigin.Current => _position + offset,
-        _ => Length + offset,
-    };
-
-    public override void Flush() { }
-
-    public override void SetLength(long value) => throw new NotSupportedException("volume read streams are read-only");
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("volume read streams are read-only");
+    protected override ValueTask<int> ReadAtAsync(long position, Memory<byte> buffer, CancellationToken cancellationToken) =>
+        volume.ReadAsync(file, position, buffer, cancellationToken);
 }

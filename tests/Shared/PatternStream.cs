@@ -1,3 +1,5 @@
+using NexNet.Storage;
+
 namespace NexNet.Tests.Shared;
 
 /// <summary>
@@ -5,25 +7,17 @@ namespace NexNet.Tests.Shared;
 /// position), so a test can store a GiB and check it back without holding or saving it anywhere.
 /// Different seeds and positions give different chunks, so nothing deduplicates by accident.
 /// </summary>
-internal sealed class PatternStream(long length, ulong seed) : Stream
+internal sealed class PatternStream(long length, ulong seed) : RandomAccessReadStream
 {
-    private long _position;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => true;
-
-    public override bool CanWrite => false;
-
     public override long Length => length;
 
-    public override long Position
+    protected override int ReadAt(long position, Span<byte> buffer)
     {
-        get => _position;
-        set => _position = value;
+        Fill(seed, position, buffer);
+        return buffer.Length;
     }
 
-    /// <summary>The byte at <paramref name="position"/>.</summary>
+    /// <summary>The pattern's bytes from <paramref name="position"/> on, as many as <paramref name="destination"/> holds.</summary>
     public static void Fill(ulong seed, long position, Span<byte> destination)
     {
         for (int i = 0; i < destination.Length;)
@@ -48,34 +42,6 @@ internal sealed class PatternStream(long length, ulong seed) : Stream
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-    public override int Read(Span<byte> buffer)
-    {
-        int n = (int)Math.Clamp(length - _position, 0, buffer.Length);
-        Fill(seed, _position, buffer[..n]);
-        _position += n;
-        return n;
-    }
-
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => new(Read(buffer.Span));
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        Task.FromResult(Read(buffer.AsSpan(offset, count)));
-
-    public override long Seek(long offset, SeekOrigin origin) => _position = origin switch
-    {
-        SeekOrigin.Begin => offset,
-        SeekOrigin.Current => _position + offset,
-        _ => length + offset,
-    };
-
-    public override void Flush() { }
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     /// <summary>Reads <paramref name="source"/> to its end and returns the first offset that differs from the pattern, or -1 when it matches exactly.</summary>
     public static async Task<long> FirstDifferenceAsync(Stream source, long length, ulong seed, CancellationToken cancellationToken = default)
