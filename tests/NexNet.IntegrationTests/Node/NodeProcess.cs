@@ -41,10 +41,9 @@ internal sealed class NodeProcess : IDisposable
             KeyFile.Write(dir.Combine("volume.key"), volumeSecret);
         }
 
-        ChildProcess process = ChildProcess.StartTestHost(["node", dir.Path, replicationFactor.ToString(CultureInfo.InvariantCulture), .. bootstrap]).StartCollecting();
-        string listening = await process.WaitForLineAsync(l => l.StartsWith("listening ", StringComparison.Ordinal), s_startDeadline, "its listening line");
-        string[] parts = listening.Split(' ');
-        return new NodeProcess(name, dir, process, parts[1], parts[2]);
+        (ChildProcess process, string address, string id) = await ChildProcess.StartListeningTestHostAsync(s_startDeadline,
+            ["node", dir.Path, replicationFactor.ToString(CultureInfo.InvariantCulture), .. bootstrap]);
+        return new NodeProcess(name, dir, process, address, id);
     }
 
     /// <summary>Runs one command and returns what followed "ok"; throws with the node's log when it answered "error".</summary>
@@ -121,6 +120,7 @@ internal sealed class NodeProcessCluster : IDisposable
     public async Task WaitAllAsync(Func<NodeProcess, Task<bool>> condition, TimeSpan deadline, string what)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
         while (true)
         {
             bool all = true;
@@ -139,7 +139,6 @@ internal sealed class NodeProcessCluster : IDisposable
                 throw new TimeoutException($"within {deadline.TotalSeconds:F0} s, this never happened: {what}\n{Logs}");
             }
 
-            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
             await timer.WaitForNextTickAsync();
         }
     }

@@ -49,13 +49,8 @@ internal sealed class ProcessNode : IDisposable
         Address = address;
     }
 
-    private static async Task<(ChildProcess, string, string)> LaunchAsync(TempDirectory dir, string[] bootstrap)
-    {
-        ChildProcess process = ChildProcess.StartTestHost(["p2p-node", dir.Path, .. bootstrap]).StartCollecting();
-        string listening = await process.WaitForLineAsync(l => l.StartsWith("listening ", StringComparison.Ordinal), s_startDeadline, "its listening line");
-        string[] parts = listening.Split(' ');
-        return (process, parts[1], parts[2]);
-    }
+    private static Task<(ChildProcess, string, string)> LaunchAsync(TempDirectory dir, string[] bootstrap) =>
+        ChildProcess.StartListeningTestHostAsync(s_startDeadline, ["p2p-node", dir.Path, .. bootstrap]);
 
     public string Log => string.Join('\n', Process.Lines);
 

@@ -36,6 +36,18 @@ internal sealed class ChildProcess : IDisposable
         return Start(dotnet, [dll, .. args]);
     }
 
+    /// <summary>
+    /// Starts a test host mode that prints <c>listening ADDR ID</c> first, collects its output, and waits for
+    /// that line (up to <paramref name="deadline"/>).
+    /// </summary>
+    public static async Task<(ChildProcess Process, string Address, string Id)> StartListeningTestHostAsync(TimeSpan deadline, params string[] args)
+    {
+        ChildProcess process = StartTestHost(args).StartCollecting();
+        string listening = await process.WaitForLineAsync(l => l.StartsWith("listening ", StringComparison.Ordinal), deadline, "its listening line");
+        string[] parts = listening.Split(' ');
+        return (process, parts[1], parts[2]);
+    }
+
     public static ChildProcess Start(string fileName, params string[] args)
     {
         var info = new ProcessStartInfo(fileName)
