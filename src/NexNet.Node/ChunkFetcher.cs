@@ -49,9 +49,6 @@ internal sealed class ChunkFetcher
     /// <summary>Blobs peers served that failed their check, since start.</summary>
     public long Rejected => Interlocked.Read(ref _rejected);
 
-    /// <summary>Strikes against a peer (bad bytes served).</summary>
-    public int StrikesOf(NodeId peer) => _strikes.GetValueOrDefault(peer);
-
     /// <summary>Completes when the chunk is in the local store; throws <see cref="VolumeException"/> (Unavailable) when no peer could give a good copy.</summary>
     public Task EnsureLocalAsync(ChunkId id, CancellationToken cancellationToken)
     {

@@ -22,6 +22,7 @@ internal sealed class ChunkService
     private readonly MetaStore _meta;
     private readonly BlobTransfer _transfer;
     private readonly BlobCheck _check;
+    private readonly bool _isMember;
     private readonly ILogger _log;
 
     public ChunkService(PeerNetwork network, BlobStore blobs, MetaStore meta, BlobTransfer transfer, BlobCipher? cipher, ILogger log)
@@ -31,14 +32,12 @@ internal sealed class ChunkService
         _transfer = transfer;
         _log = log;
         _check = cipher is null ? static (_, blob) => BlobFormat.CheckStructure(blob) : (id, blob) => cipher.Verify(blob, id);
-        IsMember = cipher is not null;
+        _isMember = cipher is not null;
         network.Handle(NodeMessageType.HasChunks, HasAsync);
         network.Handle(NodeMessageType.PutChunks, PutAsync);
         network.Handle(NodeMessageType.GetChunk, GetAsync);
         network.OnMessage(NodeMessageType.CollectChunks, OnCollect);
     }
-
-    public bool IsMember { get; }
 
     /// <summary>How a blob that arrives here is checked before it is kept.</summary>
     public BlobCheck Check => _check;
@@ -102,7 +101,7 @@ internal sealed class ChunkService
 
     private void OnCollect(PeerConnection from, ReadOnlyMemory<byte> body)
     {
-        if (IsMember)
+        if (_isMember)
         {
             return; // members decide what is garbage from their own tree
         }

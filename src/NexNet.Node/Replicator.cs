@@ -54,8 +54,6 @@ internal sealed class Replicator : IAsyncDisposable
     /// <summary>Chunks (and bytes) still waiting for copies.</summary>
     public (long Chunks, long Bytes) Backlog => _meta.ReplicationBacklog();
 
-    public int ReplicationFactor => _replicationFactor;
-
     /// <summary>Starts streaming a write's chunks to their owners as they are sealed.</summary>
     public LiveReplication BeginLive() => new(_network, _membership.Members, _replicationFactor, _inFlight, _log);
 

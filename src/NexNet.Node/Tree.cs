@@ -35,8 +35,6 @@ internal sealed class Tree
         _log = log;
     }
 
-    public bool IsMember => _sealer is not null;
-
     /// <summary>Raised (outside any lock) with each path whose winning record changed here.</summary>
     public event Action<string>? Changed;
 

@@ -119,16 +119,6 @@ public sealed partial class MetaStore
         }
     }
 
-    /// <summary>Every chunk some live entry uses, once each.</summary>
-    public IReadOnlyList<ChunkId> ReferencedChunks()
-    {
-        lock (_lock)
-        {
-            using SqliteCommand cmd = Command("SELECT DISTINCT chunk FROM chunk_refs");
-            return ReadIds(cmd);
-        }
-    }
-
     private static IEnumerable<EntryRow> ReadEntries(SqliteCommand cmd)
     {
         using SqliteDataReader reader = cmd.ExecuteReader();
