@@ -322,6 +322,7 @@ public sealed partial class MetaStore : IDisposable
         }
     }
 
+    /// <summary>Commits or rolls back the open transaction. The store's lock stays held: <see cref="ReleaseTransactionLock"/> gives it back.</summary>
     internal void EndTransaction(bool commit)
     {
         try
@@ -339,9 +340,18 @@ public sealed partial class MetaStore : IDisposable
         {
             _transaction!.Dispose();
             _transaction = null;
-            _lock.Exit();
         }
     }
+
+    /// <summary>
+    /// Gives back the lock a transaction took. Only when the transaction's scope ends, not at its commit:
+    /// commands made inside the scope are disposed after the commit, and disposing a command changes the
+    /// connection's state, so it must not race another thread's use of the connection.
+    /// </summary>
+    internal void ReleaseTransactionLock() => _lock.Exit();
+
+    /// <summary>True while this thread holds the store's lock (tests of the transaction scope).</summary>
+    internal bool IsLockedByCurrentThread => _lock.IsHeldByCurrentThread;
 
     private SqliteCommand Command(string? sql = null)
     {

@@ -8,30 +8,44 @@ namespace NexNet.Storage;
 public sealed class MetaTransaction : IDisposable
 {
     private readonly MetaStore? _store;
-    private bool _done;
+    private bool _ended;
+    private bool _released;
 
     internal MetaTransaction(MetaStore store) => _store = store;
 
-    private MetaTransaction() => _done = true;
+    private MetaTransaction() => _ended = _released = true;
 
     /// <summary>A scope inside an already open transaction: committing or disposing it does nothing.</summary>
     internal static MetaTransaction Nested { get; } = new();
 
+    /// <summary>Commits. The store stays locked to this thread until the scope is disposed.</summary>
     public void Commit()
     {
-        if (!_done)
+        if (!_ended)
         {
-            _done = true;
+            _ended = true;
             _store!.EndTransaction(commit: true);
         }
     }
 
+    /// <summary>Rolls back if not committed, and unlocks the store.</summary>
     public void Dispose()
     {
-        if (!_done)
+        try
         {
-            _done = true;
-            _store!.EndTransaction(commit: false);
+            if (!_ended)
+            {
+                _ended = true;
+                _store!.EndTransaction(commit: false);
+            }
+        }
+        finally
+        {
+            if (!_released)
+            {
+                _released = true;
+                _store!.ReleaseTransactionLock();
+            }
         }
     }
 }

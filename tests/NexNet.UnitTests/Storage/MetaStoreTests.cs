@@ -65,6 +65,26 @@ public sealed class MetaStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_committed_transaction_keeps_the_store_locked_until_its_scope_ends()
+    {
+        // Commands made in a transaction's scope are disposed after its commit; disposing one changes the
+        // shared connection, so it must still happen under the store's lock (a race here once killed the
+        // replicator with an IndexOutOfRange inside Microsoft.Data.Sqlite).
+        using MetaStore meta = MetaStore.Open(_dir.Combine("meta.db"));
+        using (MetaTransaction tx = meta.BeginTransaction())
+        {
+            meta.EnqueueReplication([(NewId(), 10L)], DateTimeOffset.UtcNow);
+            tx.Commit();
+            Assert.True(meta.IsLockedByCurrentThread);
+        }
+
+        Assert.False(meta.IsLockedByCurrentThread);
+        meta.CompleteReplication([NewId()]); // a transaction of its own, committed inside its scope
+        Assert.False(meta.IsLockedByCurrentThread);
+        Assert.Equal(1, meta.ReplicationBacklog().Chunks);
+    }
+
+    [Fact]
     public void Unreferenced_blobs_are_listed_oldest_first_excluding_pinned_and_recent()
     {
         using MetaStore meta = MetaStore.Open(_dir.Combine("meta.db"));
