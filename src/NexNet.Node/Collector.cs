@@ -82,7 +82,7 @@ internal sealed class Collector : IAsyncDisposable
                 {
                     Collect();
                 }
-                catch (Exception e) when (e is IOException or MetaStoreException or Microsoft.Data.Sqlite.SqliteException)
+                catch (Exception e) when (e is not OperationCanceledException)
                 {
                     Log.HandlerFailed(_log, 0, "(collector)", e.Message);
                 }

@@ -93,8 +93,9 @@ internal sealed class Replicator : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is MetaStoreException or Microsoft.Data.Sqlite.SqliteException or IOException)
+            catch (Exception e) when (!stop.IsCancellationRequested)
             {
+                // Whatever went wrong, the queue is durable: say so once and try again, never stop replicating.
                 Log.ReplicationFailed(_log, "(queue)", e.Message);
                 await Task.Delay(_retryAfter, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }

@@ -110,7 +110,7 @@ internal sealed class TreeSync : IAsyncDisposable
                 }
             }
         }
-        catch (Exception e) when (e is IOException or TimeoutException or PeerRequestException or InvalidProtocolBufferException or ObjectDisposedException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             Log.SyncFailed(_log, peer.Abbreviated, e.Message);
         }
