@@ -19,6 +19,14 @@ public readonly struct ChunkId : IEquatable<ChunkId>, IComparable<ChunkId>
 
     private ChunkId(Hash256 value) => _value = value;
 
+    /// <summary>
+    /// All zero bits: a hole in a sparse file, read as zeros and never stored, sent or fetched. An HMAC
+    /// output is all zeros with probability 2^-256, so no real chunk has this id.
+    /// </summary>
+    public static ChunkId Hole => default;
+
+    public bool IsHole => _value == default;
+
     public static ChunkId FromBytes(ReadOnlySpan<byte> bytes) => new(Hash256.FromBytes(bytes, "a chunk id"));
 
     public void WriteTo(Span<byte> destination) => _value.WriteTo(destination);

@@ -81,6 +81,88 @@ public sealed class BlobStore
         return staged;
     }
 
+    /// <summary>
+    /// Stores a sealed blob atomically (temp file, rename) but without flushing: it survives the process
+    /// being killed, and a power cut once <see cref="MakeDurable"/> has covered it. Returns false when the
+    /// id is already stored.
+    /// </summary>
+    public bool PutVolatile(ChunkId id, ReadOnlySpan<byte> sealedBlob)
+    {
+        if (Has(id))
+        {
+            return false;
+        }
+
+        string temp = Path.Combine(TempDirectory, $"{id}.{Guid.NewGuid():N}.tmp");
+        BlobWriteBatch.WriteBuffered(temp, sealedBlob);
+        MoveIntoPlace(temp, id, []);
+        return true;
+    }
+
+    /// <summary>Renames a written temp file to the blob's final name, making its folders as needed. Returns the folder.</summary>
+    internal string MoveIntoPlace(string temp, ChunkId id, ICollection<string> createdFolders)
+    {
+        string final = PathOf(id);
+        string folder = Path.GetDirectoryName(final)!;
+        for (int attempt = 0; ; attempt++)
+        {
+            EnsureFolder(folder, createdFolders);
+            try
+            {
+                File.Move(temp, final, overwrite: true);
+                return folder;
+            }
+            catch (DirectoryNotFoundException) when (attempt < 3)
+            {
+                ForgetFolder(folder); // pruned by a concurrent delete; make it again
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes blobs stored with <see cref="PutVolatile"/> durable: each file and its folders flushed, or
+    /// for many at once one sync of the whole file system (as a batch commit does).
+    /// </summary>
+    public void MakeDurable(IReadOnlyCollection<ChunkId> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
+        if (ids.Count >= BlobWriteBatch.SyncFileSystemThreshold && Posix.CanSyncFileSystem)
+        {
+            Posix.SyncFileSystem(Directory);
+            return;
+        }
+
+        var folders = new HashSet<string>(StringComparer.Ordinal);
+        foreach (ChunkId id in ids)
+        {
+            string path = PathOf(id);
+            try
+            {
+                using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+                RandomAccess.FlushToDisk(handle);
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                continue; // collected meanwhile: nothing to keep
+            }
+
+            string inner = Path.GetDirectoryName(path)!;
+            folders.Add(inner);
+            folders.Add(Path.GetDirectoryName(inner)!);
+        }
+
+        folders.Add(Directory);
+        foreach (string folder in folders)
+        {
+            Posix.FsyncDirectory(folder);
+        }
+    }
+
     /// <summary>Starts a group of puts that become durable together at <see cref="BlobWriteBatch.Commit"/>.</summary>
     public BlobWriteBatch BeginBatch() => new(this);
 

@@ -130,23 +130,7 @@ public sealed class BlobWriteBatch : IDisposable
         var created = new List<string>();
         foreach ((ChunkId id, string temp) in staged)
         {
-            string final = _store.PathOf(id);
-            string folder = Path.GetDirectoryName(final)!;
-            for (int attempt = 0; ; attempt++)
-            {
-                _store.EnsureFolder(folder, created);
-                try
-                {
-                    File.Move(temp, final, overwrite: true);
-                    break;
-                }
-                catch (DirectoryNotFoundException) when (attempt < 3)
-                {
-                    _store.ForgetFolder(folder); // pruned by a concurrent delete; make it again
-                }
-            }
-
-            folders.Add(folder);
+            folders.Add(_store.MoveIntoPlace(temp, id, created));
         }
 
         if (wholeFileSystem)
@@ -184,7 +168,7 @@ public sealed class BlobWriteBatch : IDisposable
 
     private string NewTempPath(ChunkId id) => Path.Combine(_store.TempDirectory, $"{id}.{Guid.NewGuid():N}.tmp");
 
-    private static void WriteBuffered(string temp, ReadOnlySpan<byte> sealedBlob)
+    internal static void WriteBuffered(string temp, ReadOnlySpan<byte> sealedBlob)
     {
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, BufferSize = 0 };
         if (!OperatingSystem.IsWindows())

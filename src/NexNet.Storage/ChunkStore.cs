@@ -223,6 +223,12 @@ public sealed partial class ChunkStore
     /// </summary>
     public void ReadChunk(ChunkId id, int offset, Span<byte> destination)
     {
+        if (id.IsHole)
+        {
+            destination.Clear();
+            return;
+        }
+
         Span<byte> header = stackalloc byte[BlobFormat.HeaderSize];
         using SafeFileHandle handle = _blobs.OpenRead(id);
         if (BlobStore.ReadFully(handle, header, 0) != header.Length)
@@ -237,6 +243,38 @@ public sealed partial class ChunkStore
         }
 
         _cipher.DecryptRange(iv, offset, destination, destination);
+    }
+
+    /// <summary>
+    /// Seals and stores one chunk (the bytes of a file being edited in place) without waiting for the
+    /// disk: it survives a killed process at once, a power cut only after <see cref="BlobStore.MakeDurable"/>.
+    /// Returns its id; an equal chunk already stored is not written again.
+    /// </summary>
+    public ChunkId StoreChunk(ReadOnlySpan<byte> plaintext)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(plaintext.Length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(plaintext.Length, ChunkSize);
+        AlignedBuffer buffer = _buffers.Rent();
+        try
+        {
+            Span<byte> span = buffer.Span;
+            plaintext.CopyTo(span[BlobFormat.HeaderSize..]);
+            ChunkId id = _cipher.ComputeId(span.Slice(BlobFormat.HeaderSize, plaintext.Length));
+            if (!_blobs.Has(id))
+            {
+                int sealedLength = _cipher.SealInPlace(span, plaintext.Length, id);
+                if (_blobs.PutVolatile(id, span[..sealedLength]))
+                {
+                    _index?.RecordBlobs([(id, sealedLength)], DateTimeOffset.UtcNow);
+                }
+            }
+
+            return id;
+        }
+        finally
+        {
+            _buffers.Return(buffer);
+        }
     }
 
     /// <summary>A stream over the whole file, for copying out. Reads through fixed buffers.</summary>

@@ -78,6 +78,10 @@ public sealed partial class MetaStore : IDisposable
     private readonly SqliteConnection _connection;
     private readonly Lock _lock = new();
     private SqliteTransaction? _transaction;
+    private bool _transactionRelaxed;
+
+    [ThreadStatic]
+    private static int s_relaxedDepth;
     private bool _disposed;
 
     private MetaStore(SqliteConnection connection, string path)
@@ -298,6 +302,12 @@ public sealed partial class MetaStore : IDisposable
                 throw new InvalidOperationException("a metadata transaction is already open on this thread");
             }
 
+            _transactionRelaxed = s_relaxedDepth > 0;
+            if (_transactionRelaxed)
+            {
+                Execute(_connection, "PRAGMA synchronous = NORMAL");
+            }
+
             _transaction = _connection.BeginTransaction();
             return new MetaTransaction(this);
         }
@@ -340,6 +350,42 @@ public sealed partial class MetaStore : IDisposable
         {
             _transaction!.Dispose();
             _transaction = null;
+            if (_transactionRelaxed)
+            {
+                _transactionRelaxed = false;
+                Execute(_connection, "PRAGMA synchronous = FULL");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Until the scope ends, transactions this thread begins are committed without waiting for the disk
+    /// (SQLite's synchronous=NORMAL in WAL mode): they survive a killed process but not a power cut
+    /// until <see cref="Flush"/> or any later durable commit. For edits a file system need not make
+    /// durable before fsync.
+    /// </summary>
+    public static RelaxedDurabilityScope RelaxedDurability()
+    {
+        s_relaxedDepth++;
+        return new RelaxedDurabilityScope();
+    }
+
+    /// <summary>Ends a <see cref="RelaxedDurability"/> scope.</summary>
+    public readonly struct RelaxedDurabilityScope : IDisposable
+    {
+        public void Dispose() => s_relaxedDepth--;
+    }
+
+    /// <summary>Makes every committed transaction durable (checkpointing the WAL flushes it first).</summary>
+    public void Flush()
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_transaction is null)
+            {
+                Execute(_connection, "PRAGMA wal_checkpoint(PASSIVE)");
+            }
         }
     }
 
@@ -349,6 +395,9 @@ public sealed partial class MetaStore : IDisposable
     /// connection's state, so it must not race another thread's use of the connection.
     /// </summary>
     internal void ReleaseTransactionLock() => _lock.Exit();
+
+    /// <summary>A PRAGMA's current value (tests).</summary>
+    internal long Pragma(string name) => Scalar<long>($"PRAGMA {name}");
 
     /// <summary>True while this thread holds the store's lock (tests of the transaction scope).</summary>
     internal bool IsLockedByCurrentThread => _lock.IsHeldByCurrentThread;

@@ -24,6 +24,27 @@ public sealed class ChunkStoreTests : IDisposable
 
     private ChunkList Write(byte[] data) => _store.WriteAsync(new MemoryStream(data)).GetAwaiter().GetResult();
 
+    [Fact]
+    public void A_single_stored_chunk_reads_back_and_a_hole_reads_as_zeros()
+    {
+        byte[] data = RandomNumberGenerator.GetBytes(Chunk);
+        ChunkId id = _store.StoreChunk(data);
+        Assert.Equal(id, _store.StoreChunk(data)); // stored once, same name
+        Assert.True(_store.Blobs.Has(id));
+        byte[] back = new byte[100];
+        _store.ReadChunk(id, 50, back);
+        Assert.Equal(data.AsSpan(50, 100).ToArray(), back);
+
+        var file = new ChunkList(Chunk, (2L * Chunk) + 10, [ChunkId.Hole, id, ChunkId.Hole]);
+        byte[] whole = new byte[file.Length];
+        Assert.Equal(file.Length, _store.Read(file, 0, whole));
+        Assert.True(whole.AsSpan(0, Chunk).IndexOfAnyExcept((byte)0) < 0);
+        Assert.Equal(data.AsSpan(0, 100).ToArray(), whole.AsSpan(Chunk, 100).ToArray());
+        Assert.True(whole.AsSpan(2 * Chunk).IndexOfAnyExcept((byte)0) < 0);
+        _store.Blobs.MakeDurable([id]); // flushing what is there is fine; nothing is rewritten
+        Assert.Equal(data.Length, new FileInfo(_store.Blobs.PathOf(id)).Length - BlobFormat.HeaderSize);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]

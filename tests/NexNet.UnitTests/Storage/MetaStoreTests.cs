@@ -25,6 +25,22 @@ public sealed class MetaStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_relaxed_scope_commits_without_sync_and_the_store_returns_to_full_sync_after()
+    {
+        using MetaStore meta = MetaStore.Open(_dir.Combine("meta.db"));
+        using (MetaStore.RelaxedDurability())
+        {
+            using MetaTransaction tx = meta.BeginTransaction();
+            meta.RecordBlobs([(ChunkId.FromBytes(new byte[32]), 10)], DateTimeOffset.UtcNow);
+            tx.Commit();
+        }
+
+        Assert.Equal(2L, meta.Pragma("synchronous")); // FULL again for everyone else
+        meta.Flush();
+        Assert.NotNull(meta.GetBlob(ChunkId.FromBytes(new byte[32])));
+    }
+
+    [Fact]
     public void The_blob_index_survives_reopening()
     {
         ChunkId a = NewId();
