@@ -20,13 +20,15 @@ internal sealed class Collector : IAsyncDisposable
     private readonly MetaStore _meta;
     private readonly BlobStore _blobs;
     private readonly TimeSpan _grace;
+    private readonly ChunkHolds _holds;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
     private readonly Lock _lock = new();
 
-    public Collector(PeerNetwork network, MetaStore meta, BlobStore blobs, TimeSpan grace, TimeSpan interval, ILogger log)
+    public Collector(PeerNetwork network, MetaStore meta, BlobStore blobs, ChunkHolds holds, TimeSpan grace, TimeSpan interval, ILogger log)
     {
+        _holds = holds;
         _network = network;
         _meta = meta;
         _blobs = blobs;
@@ -42,6 +44,7 @@ internal sealed class Collector : IAsyncDisposable
         long bytes = 0;
         lock (_lock)
         {
+            _meta.TouchAll(_holds.Snapshot(), DateTimeOffset.UtcNow); // held chunks count as just used
             while (true)
             {
                 IReadOnlyList<ChunkId> garbage = _meta.UnreferencedBlobs(DateTimeOffset.UtcNow - (grace ?? _grace), BatchSize);

@@ -68,9 +68,10 @@ public sealed class NexNetNode : IAsyncDisposable
         if (_cipher is not null)
         {
             _fetcher = new ChunkFetcher(_network, _membership, _blobs, transfer, chunkService.Check, options.ReplicationFactor, options.FetchTimeout, log, _stopping.Token);
-            _collector = new Collector(_network, _meta, _blobs, options.CollectionGrace, options.CollectionInterval, log);
+            var holds = new ChunkHolds();
+            _collector = new Collector(_network, _meta, _blobs, holds, options.CollectionGrace, options.CollectionInterval, log);
             var chunks = new ChunkStore(_blobs, _cipher, _meta, options.ChunkSize);
-            volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher, _sync, options.ReadAhead,
+            volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher, _sync, holds, options.ReadAhead,
                 (path, copy) => Internal.Log.ConflictCopy(log, path, copy));
             Volume = volume;
         }

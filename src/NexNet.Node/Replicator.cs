@@ -76,6 +76,9 @@ internal sealed class Replicator : IAsyncDisposable
         Kick();
     }
 
+    /// <summary>How long a kicked pass waits for more writes to join it (a tar of small files commits thousands a second).</summary>
+    private static readonly TimeSpan s_burstDelay = TimeSpan.FromMilliseconds(20);
+
     private async Task LoopAsync()
     {
         CancellationToken stop = _stopping.Token;
@@ -84,9 +87,10 @@ internal sealed class Replicator : IAsyncDisposable
             try
             {
                 bool more = await RunOnceAsync(stop);
-                if (!more)
+                if (!more && await _wake.WaitAsync(TimeSpan.FromMilliseconds(Math.Min(_retryAfter.TotalMilliseconds, 1000)), stop))
                 {
-                    await _wake.WaitAsync(TimeSpan.FromMilliseconds(Math.Min(_retryAfter.TotalMilliseconds, 1000)), stop);
+                    // Woken by a write: let a burst of small writes gather so one pass takes them all.
+                    await Task.Delay(s_burstDelay, stop);
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -142,8 +146,13 @@ internal sealed class Replicator : IAsyncDisposable
             (remote.All(o => holds.ContainsKey((o, id))) ? done : deferred).Add(id);
         }
 
-        _meta.CompleteReplication(done);
-        _meta.DeferReplication(deferred, DateTimeOffset.UtcNow + _retryAfter);
+        // Losing these updates to a power cut only means sending a chunk its owners already have again.
+        using (MetaStore.RelaxedDurability())
+        {
+            _meta.CompleteReplication(done);
+            _meta.DeferReplication(deferred, DateTimeOffset.UtcNow + _retryAfter);
+        }
+
         return due.Length == BatchSize && deferred.Count < due.Length;
     }
 

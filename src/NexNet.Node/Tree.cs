@@ -46,14 +46,34 @@ internal sealed class Tree
     /// <summary>The current entry at a path, tombstones included (null when the path was never seen).</summary>
     public (Entry Entry, RecordVersion Version)? Find(string path)
     {
-        EntryRow? row = _meta.GetEntry(path);
-        return row is null ? null : (Entry.Parser.ParseFrom(row.Body), new RecordVersion(row.Clock, NodeId.FromBytes(row.Origin)));
+        EntryRow? row = _meta.GetEntry(IndexKey(path));
+        return row is null ? null : Open(row);
     }
 
     public IReadOnlyList<EntryInfo> Children(string directory) =>
-        [.. _meta.ListChildren(directory).Select(row => EntryCodec.ToInfo(Entry.Parser.ParseFrom(row.Body), new RecordVersion(row.Clock, NodeId.FromBytes(row.Origin))))];
+        [.. _meta.ListChildren(IndexKey(directory)).Select(row =>
+        {
+            (Entry entry, RecordVersion version) = Open(row);
+            return EntryCodec.ToInfo(entry, version);
+        }).OrderBy(e => e.Path, StringComparer.Ordinal)];
 
-    public bool HasChildren(string directory) => _meta.HasChildren(directory);
+    public bool HasChildren(string directory) => _meta.HasChildren(IndexKey(directory));
+
+    /// <summary>
+    /// A path's name in the local entry index: its record key (a keyed hash) in hex. The index holds the
+    /// sealed record bodies, not plaintext, so neither names nor contents of small entries sit readable
+    /// in the data directory; a lookup costs one HMAC and one record opening.
+    /// </summary>
+    private string IndexKey(string path) => Convert.ToHexStringLower(Sealer.RecordKey(path));
+
+    private RecordSealer Sealer => _sealer ?? throw new VolumeException(VolumeError.NotAMember, "this node has no volume key: it stores for others and cannot read the volume");
+
+    private (Entry, RecordVersion) Open(EntryRow row)
+    {
+        byte[] key = Convert.FromHexString(row.Path);
+        Entry entry = Entry.Parser.ParseFrom(Sealer.Open(AssociatedData(key, row.Clock, row.Origin), row.Body));
+        return (entry, new RecordVersion(row.Clock, NodeId.FromBytes(row.Origin)));
+    }
 
     /// <summary>
     /// Makes a local change: stamps <paramref name="entry"/> with a new version (recording the version it
@@ -80,7 +100,7 @@ internal sealed class Tree
             record = new SealedRecord { Key = UnsafeByteOperations.UnsafeWrap(key), Clock = (ulong)version.Clock, Origin = UnsafeByteOperations.UnsafeWrap(origin), Body = UnsafeByteOperations.UnsafeWrap(body) };
             using MetaTransaction tx = _meta.BeginTransaction();
             _meta.PutRecord(key, version.Clock, origin, body);
-            StoreEntry(entry, version);
+            StoreEntry(entry, version, body);
             alsoInTransaction?.Invoke();
             tx.Commit();
         }
@@ -176,15 +196,16 @@ internal sealed class Tree
         }
 
         _meta.PutRecord(key, version.Clock, origin, body);
-        StoreEntry(entry, version);
+        StoreEntry(entry, version, body);
         changed.Add(entry.Path);
         return true;
     }
 
-    private void StoreEntry(Entry entry, RecordVersion version)
+    private void StoreEntry(Entry entry, RecordVersion version, byte[] sealedBody)
     {
-        _meta.PutEntry(new EntryRow(entry.Path, VolumePath.Parent(entry.Path), entry.Deleted, version.Clock, version.Origin.ToBytes(), entry.ToByteArray()));
-        IReadOnlyList<ChunkId> dropped = _meta.SetChunkRefs(entry.Path, EntryCodec.ChunksOf(entry));
+        string key = IndexKey(entry.Path);
+        _meta.PutEntry(new EntryRow(key, IndexKey(VolumePath.Parent(entry.Path)), entry.Deleted, version.Clock, version.Origin.ToBytes(), sealedBody));
+        IReadOnlyList<ChunkId> dropped = _meta.SetChunkRefs(key, EntryCodec.ChunksOf(entry));
         // A chunk just let go of gets the full grace period before collection (a concurrent writer elsewhere may still use it).
         _meta.TouchAll(dropped, DateTimeOffset.UtcNow);
     }

@@ -24,12 +24,15 @@ public sealed class Volume
     private readonly Replicator _replicator;
     private readonly ChunkFetcher _fetcher;
     private readonly TreeSync _sync;
+    private readonly ChunkHolds _holds;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ChunkId, byte> _unflushed = new();
     private readonly int _readAhead;
     private readonly Action<string, string> _onConflictCopy;
 
-    internal Volume(Tree tree, ChunkStore chunks, MetaStore meta, Replicator replicator, ChunkFetcher fetcher, TreeSync sync, int readAhead,
-        Action<string, string> onConflictCopy)
+    internal Volume(Tree tree, ChunkStore chunks, MetaStore meta, Replicator replicator, ChunkFetcher fetcher, TreeSync sync, ChunkHolds holds,
+        int readAhead, Action<string, string> onConflictCopy)
     {
+        _holds = holds;
         _tree = tree;
         _chunks = chunks;
         _meta = meta;
@@ -118,7 +121,7 @@ public sealed class Volume
             int index = (int)(offset / content.ChunkSize);
             int inChunk = (int)(offset % content.ChunkSize);
             int n = Math.Min(destination.Length, content.LengthOf(index) - inChunk);
-            await ReadChunkAsync(content, index, inChunk, destination[..n], cancellationToken);
+            await ReadChunkAsync(content.Chunks, index, inChunk, destination[..n], cancellationToken);
             total += n;
             offset += n;
             destination = destination[n..];
@@ -134,9 +137,15 @@ public sealed class Volume
         return info.Content is null ? throw new VolumeException(VolumeError.IsADirectory, $"{path} is not a file") : new VolumeReadStream(this, info);
     }
 
-    private async ValueTask ReadChunkAsync(ChunkList content, int index, int inChunk, Memory<byte> destination, CancellationToken cancellationToken)
+    /// <summary>
+    /// Decrypts <paramref name="destination"/>.Length bytes of chunk <paramref name="index"/> of
+    /// <paramref name="chunks"/> from <paramref name="inChunk"/> on, fetching it (and the next few) from
+    /// peers when it is not here. A hole reads as zeros.
+    /// </summary>
+    public async ValueTask ReadChunkAsync(IReadOnlyList<ChunkId> chunks, int index, int inChunk, Memory<byte> destination, CancellationToken cancellationToken = default)
     {
-        ChunkId id = content.Chunks[index];
+        ArgumentNullException.ThrowIfNull(chunks);
+        ChunkId id = chunks[index];
         for (int attempt = 0; ; attempt++)
         {
             try
@@ -146,9 +155,12 @@ public sealed class Volume
             }
             catch (BlobNotFoundException)
             {
-                for (int next = index + 1; next <= index + _readAhead && next < content.Chunks.Length; next++)
+                for (int next = index + 1; next <= index + _readAhead && next < chunks.Count; next++)
                 {
-                    _fetcher.Prefetch(content.Chunks[next]);
+                    if (!chunks[next].IsHole)
+                    {
+                        _fetcher.Prefetch(chunks[next]);
+                    }
                 }
             }
             catch (IntegrityException) when (attempt == 0)
@@ -165,6 +177,99 @@ public sealed class Volume
 
             await _fetcher.EnsureLocalAsync(id, cancellationToken);
         }
+    }
+
+    // ------------------------------------------------------------------ files edited in place (the mount)
+
+    /// <summary>
+    /// Seals and stores one chunk of a file being edited, without waiting for the disk, and holds it from
+    /// collection until <see cref="ReleaseChunk"/>. <see cref="CommitFile"/> later names it in a record.
+    /// </summary>
+    public ChunkId StoreChunk(ReadOnlySpan<byte> plaintext)
+    {
+        ChunkId id;
+        using (MetaStore.RelaxedDurability())
+        {
+            id = _chunks.StoreChunk(plaintext);
+        }
+
+        _holds.Hold(id);
+        _unflushed.TryAdd(id, 0);
+        return id;
+    }
+
+    /// <summary>Ends the hold <see cref="StoreChunk"/> took (the chunk is committed, or no longer wanted).</summary>
+    public void ReleaseChunk(ChunkId id) => _holds.Release(id);
+
+    /// <summary>
+    /// Makes <paramref name="content"/> (chunks already stored here, or holes) the file at
+    /// <paramref name="path"/>, creating missing parents, and queues its chunks for their owners. The
+    /// record survives a killed process at once and a power cut after <see cref="Flush"/> (fsync).
+    /// </summary>
+    public EntryInfo CommitFile(string path, ChunkList content, uint mode, DateTimeOffset modifiedAt)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        path = VolumePath.Normalize(path);
+        using (MetaStore.RelaxedDurability())
+        {
+            RequireWritableFilePath(path);
+            EnsureParents(path);
+            var info = new EntryInfo(path, EntryKind.File, content.Length, mode & 0xFFF, modifiedAt, RecordVersion.None, content, null);
+            Commit(EntryCodec.ToEntry(info), () => _meta.EnqueueReplication(QueueItems(content), DateTimeOffset.UtcNow));
+        }
+
+        _replicator.Kick();
+        return Stat(path)!;
+    }
+
+    /// <summary>Makes every chunk stored with <see cref="StoreChunk"/> and every committed change durable here (fsync).</summary>
+    public void Flush()
+    {
+        ChunkId[] chunks = [.. _unflushed.Keys];
+        _chunks.Blobs.MakeDurable(chunks);
+        foreach (ChunkId id in chunks)
+        {
+            _unflushed.TryRemove(id, out _);
+        }
+
+        _meta.Flush();
+    }
+
+    /// <summary>Swaps two entries (RENAME_EXCHANGE): each path ends up with the other's kind, contents and everything below it.</summary>
+    public void Exchange(string a, string b)
+    {
+        a = VolumePath.Normalize(a);
+        b = VolumePath.Normalize(b);
+        EntryInfo first = Stat(a) ?? throw new VolumeException(VolumeError.NotFound, $"{a} does not exist");
+        EntryInfo second = Stat(b) ?? throw new VolumeException(VolumeError.NotFound, $"{b} does not exist");
+        if (a == b)
+        {
+            return;
+        }
+
+        if (VolumePath.IsWithin(a, b) || VolumePath.IsWithin(b, a))
+        {
+            throw new VolumeException(VolumeError.InvalidPath, $"cannot exchange {a} and {b}: one is inside the other");
+        }
+
+        if (!first.IsDirectory && !second.IsDirectory)
+        {
+            // Both names stay present throughout: each gets the other's entry in one step.
+            _sync.Push([_tree.Commit(EntryCodec.ToEntry(second with { Path = a })), _tree.Commit(EntryCodec.ToEntry(first with { Path = b }))]);
+            return;
+        }
+
+        string parked = VolumePath.Combine(VolumePath.Parent(a), $".nexnet-exchange-{Guid.NewGuid():N}");
+        Rename(a, parked, replace: false);
+        Rename(b, a, replace: false);
+        Rename(parked, b, replace: false);
+    }
+
+    /// <summary>Local store figures for statfs: bytes of stored blobs and entries in the tree.</summary>
+    public (long Bytes, long Files) Usage()
+    {
+        (_, long bytes) = _meta.BlobTotals();
+        return (bytes, _meta.LiveEntryCount());
     }
 
     // ------------------------------------------------------------------ directories, links, names
@@ -390,9 +495,13 @@ public sealed class Volume
 
     private static IEnumerable<(ChunkId, long)> QueueItems(ChunkList list)
     {
+        var seen = new HashSet<ChunkId>();
         for (int i = 0; i < list.Chunks.Length; i++)
         {
-            yield return (list.Chunks[i], BlobFormat.SealedLength(list.LengthOf(i)));
+            if (!list.Chunks[i].IsHole && seen.Add(list.Chunks[i]))
+            {
+                yield return (list.Chunks[i], BlobFormat.SealedLength(list.LengthOf(i)));
+            }
         }
     }
 }

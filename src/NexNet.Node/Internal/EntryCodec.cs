@@ -50,9 +50,9 @@ internal static class EntryCodec
         return entry;
     }
 
-    /// <summary>The chunks a live file entry uses (none for tombstones, directories and links).</summary>
+    /// <summary>The stored chunks a live file entry uses, each once (none for tombstones, directories and links; holes are not stored).</summary>
     public static IReadOnlyList<ChunkId> ChunksOf(Entry entry) =>
-        entry.Deleted || entry.Kind != Entry.Types.Kind.File ? [] : UnpackIds(entry.Chunks.Span);
+        entry.Deleted || entry.Kind != Entry.Types.Kind.File ? [] : [.. UnpackIds(entry.Chunks.Span).Where(id => !id.IsHole).Distinct()];
 
     public static ByteString PackIds(IReadOnlyCollection<ChunkId> ids)
     {
