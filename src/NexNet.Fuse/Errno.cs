@@ -5,6 +5,13 @@ public static class Errno
 {
     public const int ENOENT = 2;
     public const int EIO = 5;
+    public const int EBADF = 9;
+    public const int EAGAIN = 11;
+    public const int EPERM = 1;
+    public const int EXDEV = 18;
+    public const int EFBIG = 27;
+    public const int EROFS = 30;
+    public const int ENOTSUP = 95;
     public const int EACCES = 13;
     public const int EEXIST = 17;
     public const int ENOTDIR = 20;

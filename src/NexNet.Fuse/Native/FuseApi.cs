@@ -30,5 +30,7 @@ internal static unsafe class FuseApi
 
     public static void LoopConfigSetMaxThreads(nint config, uint threads) => ((delegate* unmanaged<nint, uint, void>)Export("fuse_loop_cfg_set_max_threads"))(config, threads);
 
+    public static int InvalidatePath(nint fuse, byte* path) => ((delegate* unmanaged<nint, byte*, int>)Export("fuse_invalidate_path"))(fuse, path);
+
     public static FuseContext* Context() => ((delegate* unmanaged<FuseContext*>)Export("fuse_get_context"))();
 }

@@ -69,7 +69,7 @@ public sealed class FuseHostTests : IDisposable
             _ => null,
         };
 
-        public int GetAttributes(string path, out NodeAttributes attributes)
+        public int GetAttributes(string path, ulong handle, out NodeAttributes attributes)
         {
             attributes = default;
             if (path is "/" or "/dir")
@@ -100,9 +100,14 @@ public sealed class FuseHostTests : IDisposable
             return path == "/dir" ? 0 : -Errno.ENOENT;
         }
 
-        public int Open(string path, int flags) => FileAt(path) is null ? -Errno.ENOENT : 0;
+        public int Open(string path, int flags, out ulong handle, out bool keepCache)
+        {
+            handle = 0;
+            keepCache = false;
+            return FileAt(path) is null ? -Errno.ENOENT : 0;
+        }
 
-        public int Read(string path, Span<byte> buffer, long offset)
+        public int Read(string path, ulong handle, Memory<byte> buffer, long offset)
         {
             if (FileAt(path) is not { } data)
             {
@@ -115,7 +120,7 @@ public sealed class FuseHostTests : IDisposable
             }
 
             int n = (int)Math.Min(buffer.Length, data.Length - offset);
-            data.AsSpan((int)offset, n).CopyTo(buffer);
+            data.AsSpan((int)offset, n).CopyTo(buffer.Span);
             return n;
         }
     }
