@@ -13,8 +13,11 @@ command -v sqlite3 >/dev/null 2>&1 || apt_packages+=(sqlite3)
 command -v fusermount3 >/dev/null 2>&1 || apt_packages+=(fuse3)
 [ -e /usr/include/fuse3/fuse.h ] || apt_packages+=(libfuse3-dev)
 command -v gcc >/dev/null 2>&1 || apt_packages+=(gcc)
+command -v git >/dev/null 2>&1 || apt_packages+=(git)
+command -v rsync >/dev/null 2>&1 || apt_packages+=(rsync)
+command -v python3 >/dev/null 2>&1 || apt_packages+=(python3)
 if [ ${#apt_packages[@]} -gt 0 ]; then
-  say "installing ${apt_packages[*]} (used by the integration tests: the real sqlite3, libfuse3 and its headers)"
+  say "installing ${apt_packages[*]} (used by the integration tests: the real sqlite3, libfuse3 and its headers, git, rsync)"
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   if ! { "${sudo_cmd[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${apt_packages[@]}"; } >/dev/null; then

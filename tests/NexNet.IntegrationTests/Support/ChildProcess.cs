@@ -115,6 +115,9 @@ internal sealed class ChildProcess : IDisposable
         return found!;
     }
 
+    /// <summary>Completes when stdout has ended and every line is in <see cref="Lines"/> (after <see cref="StartCollecting"/>).</summary>
+    public Task OutputEnded => _pump ?? Task.CompletedTask;
+
     /// <summary>The last collected line that matches, or null.</summary>
     public string? LastLine(Func<string, bool> match) => _lines.LastOrDefault(match);
 

@@ -1,0 +1,134 @@
+using System.Text;
+using NexNet.IntegrationTests.Support;
+using NexNet.Tests.Shared;
+
+namespace NexNet.IntegrationTests.Mount;
+
+/// <summary>Nothing plaintext on disk, a killed mount leaves a usable mountpoint and intact files, and mount errors say what to do.</summary>
+[Collection(MountTests.Name)]
+public sealed class MountSafetyTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    [Fact]
+    public async Task A_marker_written_through_the_mount_appears_nowhere_in_the_data_dir()
+    {
+        const string Marker = "NEXNET-PLAINTEXT-MARKER-7f3a9c";
+        string data = _dir.Combine("data");
+        await using (MountProcess mount = await MountProcess.StartAsync(data, _dir.Combine("mnt")))
+        {
+            // Small (inline-sized), chunk-sized and multi-chunk files, a name and a symlink target carry the marker.
+            await Shell.RunAsync($"""
+                cd '{mount.Mountpoint}'
+                echo '{Marker}' > small.txt
+                (for i in $(seq 1 40000); do echo "{Marker} $i"; done) > big.txt
+                mkdir '{Marker}-dir'
+                ln -s '{Marker}-target' link
+                python3 -c "import os; f=open('edited.bin','r+b' if os.path.exists('edited.bin') else 'wb'); f.seek(3000000); f.write(b'{Marker}'); f.flush(); os.fsync(f.fileno())"
+                """);
+            Assert.Equal(Marker, (await File.ReadAllTextAsync(mount.PathOf("small.txt"), TestContext.Current.CancellationToken)).Trim());
+            AssertNowhere(Marker, data);
+        }
+
+        AssertNowhere(Marker, data); // and after a clean stop (WAL checkpointed, temp files gone)
+    }
+
+    [Fact]
+    public async Task Kill_9_leaves_the_mountpoint_usable_and_every_closed_file_intact()
+    {
+        string data = _dir.Combine("data"), mnt = _dir.Combine("mnt");
+        string sums;
+        await using (MountProcess mount = await MountProcess.StartAsync(data, mnt))
+        {
+            sums = await Shell.RunAsync($"""
+                cd '{mount.Mountpoint}'
+                mkdir -p keep/sub
+                for i in $(seq 1 50); do head -c $((i * 40000)) /dev/urandom > keep/sub/f$i; done
+                head -c 20000000 /dev/urandom > keep/big
+                echo small > keep/small
+                find keep -type f -print0 | sort -z | xargs -0 sha256sum
+                """);
+            mount.Process.Signal("KILL"); // the node alone, as kill -9 PID does (not its fusermount3 helper)
+            await mount.Process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+            // auto_unmount: the mountpoint is a plain, empty directory again at once, not a stale mount.
+            await Eventually.WaitAsync(() => !MountProcess.IsMounted(mnt), TimeSpan.FromSeconds(10), "the killed mount went away");
+            Assert.Empty(Directory.EnumerateFileSystemEntries(mnt));
+        }
+
+        await using MountProcess again = await MountProcess.StartAsync(data, mnt);
+        Assert.Equal(sums, await Shell.RunAsync($"cd '{again.Mountpoint}' && find keep -type f -print0 | sort -z | xargs -0 sha256sum"));
+    }
+
+    [Fact]
+    public async Task Sigterm_unmounts_cleanly()
+    {
+        string mnt = _dir.Combine("mnt");
+        MountProcess mount = await MountProcess.StartAsync(_dir.Combine("data"), mnt);
+        await using (mount)
+        {
+            Assert.True(MountProcess.IsMounted(mnt));
+            Assert.Equal(0, await mount.StopAsync());
+            Assert.False(MountProcess.IsMounted(mnt));
+            await mount.Process.OutputEnded;
+            Assert.Contains(mount.Process.Lines, l => l.StartsWith("nexnet: unmounted ", StringComparison.Ordinal));
+        }
+    }
+
+    [Theory]
+    [InlineData("missing", "does not exist: create it with `mkdir -p")]
+    [InlineData("not-empty", "is not empty: mount on an empty directory")]
+    [InlineData("busy", "is already a mount point (busy): unmount it first with `fusermount3 -u")]
+    public async Task A_bad_mountpoint_is_one_clear_line_and_exit_code_2(string kind, string expected)
+    {
+        string mnt = _dir.Combine(kind);
+        MountProcess? holder = null;
+        if (kind == "not-empty")
+        {
+            Directory.CreateDirectory(mnt);
+            await File.WriteAllTextAsync(Path.Combine(mnt, "x"), "x", TestContext.Current.CancellationToken);
+        }
+        else if (kind == "busy")
+        {
+            holder = await MountProcess.StartAsync(_dir.Combine("holder-data"), mnt);
+        }
+
+        try
+        {
+            using ChildProcess process = MountProcess.StartNexnet("mount", mnt, "--data", _dir.Combine("data"), "--listen", "127.0.0.1:0");
+            Assert.Equal(2, await process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            string stderr = (await process.StderrAsync()).Trim();
+            Assert.Contains(expected, stderr, StringComparison.Ordinal);
+            Assert.Single(stderr.Split('\n'));
+        }
+        finally
+        {
+            if (holder is not null)
+            {
+                await holder.DisposeAsync();
+            }
+        }
+    }
+
+    private static void AssertNowhere(string marker, string directory)
+    {
+        byte[] needle = Encoding.UTF8.GetBytes(marker);
+        foreach (string file in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories))
+        {
+            Assert.False(Path.GetFileName(file).Contains(marker, StringComparison.Ordinal), $"{file} has the marker in its name");
+            byte[] bytes;
+            try
+            {
+                bytes = File.ReadAllBytes(file);
+            }
+            catch (FileNotFoundException)
+            {
+                continue; // a temp file that went away meanwhile
+            }
+
+            Assert.True(bytes.AsSpan().IndexOf(needle) < 0, $"{file} holds the plaintext marker");
+        }
+    }
+
+    public void Dispose() => _dir.Dispose();
+}
