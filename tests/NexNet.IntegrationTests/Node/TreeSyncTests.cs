@@ -122,8 +122,11 @@ public sealed class TreeSyncTests
         Assert.Empty(FilesContaining(storage.Dir.Path, marker));
         Assert.False(File.Exists(storage.Dir.Combine("volume.key")));
 
-        // The members do hold it (the check above could not pass by looking in the wrong place).
-        Assert.NotEmpty(FilesContaining(cluster[0].Dir.Path, marker));
+        // Members hold no plaintext on disk either: their entry index is sealed too.
+        Assert.Empty(FilesContaining(cluster[0].Dir.Path, marker));
+
+        // The scan finds the marker where it is (the checks above cannot pass by looking the wrong way).
+        Assert.NotEmpty(FilesContaining(local.Path, marker));
     }
 
     [Fact]

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The mount against its peers, one run, same disk: 1 GiB sequential write (dd bs=1M conv=fsync, from a
+# random file in RAM) and cold read (caches dropped), then a 13,000-file tar x, find and cat-all,
+# through NexNet vs gocryptfs vs `rclone mount --vfs-cache-mode writes` (a local remote) vs the plain
+# disk. ROUNDS rounds (default 5), targets interleaved inside each round; prints per-round times and
+# medians. Then peak RSS of the NexNet node while a 4 GiB file is copied in.
+#
+#   bench/mount-vs-peers.sh [ROUNDS]      (root: mounts, drops caches; installs gocryptfs and rclone)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds="${1:-5}"
+say() { printf '%s\n' "$*" >&2; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+missing=()
+for tool in gocryptfs rclone fusermount3; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]/fusermount3/fuse3}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]/fusermount3/fuse3}" >/dev/null
+fi
+dotnet publish src/NexNet.Cli -c Release -o .build/bench-nexnet -nologo -clp:ErrorsOnly >/dev/null
+nexnet=.build/bench-nexnet/nexnet
+
+base="${BENCH_DIR:-/var/tmp/nexnet-bench}"    # on the same disk for every target
+rm -rf "$base"; mkdir -p "$base"
+work=/dev/shm/nexnet-bench; rm -rf "$work"; mkdir -p "$work"
+cleanup() {
+  for m in "$base"/mnt-*; do mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" 2>/dev/null || umount -l "$m"; }; done
+  [ -n "${nexnet_pid:-}" ] && kill "$nexnet_pid" 2>/dev/null || true
+  [ -n "${rclone_pid:-}" ] && kill "$rclone_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Inputs in RAM: 1 GiB of random bytes; a 13,000-file tree (130 folders of 100 files, sizes spread
+# log-uniformly from 100 B to 64 KiB, ~160 MB) as a tar.
+head -c 1073741824 /dev/urandom > "$work/r1g"
+python3 - "$work/tree" <<'PY'
+import os, random, sys
+random.seed(13000)
+root = sys.argv[1]
+for d in range(130):
+    os.makedirs(f"{root}/src/d{d:03}", exist_ok=True)
+    for f in range(100):
+        size = int(10 ** random.uniform(2, 4.8))
+        with open(f"{root}/src/d{d:03}/f{f:03}.c", "wb") as fh:
+            fh.write(os.urandom(size))
+PY
+tar cf "$work/t13k.tar" -C "$work/tree" src
+rm -rf "$work/tree"
+say "inputs: 1 GiB random, $(tar tf "$work/t13k.tar" | grep -vc '/$') files in a $(du -m "$work/t13k.tar" | cut -f1) MB tar"
+
+# --- the four targets -------------------------------------------------------------------------------
+mkdir -p "$base"/{plain,mnt-nexnet,mnt-gocryptfs,mnt-rclone,gocryptfs-cipher,rclone-backing,rclone-cache,nexnet-data}
+"$nexnet" mount "$base/mnt-nexnet" --data "$base/nexnet-data" --listen 127.0.0.1:0 > "$work/nexnet.out" 2>&1 &
+nexnet_pid=$!
+printf 'benchpassword\n' > "$work/pw"
+gocryptfs -q -init -passfile "$work/pw" "$base/gocryptfs-cipher" >/dev/null
+gocryptfs -q -passfile "$work/pw" "$base/gocryptfs-cipher" "$base/mnt-gocryptfs"
+rclone mount ":local:$base/rclone-backing" "$base/mnt-rclone" --vfs-cache-mode writes --cache-dir "$base/rclone-cache" >/dev/null 2>&1 &
+rclone_pid=$!
+for m in nexnet gocryptfs rclone; do
+  for _ in $(seq 300); do mountpoint -q "$base/mnt-$m" && break; sleep 0.1; done
+  mountpoint -q "$base/mnt-$m" || { say "$m did not mount"; cat "$work/nexnet.out" >&2; exit 1; }
+done
+dir_of() { case "$1" in plain) echo "$base/plain" ;; *) echo "$base/mnt-$1" ;; esac; }
+now() { date +%s.%N; }
+timed() { local t0; t0=$(now); "$@" >/dev/null; awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+
+targets=(plain nexnet gocryptfs rclone)
+declare -A results
+for round in $(seq "$rounds"); do
+  for t in "${targets[@]}"; do
+    d=$(dir_of "$t")
+    rm -rf "${d:?}"/*; drop
+    w=$(timed dd if="$work/r1g" of="$d/big" bs=1M conv=fsync status=none)
+    drop
+    r=$(timed dd if="$d/big" of=/dev/null bs=1M status=none)
+    rm -f "$d/big"; drop
+    x=$(timed tar xf "$work/t13k.tar" -C "$d")
+    sync; drop
+    f=$(timed find "$d/src")
+    c=$(timed sh -c "find '$d/src' -type f -exec cat {} + > /dev/null")
+    rm -rf "${d:?}/src"
+    results[$t,write]+="$w "; results[$t,read]+="$r "; results[$t,tarx]+="$x "; results[$t,find]+="$f "; results[$t,cat]+="$c "
+    say "round $round $t: write $w s, cold read $r s, tar x $x s, find $f s, cat-all $c s"
+  done
+done
+
+printf '\n| median of %s | plain disk | NexNet | gocryptfs | rclone (writes) | NexNet / gocryptfs |\n|---|---|---|---|---|---|\n' "$rounds"
+for op in write read tarx find cat; do
+  row="| $op"
+  for t in "${targets[@]}"; do row+=" | $(printf '%s\n' ${results[$t,$op]} | median) s"; done
+  n=$(printf '%s\n' ${results[nexnet,$op]} | median); g=$(printf '%s\n' ${results[gocryptfs,$op]} | median)
+  printf '%s | %s |\n' "$row" "$(awk -v n="$n" -v g="$g" 'BEGIN { printf "%.2f", n / g }')"
+done
+
+# --- peak RSS of the node while a 4 GiB file is copied in ---------------------------------------------
+rm -rf "$base/mnt-nexnet"/*
+grep -E '^VmHWM' "/proc/$nexnet_pid/status" >/dev/null
+before=$(awk '/^VmRSS/ { print $2 }' "/proc/$nexnet_pid/status")
+peak=0
+( for _ in 1 2 3 4; do cat "$work/r1g"; done ) | dd of="$base/mnt-nexnet/four" bs=1M iflag=fullblock status=none &
+copy=$!
+while kill -0 "$copy" 2>/dev/null; do
+  rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$nexnet_pid/status"); [ "$rss" -gt "$peak" ] && peak=$rss
+  sleep 0.05
+done
+wait "$copy"
+printf '\npeak RSS of the NexNet node while 4 GiB is copied in: %d MiB (before: %d MiB; size %s)\n' \
+  $((peak / 1024)) $((before / 1024)) "$(stat -c %s "$base/mnt-nexnet/four")"

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs NexNet.Fs on this machine: installs fuse3 if it is missing (saying so), builds the nexnet command
+# once in Release (rebuilt only when the sources change), and mounts.
+#
+#   ./mount.sh [DIR] [options]   mount your volume at DIR (default ./NexNet); options go to `nexnet mount`
+#                                (--data DIR, --listen HOST:PORT, --join HOST:PORT, --verbose)
+#   ./mount.sh --demo [ROOT]     three connected nodes mounted at ROOT/a, ROOT/b, ROOT/c (default ./NexNet):
+#                                a file copied into a shows up in b and c
+#
+# Data lives in $NEXNET_DATA or ~/.local/share/nexnet (created with fresh keys on first use). Stop with
+# Ctrl+C: it unmounts cleanly.
+set -euo pipefail
+cd "$(dirname "$0")"
+say() { printf 'mount.sh: %s\n' "$*"; }
+
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+
+if ! command -v fusermount3 >/dev/null 2>&1 || ! { ldconfig -p 2>/dev/null || true; } | grep -q 'libfuse3.so.3'; then
+  say "installing fuse3 (the kernel file system bridge the mount needs)"
+  "${as_root[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq fuse3 >/dev/null
+fi
+if [ ! -e /dev/fuse ]; then
+  say "/dev/fuse is missing: load the module with 'sudo modprobe fuse' (in a container: run it with --device /dev/fuse)"
+  exit 3
+fi
+if ! command -v dotnet >/dev/null 2>&1; then
+  say "the .NET 10 SDK is needed to build: https://learn.microsoft.com/dotnet/core/install/linux-debian"
+  exit 3
+fi
+
+out=.build/nexnet
+stamp=.build/nexnet.stamp
+if [ ! -x "$out/nexnet" ] || [ ! -e "$stamp" ] || [ -n "$(find src Directory.Build.props Directory.Packages.props -newer "$stamp" -type f -print -quit)" ]; then
+  say "building the nexnet command (Release, once; reused until the sources change)"
+  export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+  dotnet publish src/NexNet.Cli -c Release -o "$out" -nologo -clp:ErrorsOnly >/dev/null
+  touch "$stamp"
+fi
+
+if [ "${1:-}" = "--demo" ]; then
+  root="${2:-./NexNet}"
+  mkdir -p "$root"
+  say "mounting the three-node demo at $root/a, $root/b and $root/c"
+  exec "$out/nexnet" mount --demo "$root" "${@:3}"
+fi
+
+dir=./NexNet
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+  dir="$1"
+  shift
+fi
+mkdir -p "$dir"
+exec "$out/nexnet" mount "$dir" "$@"
