@@ -73,7 +73,16 @@ internal sealed class OpenFile
     {
         DropEdits();
         _ids.Clear();
-        if (entry?.Content is { } content)
+        if (entry?.Content is { IsInline: true } small)
+        {
+            // A small file held in its record: its one chunk starts out in memory.
+            _ids.Add(ChunkId.Hole);
+            _length = small.Length;
+            var chunk = new DirtyChunk(s_buffers.Rent(_chunkSize));
+            chunk.Write(0, small.Inline.Span);
+            _dirty[0] = chunk;
+        }
+        else if (entry?.Content is { } content)
         {
             _ids.AddRange(content.Chunks);
             _length = content.Length;
@@ -208,8 +217,20 @@ internal sealed class OpenFile
             return;
         }
 
-        SealAll();
-        EntryInfo committed = _volume.CommitFile(Path, new ChunkList(_chunkSize, _length, [.. _ids]), Mode, Modified);
+        ChunkList content;
+        if (_length <= Volume.InlineLimit && _length > 0)
+        {
+            byte[] bytes = new byte[_length];
+            Read(0, bytes);
+            content = ChunkList.Small(_chunkSize, bytes);
+        }
+        else
+        {
+            SealAll();
+            content = new ChunkList(_chunkSize, _length, [.. _ids]);
+        }
+
+        EntryInfo committed = _volume.CommitFile(Path, content, Mode, Modified);
         Version = committed.Version;
         Changed = false;
         ReleaseHolds(); // the record references them now

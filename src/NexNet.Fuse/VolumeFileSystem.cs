@@ -373,7 +373,11 @@ public sealed class VolumeFileSystem : IFuseFileSystem
     public int SetModified(string path, ulong handle, DateTimeOffset? modified) =>
         SetAttributes(path, handle, null, modified ?? DateTimeOffset.UtcNow, "utimens");
 
-    /// <summary>chmod and utimens: on an open file (committed with it, or at once when changed by name), else on the entry.</summary>
+    /// <summary>
+    /// chmod and utimens. The kernel sends them by name even for fchmod and futimens (tar's order: write,
+    /// fchown, fchmod, futimens, close), so on a file that is open here they join the edits its close
+    /// commits: one record per extracted file instead of three. Otherwise they change the entry at once.
+    /// </summary>
     private int SetAttributes(string path, ulong handle, uint? mode, DateTimeOffset? modified, string operation)
     {
         if (Find(path, handle) is not null)
@@ -381,9 +385,9 @@ public sealed class VolumeFileSystem : IFuseFileSystem
             return OnFile(path, handle, operation, file =>
             {
                 file.SetAttributes(mode, modified);
-                if (handle == 0)
+                if (file.Handles == 0)
                 {
-                    file.Commit(); // by name: no close follows to commit it
+                    file.Commit(); // nobody has it open: no close follows to commit it
                 }
 
                 return 0;

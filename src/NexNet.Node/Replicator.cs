@@ -60,12 +60,18 @@ internal sealed class Replicator : IAsyncDisposable
     /// <summary>Wakes the queue worker now instead of at its next tick.</summary>
     public void Kick()
     {
+        if (_wake.CurrentCount > 0)
+        {
+            return; // already woken (and throwing SemaphoreFullException per small file cost measurable time)
+        }
+
         try
         {
             _wake.Release();
         }
         catch (SemaphoreFullException)
         {
+            // Lost a race with another kick: woken either way.
         }
     }
 

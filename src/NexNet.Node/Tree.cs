@@ -46,8 +46,37 @@ internal sealed class Tree
     /// <summary>The current entry at a path, tombstones included (null when the path was never seen).</summary>
     public (Entry Entry, RecordVersion Version)? Find(string path)
     {
+        long generation;
+        lock (_cacheLock)
+        {
+            if (_found.TryGetValue(path, out (Entry, RecordVersion)? cached))
+            {
+                return cached;
+            }
+
+            generation = _generation;
+        }
+
         EntryRow? row = _meta.GetEntry(IndexKey(path));
-        return row is null ? null : Open(row);
+        (Entry, RecordVersion)? found = row is null ? null : Open(row);
+        lock (_cacheLock)
+        {
+            if (generation == _generation)
+            {
+                // Not changed meanwhile: what we read is still current (a change bumps the generation first).
+                _cachedBytes += path.Length + (found?.Item1.CalculateSize() ?? 0);
+                if (_cachedBytes > CacheBytes)
+                {
+                    _found.Clear();
+                    _hasChildren.Clear();
+                    _cachedBytes = 0;
+                }
+
+                _found[path] = found;
+            }
+        }
+
+        return found;
     }
 
     public IReadOnlyList<EntryInfo> Children(string directory) =>
@@ -57,7 +86,64 @@ internal sealed class Tree
             return EntryCodec.ToInfo(entry, version);
         }).OrderBy(e => e.Path, StringComparer.Ordinal)];
 
-    public bool HasChildren(string directory) => _meta.HasChildren(IndexKey(directory));
+    public bool HasChildren(string directory)
+    {
+        long generation;
+        lock (_cacheLock)
+        {
+            if (_hasChildren.TryGetValue(directory, out bool cached))
+            {
+                return cached;
+            }
+
+            generation = _generation;
+        }
+
+        bool has = _meta.HasChildren(IndexKey(directory));
+        lock (_cacheLock)
+        {
+            if (generation == _generation)
+            {
+                _hasChildren[directory] = has;
+            }
+        }
+
+        return has;
+    }
+
+    /// <summary>
+    /// Bound of the lookup cache (entries found or known absent, and whether directories have children),
+    /// so a lookup — every stat, open and create of the mount — costs no SQLite query and no decryption
+    /// when the path was seen. Dropped whole when full. Every change to a path drops its lines first and
+    /// bumps a generation, so a lookup that read the store before a change cannot cache the old answer.
+    /// </summary>
+    private const long CacheBytes = 32L * 1024 * 1024;
+
+    private readonly Lock _cacheLock = new();
+    private readonly Dictionary<string, (Entry, RecordVersion)?> _found = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, bool> _hasChildren = new(StringComparer.Ordinal);
+    private long _generation;
+    private long _cachedBytes;
+
+    private void Remember(string path, (Entry, RecordVersion) current)
+    {
+        lock (_cacheLock)
+        {
+            _generation++;
+            _found[path] = current;
+            _cachedBytes += path.Length + current.Item1.CalculateSize();
+        }
+    }
+
+    private void Forget(string path)
+    {
+        lock (_cacheLock)
+        {
+            _generation++;
+            _found.Remove(path);
+            _hasChildren.Remove(VolumePath.Parent(path));
+        }
+    }
 
     /// <summary>
     /// A path's name in the local entry index: its record key (a keyed hash) in hex. The index holds the
@@ -103,6 +189,7 @@ internal sealed class Tree
             StoreEntry(entry, version, body);
             alsoInTransaction?.Invoke();
             tx.Commit();
+            Remember(entry.Path, (entry, version)); // under the apply lock: no peer's record can slip in between
         }
 
         Changed?.Invoke(entry.Path);
@@ -203,6 +290,7 @@ internal sealed class Tree
 
     private void StoreEntry(Entry entry, RecordVersion version, byte[] sealedBody)
     {
+        Forget(entry.Path); // before the row changes, so no reader caches the old one
         string key = IndexKey(entry.Path);
         _meta.PutEntry(new EntryRow(key, IndexKey(VolumePath.Parent(entry.Path)), entry.Deleted, version.Clock, version.Origin.ToBytes(), sealedBody));
         IReadOnlyList<ChunkId> dropped = _meta.SetChunkRefs(key, EntryCodec.ChunksOf(entry));

@@ -49,6 +49,13 @@ public sealed class Volume
 
     public int ChunkSize => _chunks.ChunkSize;
 
+    /// <summary>
+    /// Files up to this size may be committed with their bytes inside the record (<see cref="ChunkList.Small"/>):
+    /// no blob, no index row, no replication round, and every node gets them with the tree. Larger
+    /// records would slow sync and cost every node (not R) the bytes.
+    /// </summary>
+    public const int InlineLimit = 16 * 1024;
+
     /// <summary>Chunks (and bytes) written here that do not yet have all their copies.</summary>
     public (long Chunks, long Bytes) ReplicationBacklog => _replicator.Backlog;
 
@@ -115,6 +122,11 @@ public sealed class Volume
         ArgumentNullException.ThrowIfNull(file);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ChunkList content = file.Content ?? throw new VolumeException(VolumeError.IsADirectory, $"{file.Path} is not a file");
+        if (content.IsInline)
+        {
+            return ChunkStore.CopyInline(content, offset, destination.Span);
+        }
+
         int total = 0;
         while (!destination.IsEmpty && offset < content.Length)
         {
@@ -209,6 +221,11 @@ public sealed class Volume
     public EntryInfo CommitFile(string path, ChunkList content, uint mode, DateTimeOffset modifiedAt)
     {
         ArgumentNullException.ThrowIfNull(content);
+        if (content.IsInline && content.Length > InlineLimit)
+        {
+            throw new ArgumentException($"inline contents are limited to {InlineLimit} bytes", nameof(content));
+        }
+
         path = VolumePath.Normalize(path);
         using (MetaStore.RelaxedDurability())
         {

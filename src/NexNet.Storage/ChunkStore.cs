@@ -201,6 +201,11 @@ public sealed partial class ChunkStore
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (file.IsInline)
+        {
+            return CopyInline(file, offset, destination);
+        }
+
         int total = 0;
         while (!destination.IsEmpty && offset < file.Length)
         {
@@ -214,6 +219,20 @@ public sealed partial class ChunkStore
         }
 
         return total;
+    }
+
+    /// <summary>Copies bytes of a file held inline; the count copied (0 at or past its end).</summary>
+    public static int CopyInline(ChunkList file, long offset, Span<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (offset >= file.Inline.Length)
+        {
+            return 0;
+        }
+
+        int n = (int)Math.Min(destination.Length, file.Inline.Length - offset);
+        file.Inline.Span.Slice((int)offset, n).CopyTo(destination);
+        return n;
     }
 
     /// <summary>

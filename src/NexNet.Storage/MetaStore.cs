@@ -111,7 +111,10 @@ public sealed partial class MetaStore : IDisposable
         try
         {
             connection.Open();
-            Execute(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
+            // A 32 MiB page cache and memory-mapped reads: the mount looks entries up on every stat, and the
+            // default 2 MB cache made a 13,000-file tar x read the same index pages from the OS again and again.
+            Execute(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; " +
+                "PRAGMA cache_size = -32768; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;");
             var store = new MetaStore(connection, full);
             store.Migrate();
             return store;

@@ -18,9 +18,10 @@ internal static class EntryCodec
             Entry.Types.Kind.Symlink => EntryKind.Symlink,
             _ => EntryKind.File,
         };
-        ChunkList? content = kind == EntryKind.File
-            ? new ChunkList((int)Math.Max(1, entry.ChunkSize), (long)entry.Size, UnpackIds(entry.Chunks.Span))
-            : null;
+        int chunkSize = (int)Math.Max(1, entry.ChunkSize);
+        ChunkList? content = kind != EntryKind.File ? null
+            : entry.InlineData.Length > 0 ? ChunkList.Small(chunkSize, entry.InlineData.Memory)
+            : new ChunkList(chunkSize, (long)entry.Size, UnpackIds(entry.Chunks.Span));
         return new EntryInfo(entry.Path, kind, (long)entry.Size, entry.Mode, FromNanoseconds(entry.MtimeNs), version, content,
             kind == EntryKind.Symlink ? entry.Target : null);
     }
@@ -45,6 +46,10 @@ internal static class EntryCodec
         {
             entry.ChunkSize = (uint)content.ChunkSize;
             entry.Chunks = PackIds(content.Chunks);
+            if (content.IsInline)
+            {
+                entry.InlineData = ByteString.CopyFrom(content.Inline.Span);
+            }
         }
 
         return entry;
@@ -90,7 +95,7 @@ internal static class EntryCodec
 
     /// <summary>True when two entries hold different things (kind, bytes, link target or existence).</summary>
     public static bool ContentDiffers(Entry a, Entry b) =>
-        a.Deleted != b.Deleted || a.Kind != b.Kind || a.Size != b.Size || a.Chunks != b.Chunks || a.Target != b.Target;
+        a.Deleted != b.Deleted || a.Kind != b.Kind || a.Size != b.Size || a.Chunks != b.Chunks || a.InlineData != b.InlineData || a.Target != b.Target;
 
     private static long ToNanoseconds(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
 
