@@ -32,13 +32,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Inputs in RAM: 1 GiB of random bytes; a 13,000-file tree (130 folders of 100 files, sizes spread
-# log-uniformly from 100 B to 64 KiB, ~160 MB) as a tar.
-head -c 1073741824 /dev/urandom > "$work/r1g"
-python3 - "$work/tree" <<'PY'
+# Inputs in RAM, new for every round (a store that keeps chunks must not be handed the same bytes
+# twice): 1 GiB of random bytes, and a 13,000-file tree (130 folders of 100 files, sizes spread
+# log-uniformly from 100 B to 64 KiB, ~130 MB) as a tar.
+make_inputs() {
+  head -c 1073741824 /dev/urandom > "$work/r1g"
+  rm -rf "$work/tree"
+  python3 - "$work/tree" "$1" <<'PY'
 import os, random, sys
-random.seed(13000)
-root = sys.argv[1]
+root, seed = sys.argv[1], int(sys.argv[2])
+random.seed(13000 + seed)
 for d in range(130):
     os.makedirs(f"{root}/src/d{d:03}", exist_ok=True)
     for f in range(100):
@@ -46,9 +49,11 @@ for d in range(130):
         with open(f"{root}/src/d{d:03}/f{f:03}.c", "wb") as fh:
             fh.write(os.urandom(size))
 PY
-tar cf "$work/t13k.tar" -C "$work/tree" src
-rm -rf "$work/tree"
-say "inputs: 1 GiB random, $(tar tf "$work/t13k.tar" | grep -vc '/$') files in a $(du -m "$work/t13k.tar" | cut -f1) MB tar"
+  tar cf "$work/t13k.tar" -C "$work/tree" src
+  rm -rf "$work/tree"
+}
+make_inputs 0
+say "inputs per round: 1 GiB random, $(tar tf "$work/t13k.tar" | grep -vc '/$') files in a $(du -m "$work/t13k.tar" | cut -f1) MB tar"
 
 # --- the four targets -------------------------------------------------------------------------------
 mkdir -p "$base"/{plain,mnt-nexnet,mnt-gocryptfs,mnt-rclone,gocryptfs-cipher,rclone-backing,rclone-cache,nexnet-data}
@@ -71,6 +76,7 @@ drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 targets=(plain nexnet gocryptfs rclone)
 declare -A results
 for round in $(seq "$rounds"); do
+  [ "$round" -eq 1 ] || make_inputs "$round"
   for t in "${targets[@]}"; do
     d=$(dir_of "$t")
     rm -rf "${d:?}"/*; drop
@@ -96,17 +102,18 @@ for op in write read tarx find cat; do
   printf '%s | %s |\n' "$row" "$(awk -v n="$n" -v g="$g" 'BEGIN { printf "%.2f", n / g }')"
 done
 
-# --- peak RSS of the node while a 4 GiB file is copied in ---------------------------------------------
+# --- peak RSS of the node (the same one, after all the rounds) while a 4 GiB file is copied in -------
 rm -rf "$base/mnt-nexnet"/*
+make_inputs 99
 grep -E '^VmHWM' "/proc/$nexnet_pid/status" >/dev/null
 before=$(awk '/^VmRSS/ { print $2 }' "/proc/$nexnet_pid/status")
 peak=0
-( for _ in 1 2 3 4; do cat "$work/r1g"; done ) | dd of="$base/mnt-nexnet/four" bs=1M iflag=fullblock status=none &
+head -c 4294967296 /dev/urandom | dd of="$base/mnt-nexnet/four" bs=1M iflag=fullblock status=none &
 copy=$!
 while kill -0 "$copy" 2>/dev/null; do
   rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$nexnet_pid/status"); [ "$rss" -gt "$peak" ] && peak=$rss
   sleep 0.05
 done
 wait "$copy"
-printf '\npeak RSS of the NexNet node while 4 GiB is copied in: %d MiB (before: %d MiB; size %s)\n' \
-  $((peak / 1024)) $((before / 1024)) "$(stat -c %s "$base/mnt-nexnet/four")"
+printf '\npeak RSS of the NexNet node while 4 GiB is copied in: %d MiB (before: %d MiB; its peak over the whole run: %s; size %s)\n' \
+  $((peak / 1024)) $((before / 1024)) "$(awk '/^VmHWM/ { printf "%d MiB", $2 / 1024 }' "/proc/$nexnet_pid/status")" "$(stat -c %s "$base/mnt-nexnet/four")"

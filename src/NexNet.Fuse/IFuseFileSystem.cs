@@ -11,8 +11,8 @@ public interface IFuseFileSystem
     /// <summary>stat of a path (or of the open file <paramref name="handle"/>, when not 0).</summary>
     int GetAttributes(string path, ulong handle, out NodeAttributes attributes);
 
-    /// <summary>Names in a directory (without "." and "..").</summary>
-    int ReadDirectory(string path, ICollection<string> names);
+    /// <summary>Entries in a directory (without "." and ".."), with their type where known (so `find` need not stat each).</summary>
+    int ReadDirectory(string path, ICollection<DirectoryEntry> entries);
 
     /// <summary>Opens a file; <paramref name="keepCache"/> lets the kernel keep pages cached from an earlier open.</summary>
     int Open(string path, int flags, out ulong handle, out bool keepCache);
@@ -67,6 +67,9 @@ public interface IFuseFileSystem
 
     int SyncDirectory(string path) => 0;
 }
+
+/// <summary>One name in a directory listing and its file type bits (<see cref="NodeAttributes.Directory"/> etc.; 0 when unknown).</summary>
+public readonly record struct DirectoryEntry(string Name, uint Type = 0);
 
 /// <summary>renameat2 flags as FUSE passes them.</summary>
 [Flags]

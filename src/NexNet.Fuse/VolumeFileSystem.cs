@@ -91,21 +91,24 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         return result;
     }
 
-    public int ReadDirectory(string path, ICollection<string> names) => Run(() =>
+    public int ReadDirectory(string path, ICollection<DirectoryEntry> entries) => Run(() =>
     {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (EntryInfo entry in _volume.List(path))
         {
-            names.Add(entry.Name);
+            entries.Add(new DirectoryEntry(entry.Name, AttributesOf(entry).Mode & 0xF000));
+            seen.Add(entry.Name);
         }
 
         lock (_lock)
         {
             // Files created and still open (committed on their first close) are there too.
+            string directory = VolumePath.Normalize(path);
             foreach (OpenFile file in _byPath.Values)
             {
-                if (!file.Unlinked && file.Version.IsNone && VolumePath.Parent(file.Path) == VolumePath.Normalize(path) && !names.Contains(VolumePath.Name(file.Path)))
+                if (!file.Unlinked && file.Version.IsNone && VolumePath.Parent(file.Path) == directory && seen.Add(VolumePath.Name(file.Path)))
                 {
-                    names.Add(VolumePath.Name(file.Path));
+                    entries.Add(new DirectoryEntry(VolumePath.Name(file.Path), NodeAttributes.RegularFile));
                 }
             }
         }

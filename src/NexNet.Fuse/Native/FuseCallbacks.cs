@@ -14,6 +14,8 @@ internal static unsafe class FuseCallbacks
 {
     private static readonly bool s_arm64 = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
 
+    private static readonly int StatSize = s_arm64 ? sizeof(StatArm64) : sizeof(StatX64);
+
     /// <summary>Reports any exception that reached a callback (the host logs it); set by the host.</summary>
     internal static Action<string, Exception>? OnUnexpected { get; set; }
 
@@ -100,8 +102,8 @@ internal static unsafe class FuseCallbacks
     {
         try
         {
-            var names = new List<string> { ".", ".." };
-            int result = FileSystem.ReadDirectory(PathOf(path), names);
+            var entries = new List<DirectoryEntry> { new(".", NodeAttributes.Directory), new("..", NodeAttributes.Directory) };
+            int result = FileSystem.ReadDirectory(PathOf(path), entries);
             if (result != 0)
             {
                 return result;
@@ -109,13 +111,19 @@ internal static unsafe class FuseCallbacks
 
             var fill = (delegate* unmanaged<void*, byte*, void*, long, int, int>)filler;
             Span<byte> name = stackalloc byte[1024];
-            foreach (string entry in names)
+            byte* stat = stackalloc byte[StatSize];
+            foreach (DirectoryEntry entry in entries)
             {
-                int n = Encoding.UTF8.GetBytes(entry, name[..^1]);
+                int n = Encoding.UTF8.GetBytes(entry.Name, name[..^1]);
                 name[n] = 0;
+                if (entry.Type != 0)
+                {
+                    WriteStat(stat, new NodeAttributes(entry.Type, 0, 1, DateTimeOffset.UnixEpoch)); // libfuse takes d_type from st_mode
+                }
+
                 fixed (byte* p = name)
                 {
-                    if (fill(buffer, p, null, 0, 0) != 0)
+                    if (fill(buffer, p, entry.Type != 0 ? stat : null, 0, 0) != 0)
                     {
                         break; // the kernel's buffer is full
                     }

@@ -87,13 +87,13 @@ public sealed class FuseHostTests : IDisposable
             return -Errno.ENOENT;
         }
 
-        public int ReadDirectory(string path, ICollection<string> names)
+        public int ReadDirectory(string path, ICollection<DirectoryEntry> names)
         {
             if (path == "/")
             {
-                names.Add("hello.txt");
-                names.Add("big.bin");
-                names.Add("dir");
+                names.Add(new DirectoryEntry("hello.txt"));
+                names.Add(new DirectoryEntry("big.bin", NodeAttributes.RegularFile));
+                names.Add(new DirectoryEntry("dir", NodeAttributes.Directory));
                 return 0;
             }
 
