@@ -14,7 +14,7 @@ internal static unsafe class FuseCallbacks
 {
     private static readonly bool s_arm64 = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
 
-    private static readonly int StatSize = s_arm64 ? sizeof(StatArm64) : sizeof(StatX64);
+    private static readonly int s_statSize = s_arm64 ? sizeof(StatArm64) : sizeof(StatX64);
 
     /// <summary>Reports any exception that reached a callback (the host logs it); set by the host.</summary>
     internal static Action<string, Exception>? OnUnexpected { get; set; }
@@ -111,7 +111,7 @@ internal static unsafe class FuseCallbacks
 
             var fill = (delegate* unmanaged<void*, byte*, void*, long, int, int>)filler;
             Span<byte> name = stackalloc byte[1024];
-            byte* stat = stackalloc byte[StatSize];
+            byte* stat = stackalloc byte[s_statSize];
             foreach (DirectoryEntry entry in entries)
             {
                 int n = Encoding.UTF8.GetBytes(entry.Name, name[..^1]);
