@@ -28,11 +28,11 @@ internal static class MountCommand
         {
             if (options.Demo)
             {
-                await StartDemoAsync(options, output, log, mounts);
+                StartDemo(options, output, log, mounts);
             }
             else
             {
-                if (CheckMountpoint(options.Mountpoint) is { } problem)
+                if (FuseHost.MountpointProblem(options.Mountpoint) is { } problem)
                 {
                     Console.Error.WriteLine($"nexnet: {problem}");
                     return 2;
@@ -84,28 +84,6 @@ internal static class MountCommand
         }
     }
 
-    /// <summary>Why <paramref name="mountpoint"/> cannot be mounted on (and what to do), or null.</summary>
-    public static string? CheckMountpoint(string mountpoint)
-    {
-        string full = Path.GetFullPath(mountpoint);
-        if (!Directory.Exists(full))
-        {
-            return $"mountpoint {full} does not exist: create it with `mkdir -p {full}`";
-        }
-
-        if (File.ReadLines("/proc/mounts").Any(l => l.Split(' ') is { Length: > 1 } f && f[1] == full.Replace(" ", "\\040", StringComparison.Ordinal)))
-        {
-            return $"{full} is already a mount point (busy): unmount it first with `fusermount3 -u {full}`";
-        }
-
-        if (Directory.EnumerateFileSystemEntries(full).Any())
-        {
-            return $"mountpoint {full} is not empty: mount on an empty directory (its files would be hidden while mounted)";
-        }
-
-        return null;
-    }
-
     /// <summary>Creates the network and volume keys of a fresh volume if the data directory has none. True when it did.</summary>
     public static bool EnsureVolume(string dataDirectory)
     {
@@ -139,7 +117,7 @@ internal static class MountCommand
         }
     }
 
-    private static async Task StartDemoAsync(MountOptions options, TextWriter output, ILogger log, List<(NexNetNode, FuseHost)> mounts)
+    private static void StartDemo(MountOptions options, TextWriter output, ILogger log, List<(NexNetNode, FuseHost)> mounts)
     {
         string root = Path.GetFullPath(options.Mountpoint);
         string data = Path.GetFullPath(options.DataDirectory ?? Path.Combine(root, ".data"));
@@ -164,7 +142,7 @@ internal static class MountCommand
 
             string mountpoint = Path.Combine(root, name);
             Directory.CreateDirectory(mountpoint);
-            if (CheckMountpoint(mountpoint) is { } problem)
+            if (FuseHost.MountpointProblem(mountpoint) is { } problem)
             {
                 throw new FuseUnavailableException(problem);
             }
@@ -180,8 +158,6 @@ internal static class MountCommand
             mounts.Add((node, host));
             addresses.Add(node.Address);
         }
-
-        await Task.CompletedTask;
     }
 
     private static Task WaitForStopSignalAsync()

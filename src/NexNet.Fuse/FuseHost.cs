@@ -72,9 +72,9 @@ public sealed unsafe class FuseHost : IDisposable
         }
 
         string full = Path.GetFullPath(mountpoint);
-        if (!Directory.Exists(full))
+        if (MountpointProblem(full) is { } problem)
         {
-            throw new FuseUnavailableException($"mountpoint {full} does not exist: create it with `mkdir -p {full}`");
+            throw new FuseUnavailableException(problem);
         }
 
         string[] arguments = ["nexnet", "-o", $"fsname={fsName},subtype=nexnet,auto_unmount"];
@@ -112,6 +112,28 @@ public sealed unsafe class FuseHost : IDisposable
 
         TuneReadAhead(full);
         return new FuseHost(fuse, operations, argv, argvBlock, handle, full);
+    }
+
+    /// <summary>Why <paramref name="mountpoint"/> cannot be mounted on, and what to do: missing, already mounted (busy), or not empty. Null when it can.</summary>
+    public static string? MountpointProblem(string mountpoint)
+    {
+        string full = Path.GetFullPath(mountpoint);
+        if (!Directory.Exists(full))
+        {
+            return $"mountpoint {full} does not exist: create it with `mkdir -p {full}`";
+        }
+
+        if (File.ReadLines("/proc/mounts").Any(l => l.Split(' ') is { Length: > 1 } f && f[1] == full.Replace(" ", "\\040", StringComparison.Ordinal)))
+        {
+            return $"{full} is already a mount point (busy): unmount it first with `fusermount3 -u {full}`";
+        }
+
+        if (Directory.EnumerateFileSystemEntries(full).Any())
+        {
+            return $"mountpoint {full} is not empty: mount on an empty directory (its files would be hidden while mounted)";
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -106,33 +106,24 @@ internal sealed class OpenFile
 
     public int Read(long offset, Memory<byte> destination)
     {
-        if (offset >= _length)
+        int total = 0;
+        foreach (ChunkSpan span in ChunkSpan.Split(_chunkSize, _length, offset, destination.Length))
         {
-            return 0;
-        }
-
-        int total = (int)Math.Min(destination.Length, _length - offset);
-        destination = destination[..total];
-        while (!destination.IsEmpty)
-        {
-            int index = (int)(offset / _chunkSize);
-            int inChunk = (int)(offset % _chunkSize);
-            int n = Math.Min(destination.Length, LengthOf(index) - inChunk);
-            if (_dirty.TryGetValue(index, out DirtyChunk? dirty))
+            Memory<byte> part = destination.Slice(span.BufferOffset, span.Length);
+            if (_dirty.TryGetValue(span.Index, out DirtyChunk? dirty))
             {
-                dirty.CopyTo(inChunk, destination.Span[..n]);
+                dirty.CopyTo(span.Offset, part.Span);
             }
-            else if (_sealing.TryGetValue(index, out (Task<ChunkId>, byte[] Buffer) sealing))
+            else if (_sealing.TryGetValue(span.Index, out (Task<ChunkId>, byte[] Buffer) sealing))
             {
-                sealing.Buffer.AsSpan(inChunk, n).CopyTo(destination.Span);
+                sealing.Buffer.AsSpan(span.Offset, span.Length).CopyTo(part.Span);
             }
             else
             {
-                _volume.ReadChunkAsync(_ids, index, inChunk, destination[..n]).AsTask().GetAwaiter().GetResult();
+                _volume.ReadChunkAsync(_ids, span.Index, span.Offset, part).AsTask().GetAwaiter().GetResult();
             }
 
-            offset += n;
-            destination = destination[n..];
+            total += span.Length;
         }
 
         return total;
@@ -146,15 +137,9 @@ internal sealed class OpenFile
             Resize(end);
         }
 
-        while (!data.IsEmpty)
+        foreach (ChunkSpan span in ChunkSpan.Split(_chunkSize, _length, offset, data.Length))
         {
-            int index = (int)(offset / _chunkSize);
-            int inChunk = (int)(offset % _chunkSize);
-            int n = Math.Min(data.Length, LengthOf(index) - inChunk);
-            bool whole = inChunk == 0 && n == LengthOf(index);
-            Edit(index, load: !whole).Write(inChunk, data[..n]);
-            offset += n;
-            data = data[n..];
+            Edit(span.Index, load: !span.IsWhole(LengthOf(span.Index))).Write(span.Offset, data.Slice(span.BufferOffset, span.Length));
         }
 
         Modified = DateTimeOffset.UtcNow;
@@ -278,16 +263,22 @@ internal sealed class OpenFile
         while (_dirty.Count > MaxDirty)
         {
             int index = _dirty.Keys.First(i => i != keep);
-            DirtyChunk dirty = _dirty[index];
+            StartSealing(index, _dirty[index], inBackground: true);
             _dirty.Remove(index);
-            int length = LengthOf(index);
-            dirty.ZeroTo(length);
-            _sealing[index] = (Task.Run(() => _volume.StoreChunk(dirty.Buffer.AsSpan(0, length))), dirty.Buffer);
             while (_sealing.Count > MaxSealing)
             {
                 FinishSealing(_sealing.Keys.First());
             }
         }
+    }
+
+    /// <summary>Seals chunk <paramref name="index"/> from its edited buffer (on the pool, or here); <see cref="FinishSealing"/> takes its id and the buffer back.</summary>
+    private void StartSealing(int index, DirtyChunk dirty, bool inBackground)
+    {
+        int length = LengthOf(index);
+        dirty.ZeroTo(length);
+        byte[] buffer = dirty.Buffer;
+        _sealing[index] = (inBackground ? Task.Run(() => _volume.StoreChunk(buffer.AsSpan(0, length))) : Task.FromResult(_volume.StoreChunk(buffer.AsSpan(0, length))), buffer);
     }
 
     /// <summary>Waits for a background seal of chunk <paramref name="index"/> (if any) and takes its id.</summary>
@@ -317,11 +308,8 @@ internal sealed class OpenFile
     {
         foreach ((int index, DirtyChunk dirty) in _dirty)
         {
-            int length = LengthOf(index);
-            dirty.ZeroTo(length);
-            byte[] buffer = dirty.Buffer;
             // One chunk (most files) is sealed right here; more go to the pool to use every core.
-            _sealing[index] = (_dirty.Count == 1 ? Task.FromResult(_volume.StoreChunk(buffer.AsSpan(0, length))) : Task.Run(() => _volume.StoreChunk(buffer.AsSpan(0, length))), buffer);
+            StartSealing(index, dirty, inBackground: _dirty.Count > 1);
         }
 
         _dirty.Clear();

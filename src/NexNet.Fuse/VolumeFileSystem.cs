@@ -174,8 +174,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         int result = Run(() =>
         {
             var drive = new DriveInfo(_dataDirectory);
-            (_, long files) = _volume.Usage();
-            found = new FileSystemStats(drive.TotalSize, drive.TotalFreeSpace, drive.AvailableFreeSpace, files);
+            found = new FileSystemStats(drive.TotalSize, drive.TotalFreeSpace, drive.AvailableFreeSpace, _volume.EntryCount());
             return 0;
         }, "statfs", "/");
         stats = found;

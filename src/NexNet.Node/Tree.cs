@@ -63,16 +63,7 @@ internal sealed class Tree
         {
             if (generation == _generation)
             {
-                // Not changed meanwhile: what we read is still current (a change bumps the generation first).
-                _cachedBytes += path.Length + (found?.Item1.CalculateSize() ?? 0);
-                if (_cachedBytes > CacheBytes)
-                {
-                    _found.Clear();
-                    _hasChildren.Clear();
-                    _cachedBytes = 0;
-                }
-
-                _found[path] = found;
+                CacheFound(path, found); // not changed meanwhile: what we read is still current (a change bumps the generation first)
             }
         }
 
@@ -130,9 +121,22 @@ internal sealed class Tree
         lock (_cacheLock)
         {
             _generation++;
-            _found[path] = current;
-            _cachedBytes += path.Length + current.Item1.CalculateSize();
+            CacheFound(path, current);
         }
+    }
+
+    /// <summary>Caches a lookup's answer, dropping the whole cache first when it would grow past its bound. Caller holds _cacheLock.</summary>
+    private void CacheFound(string path, (Entry, RecordVersion)? found)
+    {
+        _cachedBytes += path.Length + (found?.Item1.CalculateSize() ?? 0);
+        if (_cachedBytes > CacheBytes)
+        {
+            _found.Clear();
+            _hasChildren.Clear();
+            _cachedBytes = 0;
+        }
+
+        _found[path] = found;
     }
 
     private void Forget(string path)

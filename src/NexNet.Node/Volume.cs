@@ -128,15 +128,10 @@ public sealed class Volume
         }
 
         int total = 0;
-        while (!destination.IsEmpty && offset < content.Length)
+        foreach (ChunkSpan span in ChunkSpan.Split(content.ChunkSize, content.Length, offset, destination.Length))
         {
-            int index = (int)(offset / content.ChunkSize);
-            int inChunk = (int)(offset % content.ChunkSize);
-            int n = Math.Min(destination.Length, content.LengthOf(index) - inChunk);
-            await ReadChunkAsync(content.Chunks, index, inChunk, destination[..n], cancellationToken);
-            total += n;
-            offset += n;
-            destination = destination[n..];
+            await ReadChunkAsync(content.Chunks, span.Index, span.Offset, destination.Slice(span.BufferOffset, span.Length), cancellationToken);
+            total += span.Length;
         }
 
         return total;
@@ -282,12 +277,8 @@ public sealed class Volume
         Rename(parked, b, replace: false);
     }
 
-    /// <summary>Local store figures for statfs: bytes of stored blobs and entries in the tree.</summary>
-    public (long Bytes, long Files) Usage()
-    {
-        (_, long bytes) = _meta.BlobTotals();
-        return (bytes, _meta.LiveEntryCount());
-    }
+    /// <summary>Live entries in the tree (files, directories, links), for statfs.</summary>
+    public long EntryCount() => _meta.LiveEntryCount();
 
     // ------------------------------------------------------------------ directories, links, names
 

@@ -207,15 +207,10 @@ public sealed partial class ChunkStore
         }
 
         int total = 0;
-        while (!destination.IsEmpty && offset < file.Length)
+        foreach (ChunkSpan span in ChunkSpan.Split(file.ChunkSize, file.Length, offset, destination.Length))
         {
-            int index = (int)(offset / file.ChunkSize);
-            int inChunk = (int)(offset % file.ChunkSize);
-            int n = Math.Min(destination.Length, file.LengthOf(index) - inChunk);
-            ReadChunk(file.Chunks[index], inChunk, destination[..n]);
-            total += n;
-            offset += n;
-            destination = destination[n..];
+            ReadChunk(file.Chunks[span.Index], span.Offset, destination.Slice(span.BufferOffset, span.Length));
+            total += span.Length;
         }
 
         return total;
