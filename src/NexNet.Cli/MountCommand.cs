@@ -55,7 +55,12 @@ internal static class MountCommand
 
             output.WriteLine($"nexnet: stop with Ctrl+C or `kill {Environment.ProcessId}`; files closed before then are kept");
             output.Flush();
-            await WaitForStopSignalAsync();
+            Task unmounted = Task.WhenAny(mounts.Select(m => m.Host.Stopped));
+            if (await Task.WhenAny(WaitForStopSignalAsync(), unmounted) == unmounted)
+            {
+                output.WriteLine("nexnet: unmounted from outside; stopping");
+            }
+
             return 0;
         }
         catch (FuseUnavailableException e)

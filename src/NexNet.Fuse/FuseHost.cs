@@ -17,6 +17,7 @@ public sealed unsafe class FuseHost : IDisposable
     private readonly nint _argvBlock;
     private readonly GCHandle _fileSystem;
     private readonly Thread _loop;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
     private FuseHost(nint fuse, FuseOperations* operations, nint[] argv, nint argvBlock, GCHandle fileSystem, string mountpoint)
@@ -32,6 +33,9 @@ public sealed unsafe class FuseHost : IDisposable
     }
 
     public string Mountpoint { get; }
+
+    /// <summary>Completes when the loop has ended: after Dispose, or when someone unmounted from outside (<c>fusermount3 -u</c>, <c>umount</c>).</summary>
+    public Task Stopped => _stopped.Task;
 
     /// <summary>True on a thread that is running a FUSE callback: work there must not wait on the kernel's view of the mount (an invalidation, say).</summary>
     public static bool OnCallbackThread => FuseCallbacks.OnCallbackThread;
@@ -170,6 +174,7 @@ public sealed unsafe class FuseHost : IDisposable
         FuseApi.LoopConfigSetMaxThreads(config, 16);
         _ = FuseApi.LoopMultiThreaded(_fuse, config); // returns when unmounted; Dispose does the rest
         FuseApi.LoopConfigDestroy(config);
+        _stopped.TrySetResult();
     }
 
     /// <summary>Unmounts, waits for the loop to end, frees everything. Safe to call twice.</summary>

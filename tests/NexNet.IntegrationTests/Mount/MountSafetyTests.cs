@@ -75,6 +75,27 @@ public sealed class MountSafetyTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task An_unmount_from_outside_ends_the_process_cleanly()
+    {
+        string mnt = _dir.Combine("mnt");
+        MountProcess mount = await MountProcess.StartAsync(_dir.Combine("data"), mnt);
+        await using (mount)
+        {
+            await File.WriteAllTextAsync(mount.PathOf("kept"), "kept", TestContext.Current.CancellationToken);
+            Assert.Equal(string.Empty, await Shell.RunAsync($"fusermount3 -u '{mnt}'"));
+            Assert.Equal(0, await mount.Process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+            await mount.Process.OutputEnded;
+            Assert.Contains(mount.Process.Lines, l => l == "nexnet: unmounted from outside; stopping");
+        }
+
+        MountProcess again = await MountProcess.StartAsync(_dir.Combine("data"), mnt);
+        await using (again)
+        {
+            Assert.Equal("kept", await File.ReadAllTextAsync(again.PathOf("kept"), TestContext.Current.CancellationToken));
+        }
+    }
+
     [Theory]
     [InlineData("missing", "does not exist: create it with `mkdir -p")]
     [InlineData("not-empty", "is not empty: mount on an empty directory")]
