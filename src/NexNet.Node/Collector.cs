@@ -21,13 +21,16 @@ internal sealed class Collector : IAsyncDisposable
     private readonly BlobStore _blobs;
     private readonly TimeSpan _grace;
     private readonly ChunkHolds _holds;
+    private readonly Action _settleTree;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
     private readonly Lock _lock = new();
 
-    public Collector(PeerNetwork network, MetaStore meta, BlobStore blobs, ChunkHolds holds, TimeSpan grace, TimeSpan interval, ILogger log)
+    /// <summary><paramref name="settleTree"/> brings the chunk references up to date before each collection (the tree's pending commits).</summary>
+    public Collector(PeerNetwork network, MetaStore meta, BlobStore blobs, ChunkHolds holds, Action settleTree, TimeSpan grace, TimeSpan interval, ILogger log)
     {
+        _settleTree = settleTree;
         _holds = holds;
         _network = network;
         _meta = meta;
@@ -44,6 +47,7 @@ internal sealed class Collector : IAsyncDisposable
         long bytes = 0;
         lock (_lock)
         {
+            _settleTree();
             _meta.TouchAll(_holds.Snapshot(), DateTimeOffset.UtcNow); // held chunks count as just used
             while (true)
             {

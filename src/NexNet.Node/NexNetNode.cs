@@ -61,7 +61,7 @@ public sealed class NexNetNode : IAsyncDisposable
         var remembered = _meta.KnownPeers().Select(p => NodeId.TryFromBytes(p.NodeId, out NodeId id) ? id : default).Where(id => id != default);
         _membership = new Membership(_network, options.DeadAfter, remembered, log);
         var chunkService = new ChunkService(_network, _blobs, _meta, transfer, _cipher, log);
-        _tree = new Tree(_meta, _network.Id, new HybridClock(), _sealer, log);
+        _tree = new Tree(_meta, _network.Id, new HybridClock(), _sealer, log, Path.Combine(DataDirectory, "commits.journal"));
         _replicator = new Replicator(_network, _membership, _meta, _blobs, transfer, options.ReplicationFactor, options.ReplicationRetry, log);
         Volume? volume = null;
         _sync = new TreeSync(_network, _tree, _meta, options.SyncInterval, losers => volume?.KeepConflictCopies(losers), log);
@@ -69,11 +69,12 @@ public sealed class NexNetNode : IAsyncDisposable
         {
             _fetcher = new ChunkFetcher(_network, _membership, _blobs, transfer, chunkService.Check, options.ReplicationFactor, options.FetchTimeout, log, _stopping.Token);
             var holds = new ChunkHolds();
-            _collector = new Collector(_network, _meta, _blobs, holds, options.CollectionGrace, options.CollectionInterval, log);
+            _collector = new Collector(_network, _meta, _blobs, holds, _tree.ApplyPending, options.CollectionGrace, options.CollectionInterval, log);
             var chunks = new ChunkStore(_blobs, _cipher, _meta, options.ChunkSize);
             volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher, _sync, holds, options.ReadAhead,
                 (path, copy) => Internal.Log.ConflictCopy(log, path, copy));
             Volume = volume;
+            _tree.ReplayJournal();
         }
 
         _network.Start(options.Listen, options.Bootstrap);
@@ -87,6 +88,9 @@ public sealed class NexNetNode : IAsyncDisposable
     }
 
     public string DataDirectory { get; }
+
+    /// <summary>The tree (tests).</summary>
+    internal Tree Tree => _tree;
 
     public NodeId Id => _network.Id;
 
@@ -147,6 +151,7 @@ public sealed class NexNetNode : IAsyncDisposable
 
         _membership.Dispose();
         await _network.DisposeAsync();
+        _tree.Dispose();
         _meta.Dispose();
         _cipher?.Dispose();
         _sealer?.Dispose();

@@ -17,7 +17,7 @@ namespace NexNet.Node;
 /// records it cannot read. Every change, local or received, gets the next local sequence number, which
 /// is what anti-entropy asks for.
 /// </summary>
-internal sealed class Tree
+internal sealed partial class Tree : IDisposable
 {
     private readonly MetaStore _meta;
     private readonly NodeId _self;
@@ -26,13 +26,20 @@ internal sealed class Tree
     private readonly ILogger _log;
     private readonly Lock _applyLock = new();
 
-    public Tree(MetaStore meta, NodeId self, HybridClock clock, RecordSealer? sealer, ILogger log)
+    /// <summary><paramref name="journalPath"/>: where deferred file commits are journaled (members only; null: every commit goes straight to the database).</summary>
+    public Tree(MetaStore meta, NodeId self, HybridClock clock, RecordSealer? sealer, ILogger log, string? journalPath = null)
     {
         _meta = meta;
         _self = self;
         _clock = clock;
         _sealer = sealer;
         _log = log;
+        if (sealer is not null && journalPath is not null)
+        {
+            _journal = CommitJournal.Open(journalPath);
+            _applier = new Thread(RunApplier) { IsBackground = true, Name = "tree-applier" };
+            _applier.Start();
+        }
     }
 
     /// <summary>Raised (outside any lock) with each path whose winning record changed here.</summary>
@@ -46,108 +53,58 @@ internal sealed class Tree
     /// <summary>The current entry at a path, tombstones included (null when the path was never seen).</summary>
     public (Entry Entry, RecordVersion Version)? Find(string path)
     {
-        long generation;
-        lock (_cacheLock)
+        if (FindPending(path) is { } pending)
         {
-            if (_found.TryGetValue(path, out (Entry, RecordVersion)? cached))
-            {
-                return cached;
-            }
+            return pending;
+        }
 
-            generation = _generation;
+        if (_cache.TryFind(path, out (Entry, RecordVersion)? known, out long generation))
+        {
+            return known;
         }
 
         EntryRow? row = _meta.GetEntry(IndexKey(path));
         (Entry, RecordVersion)? found = row is null ? null : Open(row);
-        lock (_cacheLock)
-        {
-            if (generation == _generation)
-            {
-                CacheFound(path, found); // not changed meanwhile: what we read is still current (a change bumps the generation first)
-            }
-        }
-
+        _cache.OfferFound(path, found, generation);
         return found;
     }
 
-    public IReadOnlyList<EntryInfo> Children(string directory) =>
-        [.. _meta.ListChildren(IndexKey(directory)).Select(row =>
+    public IReadOnlyList<EntryInfo> Children(string directory)
+    {
+        ApplyPending();
+        return [.. _meta.ListChildren(IndexKey(directory)).Select(row =>
         {
             (Entry entry, RecordVersion version) = Open(row);
             return EntryCodec.ToInfo(entry, version);
         }).OrderBy(e => e.Path, StringComparer.Ordinal)];
+    }
 
     public bool HasChildren(string directory)
     {
-        long generation;
-        lock (_cacheLock)
+        if (HasPendingChildren(directory))
         {
-            if (_hasChildren.TryGetValue(directory, out bool cached))
-            {
-                return cached;
-            }
+            return true;
+        }
 
-            generation = _generation;
+        if (_cache.TryHasChildren(directory, out bool known, out long generation))
+        {
+            return known;
         }
 
         bool has = _meta.HasChildren(IndexKey(directory));
-        lock (_cacheLock)
-        {
-            if (generation == _generation)
-            {
-                _hasChildren[directory] = has;
-            }
-        }
-
+        _cache.OfferHasChildren(directory, has, generation);
         return has;
     }
 
     /// <summary>
-    /// Bound of the lookup cache (entries found or known absent, and whether directories have children),
-    /// so a lookup — every stat, open and create of the mount — costs no SQLite query and no decryption
-    /// when the path was seen. Dropped whole when full. Every change to a path drops its lines first and
-    /// bumps a generation, so a lookup that read the store before a change cannot cache the old answer.
+    /// Bound of the lookup cache, so a lookup — every stat, open and create of the mount — costs no SQLite
+    /// query and no decryption when the path was seen.
     /// </summary>
     private const long CacheBytes = 32L * 1024 * 1024;
 
-    private readonly Lock _cacheLock = new();
-    private readonly Dictionary<string, (Entry, RecordVersion)?> _found = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, bool> _hasChildren = new(StringComparer.Ordinal);
-    private long _generation;
-    private long _cachedBytes;
+    private readonly TreeCache _cache = new(CacheBytes);
 
-    private void Remember(string path, (Entry, RecordVersion) current)
-    {
-        lock (_cacheLock)
-        {
-            _generation++;
-            CacheFound(path, current);
-        }
-    }
-
-    /// <summary>Caches a lookup's answer, dropping the whole cache first when it would grow past its bound. Caller holds _cacheLock.</summary>
-    private void CacheFound(string path, (Entry, RecordVersion)? found)
-    {
-        _cachedBytes += path.Length + (found?.Item1.CalculateSize() ?? 0);
-        if (_cachedBytes > CacheBytes)
-        {
-            _found.Clear();
-            _hasChildren.Clear();
-            _cachedBytes = 0;
-        }
-
-        _found[path] = found;
-    }
-
-    private void Forget(string path)
-    {
-        lock (_cacheLock)
-        {
-            _generation++;
-            _found.Remove(path);
-            _hasChildren.Remove(VolumePath.Parent(path));
-        }
-    }
+    private void Remember(string path, (Entry, RecordVersion) current) => _cache.Stored(path, current);
 
     /// <summary>
     /// A path's name in the local entry index: its record key (a keyed hash) in hex. The index holds the
@@ -172,32 +129,64 @@ internal sealed class Tree
     /// </summary>
     public SealedRecord Commit(Entry entry, Action? alsoInTransaction = null)
     {
-        RecordSealer sealer = _sealer ?? throw new VolumeException(VolumeError.NotAMember, "this node has no volume key: it stores for others and cannot change the volume");
         SealedRecord record;
         lock (_applyLock)
         {
-            (Entry Entry, RecordVersion Version)? current = Find(entry.Path);
-            if (current is { } c)
+            ApplyPending(); // the database must hold every earlier change before this one lands beside them
+            bool freshDirectory = entry.Kind == Entry.Types.Kind.Directory && !entry.Deleted
+                && Find(entry.Path) is not { Entry.Deleted: false } && !HasChildren(entry.Path);
+            Stamped stamped = Stamp(entry);
+            record = stamped.Record;
+            try
             {
-                entry.BaseClock = (ulong)c.Version.Clock;
-                entry.BaseOrigin = UnsafeByteOperations.UnsafeWrap(c.Version.Origin.ToBytes());
+                using MetaTransaction tx = _meta.BeginTransaction();
+                _meta.PutRecord(stamped.Key, stamped.Version.Clock, stamped.Origin, stamped.Body);
+                StoreEntry(entry, stamped.Version, stamped.Body);
+                alsoInTransaction?.Invoke();
+                tx.Commit();
+            }
+            catch
+            {
+                _cache.Clear(); // it already holds the change that did not happen
+                throw;
             }
 
-            var version = new RecordVersion(_clock.Next(), _self);
-            byte[] key = sealer.RecordKey(entry.Path);
-            byte[] origin = _self.ToBytes();
-            byte[] body = sealer.Seal(AssociatedData(key, version.Clock, origin), entry.ToByteArray());
-            record = new SealedRecord { Key = UnsafeByteOperations.UnsafeWrap(key), Clock = (ulong)version.Clock, Origin = UnsafeByteOperations.UnsafeWrap(origin), Body = UnsafeByteOperations.UnsafeWrap(body) };
-            using MetaTransaction tx = _meta.BeginTransaction();
-            _meta.PutRecord(key, version.Clock, origin, body);
-            StoreEntry(entry, version, body);
-            alsoInTransaction?.Invoke();
-            tx.Commit();
-            Remember(entry.Path, (entry, version)); // under the apply lock: no peer's record can slip in between
+            if (freshDirectory)
+            {
+                _cache.MarkComplete(entry.Path);
+            }
         }
 
         Changed?.Invoke(entry.Path);
         return record;
+    }
+
+    /// <summary>A local change with its new version, sealed.</summary>
+    private sealed record Stamped(Entry Entry, RecordVersion Version, byte[] Key, byte[] Origin, byte[] Body)
+    {
+        public SealedRecord Record => new()
+        {
+            Key = UnsafeByteOperations.UnsafeWrap(Key),
+            Clock = (ulong)Version.Clock,
+            Origin = UnsafeByteOperations.UnsafeWrap(Origin),
+            Body = UnsafeByteOperations.UnsafeWrap(Body),
+        };
+    }
+
+    /// <summary>Gives <paramref name="entry"/> a new version, records the version it replaces, and seals it. Caller holds the apply lock.</summary>
+    private Stamped Stamp(Entry entry)
+    {
+        RecordSealer sealer = _sealer ?? throw new VolumeException(VolumeError.NotAMember, "this node has no volume key: it stores for others and cannot change the volume");
+        if (Find(entry.Path) is { } current)
+        {
+            entry.BaseClock = (ulong)current.Version.Clock;
+            entry.BaseOrigin = UnsafeByteOperations.UnsafeWrap(current.Version.Origin.ToBytes());
+        }
+
+        var version = new RecordVersion(_clock.Next(), _self);
+        byte[] key = sealer.RecordKey(entry.Path);
+        byte[] origin = _self.ToBytes();
+        return new Stamped(entry, version, key, origin, sealer.Seal(AssociatedData(key, version.Clock, origin), entry.ToByteArray()));
     }
 
     /// <summary>
@@ -213,21 +202,30 @@ internal sealed class Tree
         int applied = 0;
         lock (_applyLock)
         {
-            using MetaTransaction tx = _meta.BeginTransaction();
-            foreach (SealedRecord record in records)
+            ApplyPending(); // a peer's record must be weighed against every local change
+            try
             {
-                if (TryApply(record, from, changed, conflicts))
+                using MetaTransaction tx = _meta.BeginTransaction();
+                foreach (SealedRecord record in records)
                 {
-                    applied++;
+                    if (TryApply(record, from, changed, conflicts))
+                    {
+                        applied++;
+                    }
                 }
-            }
 
-            if (cursorOf is { } peer)
+                if (cursorOf is { } peer)
+                {
+                    _meta.SetSyncCursor(peer.ToBytes(), cursor);
+                }
+
+                tx.Commit();
+            }
+            catch
             {
-                _meta.SetSyncCursor(peer.ToBytes(), cursor);
+                _cache.Clear(); // it already holds changes that did not happen
+                throw;
             }
-
-            tx.Commit();
         }
 
         foreach (string path in changed)
@@ -294,7 +292,7 @@ internal sealed class Tree
 
     private void StoreEntry(Entry entry, RecordVersion version, byte[] sealedBody)
     {
-        Forget(entry.Path); // before the row changes, so no reader caches the old one
+        _cache.Stored(entry.Path, (entry, version)); // before the row changes, so no reader caches the old one
         string key = IndexKey(entry.Path);
         _meta.PutEntry(new EntryRow(key, IndexKey(VolumePath.Parent(entry.Path)), entry.Deleted, version.Clock, version.Origin.ToBytes(), sealedBody));
         IReadOnlyList<ChunkId> dropped = _meta.SetChunkRefs(key, EntryCodec.ChunksOf(entry));
@@ -311,6 +309,7 @@ internal sealed class Tree
     /// <summary>Which records <paramref name="after"/> to answer a peer's anti-entropy request with.</summary>
     public RecordBatch RecordsAfter(long after, int maxCount = 1000, long maxBytes = 512 * 1024)
     {
+        ApplyPending();
         IReadOnlyList<StoredRecord> stored = _meta.RecordsAfter(after, maxCount, maxBytes);
         long last = stored.Count > 0 ? stored[^1].Seq : after;
         var batch = new RecordBatch { LastSeq = (ulong)last, More = stored.Count > 0 && _meta.LastRecordSeq() > last };

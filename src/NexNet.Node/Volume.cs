@@ -42,6 +42,14 @@ public sealed class Volume
         _readAhead = readAhead;
         _onConflictCopy = onConflictCopy;
         tree.Changed += path => Changed?.Invoke(path);
+        tree.StoringDeferred = entry =>
+        {
+            if (EntryCodec.ToInfo(entry, RecordVersion.None).Content is { } content)
+            {
+                _meta.EnqueueReplication(QueueItems(content), DateTimeOffset.UtcNow);
+            }
+        };
+        tree.DeferredApplied += replicator.Kick;
     }
 
     /// <summary>Raised with each path whose entry changed here, locally or from a peer (front ends drop their caches for it).</summary>
@@ -227,16 +235,16 @@ public sealed class Volume
             RequireWritableFilePath(path);
             EnsureParents(path);
             var info = new EntryInfo(path, EntryKind.File, content.Length, mode & 0xFFF, modifiedAt, RecordVersion.None, content, null);
-            Commit(EntryCodec.ToEntry(info), () => _meta.EnqueueReplication(QueueItems(content), DateTimeOffset.UtcNow));
+            _sync.Push([_tree.CommitDeferred(EntryCodec.ToEntry(info))]); // journaled; its chunks are queued for their owners when it reaches the database
         }
 
-        _replicator.Kick();
         return Stat(path)!;
     }
 
     /// <summary>Makes every chunk stored with <see cref="StoreChunk"/> and every committed change durable here (fsync).</summary>
     public void Flush()
     {
+        _tree.ApplyPending();
         ChunkId[] chunks = [.. _unflushed.Keys];
         _chunks.Blobs.MakeDurable(chunks);
         foreach (ChunkId id in chunks)

@@ -12,7 +12,7 @@ public sealed partial class MetaStore
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command($"SELECT {EntryColumns} FROM entries WHERE path = $path");
+            SqliteCommand cmd = Command($"SELECT {EntryColumns} FROM entries WHERE path = $path");
             cmd.Parameters.AddWithValue("$path", path);
             return ReadEntries(cmd).FirstOrDefault();
         }
@@ -23,7 +23,7 @@ public sealed partial class MetaStore
         ArgumentNullException.ThrowIfNull(entry);
         lock (_lock)
         {
-            using SqliteCommand cmd = Command($"""
+            SqliteCommand cmd = Command($"""
                 INSERT INTO entries ({EntryColumns}) VALUES ($path, $parent, $deleted, $clock, $origin, $body)
                 ON CONFLICT (path) DO UPDATE SET parent = excluded.parent, deleted = excluded.deleted,
                     clock = excluded.clock, origin = excluded.origin, body = excluded.body
@@ -43,7 +43,7 @@ public sealed partial class MetaStore
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command($"SELECT {EntryColumns} FROM entries WHERE parent = $parent AND deleted = 0 ORDER BY path");
+            SqliteCommand cmd = Command($"SELECT {EntryColumns} FROM entries WHERE parent = $parent AND deleted = 0 ORDER BY path");
             cmd.Parameters.AddWithValue("$parent", parent);
             return [.. ReadEntries(cmd)];
         }
@@ -54,7 +54,7 @@ public sealed partial class MetaStore
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command("SELECT EXISTS (SELECT 1 FROM entries WHERE parent = $parent AND deleted = 0)");
+            SqliteCommand cmd = Command("SELECT EXISTS (SELECT 1 FROM entries WHERE parent = $parent AND deleted = 0)");
             cmd.Parameters.AddWithValue("$parent", parent);
             return (long)cmd.ExecuteScalar()! != 0;
         }
@@ -71,38 +71,31 @@ public sealed partial class MetaStore
         ArgumentNullException.ThrowIfNull(chunks);
         using MetaTransaction tx = JoinOrBegin();
         var keep = chunks.ToHashSet();
-        List<ChunkId> before;
-        using (SqliteCommand select = Command("SELECT chunk FROM chunk_refs WHERE path = $path"))
-        {
-            select.Parameters.AddWithValue("$path", path);
-            before = ReadIds(select);
-        }
+        SqliteCommand select = Command("SELECT chunk FROM chunk_refs WHERE path = $path");
+        select.Parameters.AddWithValue("$path", path);
+        List<ChunkId> before = ReadIds(select);
 
         var dropped = new List<ChunkId>();
-        using (SqliteCommand delete = Command("DELETE FROM chunk_refs WHERE path = $path AND chunk = $chunk"))
+        SqliteCommand delete = Command("DELETE FROM chunk_refs WHERE path = $path AND chunk = $chunk");
+        delete.Parameters.AddWithValue("$path", path);
+        SqliteParameter deleted = delete.Parameters.Add("$chunk", SqliteType.Blob);
+        foreach (ChunkId id in before)
         {
-            delete.Parameters.AddWithValue("$path", path);
-            SqliteParameter chunk = delete.Parameters.Add("$chunk", SqliteType.Blob);
-            foreach (ChunkId id in before)
+            if (!keep.Remove(id))
             {
-                if (!keep.Remove(id))
-                {
-                    chunk.Value = id.ToBytes();
-                    delete.ExecuteNonQuery();
-                    dropped.Add(id);
-                }
+                deleted.Value = id.ToBytes();
+                delete.ExecuteNonQuery();
+                dropped.Add(id);
             }
         }
 
-        using (SqliteCommand insert = Command("INSERT OR IGNORE INTO chunk_refs (chunk, path) VALUES ($chunk, $path)"))
+        SqliteCommand insert = Command("INSERT OR IGNORE INTO chunk_refs (chunk, path) VALUES ($chunk, $path)");
+        insert.Parameters.AddWithValue("$path", path);
+        SqliteParameter inserted = insert.Parameters.Add("$chunk", SqliteType.Blob);
+        foreach (ChunkId id in keep)
         {
-            insert.Parameters.AddWithValue("$path", path);
-            SqliteParameter chunk = insert.Parameters.Add("$chunk", SqliteType.Blob);
-            foreach (ChunkId id in keep)
-            {
-                chunk.Value = id.ToBytes();
-                insert.ExecuteNonQuery();
-            }
+            inserted.Value = id.ToBytes();
+            insert.ExecuteNonQuery();
         }
 
         tx.Commit();
@@ -113,7 +106,7 @@ public sealed partial class MetaStore
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command("SELECT EXISTS (SELECT 1 FROM chunk_refs WHERE chunk = $chunk)");
+            SqliteCommand cmd = Command("SELECT EXISTS (SELECT 1 FROM chunk_refs WHERE chunk = $chunk)");
             cmd.Parameters.AddWithValue("$chunk", id.ToBytes());
             return (long)cmd.ExecuteScalar()! != 0;
         }

@@ -9,7 +9,7 @@ public sealed partial class MetaStore
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command("SELECT key, clock, origin, body, seq FROM records WHERE key = $key");
+            SqliteCommand cmd = Command("SELECT key, clock, origin, body, seq FROM records WHERE key = $key");
             cmd.Parameters.AddWithValue("$key", key.ToArray());
             return ReadRecords(cmd).FirstOrDefault();
         }
@@ -20,7 +20,7 @@ public sealed partial class MetaStore
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command("""
+            SqliteCommand cmd = Command("""
                 INSERT INTO records (key, clock, origin, body, seq)
                 VALUES ($key, $clock, $origin, $body, (SELECT COALESCE(MAX(seq), 0) + 1 FROM records))
                 ON CONFLICT (key) DO UPDATE SET clock = excluded.clock, origin = excluded.origin, body = excluded.body, seq = excluded.seq
@@ -39,7 +39,7 @@ public sealed partial class MetaStore
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command("SELECT key, clock, origin, body, seq FROM records WHERE seq > $seq ORDER BY seq LIMIT $limit");
+            SqliteCommand cmd = Command("SELECT key, clock, origin, body, seq FROM records WHERE seq > $seq ORDER BY seq LIMIT $limit");
             cmd.Parameters.AddWithValue("$seq", seq);
             cmd.Parameters.AddWithValue("$limit", maxCount);
             var records = new List<StoredRecord>();
@@ -69,7 +69,7 @@ public sealed partial class MetaStore
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command("SELECT seq FROM sync_cursors WHERE node_id = $id");
+            SqliteCommand cmd = Command("SELECT seq FROM sync_cursors WHERE node_id = $id");
             cmd.Parameters.AddWithValue("$id", nodeId.ToArray());
             return cmd.ExecuteScalar() is long seq ? seq : 0;
         }
@@ -79,7 +79,7 @@ public sealed partial class MetaStore
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command("""
+            SqliteCommand cmd = Command("""
                 INSERT INTO sync_cursors (node_id, seq) VALUES ($id, $seq)
                 ON CONFLICT (node_id) DO UPDATE SET seq = excluded.seq
                 """);

@@ -14,7 +14,7 @@ public sealed partial class MetaStore
     {
         ArgumentNullException.ThrowIfNull(chunks);
         using MetaTransaction tx = JoinOrBegin();
-        using SqliteCommand cmd = Command("""
+        SqliteCommand cmd = Command("""
             INSERT INTO replication (chunk, size, next_try) VALUES ($chunk, $size, $now)
             ON CONFLICT (chunk) DO UPDATE SET next_try = MIN(next_try, excluded.next_try)
             """);
@@ -36,7 +36,7 @@ public sealed partial class MetaStore
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command("""
+            SqliteCommand cmd = Command("""
                 INSERT INTO replication (chunk, size, next_try) SELECT id, size, $now FROM blobs WHERE true
                 ON CONFLICT (chunk) DO UPDATE SET next_try = MIN(next_try, excluded.next_try)
                 """);
@@ -50,7 +50,7 @@ public sealed partial class MetaStore
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command("SELECT chunk FROM replication WHERE next_try <= $now ORDER BY next_try LIMIT $limit");
+            SqliteCommand cmd = Command("SELECT chunk FROM replication WHERE next_try <= $now ORDER BY next_try LIMIT $limit");
             cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
             cmd.Parameters.AddWithValue("$limit", limit);
             return ReadIds(cmd);
@@ -70,7 +70,7 @@ public sealed partial class MetaStore
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM replication");
+            SqliteCommand cmd = Command("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM replication");
             using SqliteDataReader reader = cmd.ExecuteReader();
             reader.Read();
             return (reader.GetInt64(0), reader.GetInt64(1));
@@ -81,7 +81,7 @@ public sealed partial class MetaStore
     {
         ArgumentNullException.ThrowIfNull(chunks);
         using MetaTransaction tx = JoinOrBegin();
-        using SqliteCommand cmd = Command(sql);
+        SqliteCommand cmd = Command(sql);
         SqliteParameter chunk = cmd.Parameters.Add("$chunk", SqliteType.Blob);
         cmd.Parameters.AddWithValue("$v", value);
         foreach (ChunkId id in chunks)

@@ -77,6 +77,7 @@ public sealed partial class MetaStore : IDisposable
 
     private readonly SqliteConnection _connection;
     private readonly Lock _lock = new();
+    private readonly Dictionary<string, SqliteCommand> _statements = new(StringComparer.Ordinal);
     private SqliteTransaction? _transaction;
     private bool _transactionRelaxed;
 
@@ -154,8 +155,7 @@ public sealed partial class MetaStore : IDisposable
         ArgumentNullException.ThrowIfNull(blobs);
         using MetaTransaction tx = JoinOrBegin();
         {
-            using SqliteCommand cmd = Command();
-            cmd.CommandText = "INSERT INTO blobs (id, size, last_access) VALUES ($id, $size, $now) ON CONFLICT (id) DO NOTHING";
+            SqliteCommand cmd = Command("INSERT INTO blobs (id, size, last_access) VALUES ($id, $size, $now) ON CONFLICT (id) DO NOTHING");
             SqliteParameter id = cmd.Parameters.Add("$id", SqliteType.Blob);
             SqliteParameter size = cmd.Parameters.Add("$size", SqliteType.Integer);
             cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
@@ -174,8 +174,7 @@ public sealed partial class MetaStore : IDisposable
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command();
-            cmd.CommandText = "SELECT size, (SELECT COUNT(*) FROM chunk_refs WHERE chunk_refs.chunk = blobs.id), pinned, last_access FROM blobs WHERE id = $id";
+            SqliteCommand cmd = Command("SELECT size, (SELECT COUNT(*) FROM chunk_refs WHERE chunk_refs.chunk = blobs.id), pinned, last_access FROM blobs WHERE id = $id");
             cmd.Parameters.AddWithValue("$id", id.ToBytes());
             using SqliteDataReader reader = cmd.ExecuteReader();
             if (!reader.Read())
@@ -202,8 +201,7 @@ public sealed partial class MetaStore : IDisposable
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command();
-            cmd.CommandText = "DELETE FROM blobs WHERE id = $id";
+            SqliteCommand cmd = Command("DELETE FROM blobs WHERE id = $id");
             cmd.Parameters.AddWithValue("$id", id.ToBytes());
             return cmd.ExecuteNonQuery() > 0;
         }
@@ -214,8 +212,7 @@ public sealed partial class MetaStore : IDisposable
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command();
-            cmd.CommandText = "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM blobs";
+            SqliteCommand cmd = Command("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM blobs");
             using SqliteDataReader reader = cmd.ExecuteReader();
             reader.Read();
             return (reader.GetInt64(0), reader.GetInt64(1));
@@ -230,7 +227,7 @@ public sealed partial class MetaStore : IDisposable
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command("""
+            SqliteCommand cmd = Command("""
                 SELECT id FROM blobs WHERE pinned = 0 AND last_access < $before
                 AND NOT EXISTS (SELECT 1 FROM chunk_refs WHERE chunk_refs.chunk = blobs.id)
                 ORDER BY last_access LIMIT $limit
@@ -258,11 +255,10 @@ public sealed partial class MetaStore : IDisposable
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command();
-            cmd.CommandText = """
+            SqliteCommand cmd = Command("""
                 INSERT INTO peers (node_id, address, last_seen) VALUES ($id, $address, $seen)
                 ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, last_seen = MAX(last_seen, excluded.last_seen)
-                """;
+                """);
             cmd.Parameters.AddWithValue("$id", nodeId.ToArray());
             cmd.Parameters.AddWithValue("$address", address);
             cmd.Parameters.AddWithValue("$seen", seen.ToUnixTimeMilliseconds());
@@ -275,8 +271,7 @@ public sealed partial class MetaStore : IDisposable
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command();
-            cmd.CommandText = "SELECT node_id, address, last_seen FROM peers ORDER BY last_seen DESC LIMIT $limit";
+            SqliteCommand cmd = Command("SELECT node_id, address, last_seen FROM peers ORDER BY last_seen DESC LIMIT $limit");
             cmd.Parameters.AddWithValue("$limit", limit);
             using SqliteDataReader reader = cmd.ExecuteReader();
             var peers = new List<(byte[], string, DateTimeOffset)>();
@@ -307,7 +302,7 @@ public sealed partial class MetaStore : IDisposable
             _transactionRelaxed = s_relaxedDepth > 0;
             if (_transactionRelaxed)
             {
-                Execute(_connection, "PRAGMA synchronous = NORMAL");
+                Command("PRAGMA synchronous = NORMAL").ExecuteNonQuery();
             }
 
             _transaction = _connection.BeginTransaction();
@@ -355,7 +350,7 @@ public sealed partial class MetaStore : IDisposable
             if (_transactionRelaxed)
             {
                 _transactionRelaxed = false;
-                Execute(_connection, "PRAGMA synchronous = FULL");
+                Command("PRAGMA synchronous = FULL").ExecuteNonQuery();
             }
         }
     }
@@ -386,7 +381,7 @@ public sealed partial class MetaStore : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_transaction is null)
             {
-                Execute(_connection, "PRAGMA wal_checkpoint(PASSIVE)");
+                Command("PRAGMA wal_checkpoint(PASSIVE)").ExecuteNonQuery();
             }
         }
     }
@@ -404,16 +399,28 @@ public sealed partial class MetaStore : IDisposable
     /// <summary>True while this thread holds the store's lock (tests of the transaction scope).</summary>
     internal bool IsLockedByCurrentThread => _lock.IsHeldByCurrentThread;
 
-    private SqliteCommand Command(string? sql = null)
+    /// <summary>
+    /// The command for <paramref name="sql"/>, prepared once and kept: parsing and planning a statement
+    /// cost more than running it, and the mount runs the same few statements for every file. Callers hold
+    /// the lock, set parameters, run it, and do not dispose it. Every statement text here is a constant.
+    /// </summary>
+    private SqliteCommand Command(string sql)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        SqliteCommand cmd = _connection.CreateCommand();
-        cmd.Transaction = _transaction;
-        if (sql is not null)
+        return Prepared(_statements, _connection, sql, _transaction);
+    }
+
+    private static SqliteCommand Prepared(Dictionary<string, SqliteCommand> statements, SqliteConnection connection, string sql, SqliteTransaction? transaction)
+    {
+        if (!statements.TryGetValue(sql, out SqliteCommand? cmd))
         {
+            cmd = connection.CreateCommand();
             cmd.CommandText = sql;
+            statements.Add(sql, cmd);
         }
 
+        cmd.Parameters.Clear();
+        cmd.Transaction = transaction;
         return cmd;
     }
 
@@ -421,8 +428,7 @@ public sealed partial class MetaStore : IDisposable
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command();
-            cmd.CommandText = sql;
+            SqliteCommand cmd = Command(sql);
             cmd.Parameters.AddWithValue("$id", id.ToBytes());
             cmd.Parameters.AddWithValue("$v", value);
             return cmd.ExecuteNonQuery() > 0;
@@ -433,9 +439,7 @@ public sealed partial class MetaStore : IDisposable
     {
         lock (_lock)
         {
-            using SqliteCommand cmd = Command();
-            cmd.CommandText = sql;
-            return (T)cmd.ExecuteScalar()!;
+            return (T)Command(sql).ExecuteScalar()!;
         }
     }
 
@@ -453,6 +457,12 @@ public sealed partial class MetaStore : IDisposable
         lock (_lock)
         {
             _disposed = true;
+            foreach (SqliteCommand cmd in _statements.Values)
+            {
+                cmd.Dispose();
+            }
+
+            _statements.Clear();
             _connection.Dispose();
         }
     }

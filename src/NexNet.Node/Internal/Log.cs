@@ -37,4 +37,16 @@ internal static partial class Log
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "request {Type} from {Peer} failed: {Reason}")]
     public static partial void HandlerFailed(ILogger logger, uint type, string peer, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "commit journal {Path} ends in {Problem}; that commit was never acknowledged and is dropped")]
+    public static partial void JournalTail(ILogger logger, string path, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "commit journal {Path} holds a record that fails authentication ({Reason}); skipped")]
+    public static partial void JournalRecordRejected(ILogger logger, string path, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "replayed {Applied} of {Count} file commits from the commit journal (the rest were already stored)")]
+    public static partial void JournalReplayed(ILogger logger, int applied, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "storing journaled commits in the metadata database failed: {Reason}; they stay in the journal, retrying in {Seconds:F0} s")]
+    public static partial void DeferredApplyFailed(ILogger logger, string reason, double seconds);
 }
