@@ -24,12 +24,17 @@ public sealed class RecordSealer : IDisposable
     private readonly byte[] _macKey;
     private readonly byte[] _pathKey;
 
+    /// <summary>One cipher per thread: making one per record (a key schedule and its buffers) cost more than the record.</summary>
+    private readonly ThreadLocal<AesCtr> _ctr;
+
     public RecordSealer(VolumeKeys keys)
     {
         ArgumentNullException.ThrowIfNull(keys);
         _encryptionKey = (byte[])keys.RecordEncryptionKey.Clone();
         _macKey = (byte[])keys.RecordMacKey.Clone();
         _pathKey = (byte[])keys.PathKey.Clone();
+        byte[] encryptionKey = _encryptionKey;
+        _ctr = new ThreadLocal<AesCtr>(() => new AesCtr(encryptionKey), trackAllValues: true);
     }
 
     /// <summary>The record key of a path: HMAC(path key, UTF-8 path). Stable, and opaque without the volume secret.</summary>
@@ -45,10 +50,7 @@ public sealed class RecordSealer : IDisposable
         sealedRecord[0] = Version;
         Span<byte> iv = sealedRecord.AsSpan(1, AesCtr.IvSize);
         RandomNumberGenerator.Fill(iv);
-        using (var ctr = new AesCtr(_encryptionKey))
-        {
-            ctr.Transform(iv, 0, body, sealedRecord.AsSpan(1 + AesCtr.IvSize, body.Length));
-        }
+        _ctr.Value!.Transform(iv, 0, body, sealedRecord.AsSpan(1 + AesCtr.IvSize, body.Length));
 
         ComputeTag(associatedData, sealedRecord.AsSpan(0, sealedRecord.Length - TagSize), sealedRecord.AsSpan(sealedRecord.Length - TagSize));
         return sealedRecord;
@@ -78,10 +80,7 @@ public sealed class RecordSealer : IDisposable
         ReadOnlySpan<byte> iv = sealedRecord.Slice(1, AesCtr.IvSize);
         ReadOnlySpan<byte> ciphertext = authenticated[(1 + AesCtr.IvSize)..];
         byte[] body = new byte[ciphertext.Length];
-        using (var ctr = new AesCtr(_encryptionKey))
-        {
-            ctr.Transform(iv, 0, ciphertext, body);
-        }
+        _ctr.Value!.Transform(iv, 0, ciphertext, body);
 
         return body;
     }
@@ -99,6 +98,12 @@ public sealed class RecordSealer : IDisposable
 
     public void Dispose()
     {
+        foreach (AesCtr ctr in _ctr.Values)
+        {
+            ctr.Dispose();
+        }
+
+        _ctr.Dispose();
         CryptographicOperations.ZeroMemory(_encryptionKey);
         CryptographicOperations.ZeroMemory(_macKey);
         CryptographicOperations.ZeroMemory(_pathKey);

@@ -94,10 +94,10 @@ public sealed class VolumeFileSystem : IFuseFileSystem
     public int ReadDirectory(string path, ICollection<DirectoryEntry> entries) => Run(() =>
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (EntryInfo entry in _volume.List(path))
+        foreach ((string name, EntryKind kind) in _volume.ListKinds(path))
         {
-            entries.Add(new DirectoryEntry(entry.Name, AttributesOf(entry).Mode & 0xF000));
-            seen.Add(entry.Name);
+            entries.Add(new DirectoryEntry(name, TypeOf(kind)));
+            seen.Add(name);
         }
 
         lock (_lock)
@@ -734,16 +734,15 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         return 0;
     }, operation, path);
 
-    private NodeAttributes AttributesOf(EntryInfo entry)
+    private NodeAttributes AttributesOf(EntryInfo entry) =>
+        new(TypeOf(entry.Kind) | entry.Mode, entry.Size, entry.IsDirectory ? 2 : 1, entry.ModifiedAt, _uid, _gid);
+
+    private static uint TypeOf(EntryKind kind) => kind switch
     {
-        uint type = entry.Kind switch
-        {
-            EntryKind.Directory => NodeAttributes.Directory,
-            EntryKind.Symlink => NodeAttributes.Symlink,
-            _ => NodeAttributes.RegularFile,
-        };
-        return new NodeAttributes(type | entry.Mode, entry.Size, entry.IsDirectory ? 2 : 1, entry.ModifiedAt, _uid, _gid);
-    }
+        EntryKind.Directory => NodeAttributes.Directory,
+        EntryKind.Symlink => NodeAttributes.Symlink,
+        _ => NodeAttributes.RegularFile,
+    };
 
     private static bool TooLong(string path)
     {

@@ -79,6 +79,20 @@ internal sealed partial class Tree : IDisposable
         }).OrderBy(e => e.Path, StringComparer.Ordinal)];
     }
 
+    /// <summary>The names and kinds of the live entries in <paramref name="directory"/>, read from their summaries (no bodies read or opened): what readdir needs.</summary>
+    public IReadOnlyList<(string Name, EntryKind Kind)> ChildKinds(string directory)
+    {
+        ApplyPending();
+        return [.. _meta.ListChildSummaries(IndexKey(directory)).Select(row =>
+        {
+            byte[] key = Convert.FromHexString(row.Path);
+            Entry entry = Entry.Parser.ParseFrom(row.IsSummary
+                ? Sealer.Open(SummaryData(key, row.Clock, row.Origin), row.Sealed)
+                : Sealer.Open(AssociatedData(key, row.Clock, row.Origin), row.Sealed));
+            return (VolumePath.Name(entry.Path), EntryCodec.KindOf(entry));
+        })];
+    }
+
     public bool HasChildren(string directory)
     {
         if (HasPendingChildren(directory))
@@ -293,8 +307,12 @@ internal sealed partial class Tree : IDisposable
     private void StoreEntry(Entry entry, RecordVersion version, byte[] sealedBody)
     {
         _cache.Stored(entry.Path, (entry, version)); // before the row changes, so no reader caches the old one
-        string key = IndexKey(entry.Path);
-        _meta.PutEntry(new EntryRow(key, IndexKey(VolumePath.Parent(entry.Path)), entry.Deleted, version.Clock, version.Origin.ToBytes(), sealedBody));
+        byte[] recordKey = Sealer.RecordKey(entry.Path);
+        string key = Convert.ToHexStringLower(recordKey);
+        byte[] origin = version.Origin.ToBytes();
+        byte[]? summary = entry.Deleted ? null
+            : Sealer.Seal(SummaryData(recordKey, version.Clock, origin), new Entry { Path = entry.Path, Kind = entry.Kind }.ToByteArray());
+        _meta.PutEntry(new EntryRow(key, IndexKey(VolumePath.Parent(entry.Path)), entry.Deleted, version.Clock, origin, sealedBody, summary));
         IReadOnlyList<ChunkId> dropped = _meta.SetChunkRefs(key, EntryCodec.ChunksOf(entry));
         // A chunk just let go of gets the full grace period before collection (a concurrent writer elsewhere may still use it).
         _meta.TouchAll(dropped, DateTimeOffset.UtcNow);
@@ -326,6 +344,9 @@ internal sealed partial class Tree : IDisposable
 
         return batch;
     }
+
+    /// <summary>Associated data of an entry's local summary: a record's, plus a marker, so a summary can never pass for a record body.</summary>
+    private static byte[] SummaryData(byte[] key, long clock, byte[] origin) => [.. AssociatedData(key, clock, origin), .. "summary"u8];
 
     /// <summary>Associated data of a sealed record: key | clock (u64 BE) | origin, so a body cannot move to another key or version.</summary>
     private static byte[] AssociatedData(byte[] key, long clock, byte[] origin)

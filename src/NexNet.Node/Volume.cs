@@ -94,6 +94,13 @@ public sealed class Volume
         return _tree.Children(directory.Path);
     }
 
+    /// <summary>Names and kinds of what is in <paramref name="path"/>: a listing that reads no contents (readdir).</summary>
+    public IReadOnlyList<(string Name, EntryKind Kind)> ListKinds(string path)
+    {
+        EntryInfo directory = RequireDirectory(VolumePath.Normalize(path));
+        return _tree.ChildKinds(directory.Path);
+    }
+
     // ------------------------------------------------------------------ files
 
     /// <summary>

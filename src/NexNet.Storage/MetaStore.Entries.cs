@@ -6,34 +6,36 @@ namespace NexNet.Storage;
 /// <summary>A member's opened entries (paths) and the chunks each live file uses.</summary>
 public sealed partial class MetaStore
 {
-    private const string EntryColumns = "path, parent, deleted, clock, origin, body";
+    /// <summary>An entry row with its sealed body, which is its record's (the path is the record key in hex).</summary>
+    private const string EntrySelect = "SELECT e.path, e.parent, e.deleted, e.clock, e.origin, r.body FROM entries e JOIN records r ON r.key = unhex(e.path)";
 
     public EntryRow? GetEntry(string path)
     {
         lock (_lock)
         {
-            SqliteCommand cmd = Command($"SELECT {EntryColumns} FROM entries WHERE path = $path");
+            SqliteCommand cmd = Command($"{EntrySelect} WHERE e.path = $path");
             cmd.Parameters.AddWithValue("$path", path);
             return ReadEntries(cmd).FirstOrDefault();
         }
     }
 
+    /// <summary>Stores an entry's row; its body is not stored here but is the record stored under the same key (<see cref="PutRecord"/>).</summary>
     public void PutEntry(EntryRow entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
         lock (_lock)
         {
-            SqliteCommand cmd = Command($"""
-                INSERT INTO entries ({EntryColumns}) VALUES ($path, $parent, $deleted, $clock, $origin, $body)
-                ON CONFLICT (path) DO UPDATE SET parent = excluded.parent, deleted = excluded.deleted,
-                    clock = excluded.clock, origin = excluded.origin, body = excluded.body
+            SqliteCommand cmd = Command("""
+                INSERT INTO entries (path, parent, deleted, clock, origin, summary) VALUES ($path, $parent, $deleted, $clock, $origin, $summary)
+                ON CONFLICT (parent, path) DO UPDATE SET deleted = excluded.deleted,
+                    clock = excluded.clock, origin = excluded.origin, summary = excluded.summary
                 """);
             cmd.Parameters.AddWithValue("$path", entry.Path);
             cmd.Parameters.AddWithValue("$parent", entry.Parent);
             cmd.Parameters.AddWithValue("$deleted", entry.Deleted ? 1 : 0);
             cmd.Parameters.AddWithValue("$clock", entry.Clock);
             cmd.Parameters.AddWithValue("$origin", entry.Origin);
-            cmd.Parameters.AddWithValue("$body", entry.Body);
+            cmd.Parameters.AddWithValue("$summary", (object?)entry.Summary ?? DBNull.Value);
             cmd.ExecuteNonQuery();
         }
     }
@@ -43,9 +45,47 @@ public sealed partial class MetaStore
     {
         lock (_lock)
         {
-            SqliteCommand cmd = Command($"SELECT {EntryColumns} FROM entries WHERE parent = $parent AND deleted = 0 ORDER BY path");
+            SqliteCommand cmd = Command($"{EntrySelect} WHERE e.parent = $parent AND e.deleted = 0 ORDER BY e.path");
             cmd.Parameters.AddWithValue("$parent", parent);
             return [.. ReadEntries(cmd)];
+        }
+    }
+
+    /// <summary>
+    /// Live entries directly under <paramref name="parent"/>, each with its summary when it has one (else
+    /// its body, and IsSummary false), without reading the bodies otherwise: what a listing needs.
+    /// </summary>
+    public IReadOnlyList<(string Path, long Clock, byte[] Origin, byte[] Sealed, bool IsSummary)> ListChildSummaries(string parent)
+    {
+        lock (_lock)
+        {
+            SqliteCommand cmd = Command("SELECT path, clock, origin, summary FROM entries WHERE parent = $parent AND deleted = 0");
+            cmd.Parameters.AddWithValue("$parent", parent);
+            var rows = new List<(string, long, byte[], byte[], bool)>();
+            var withoutSummary = new List<int>();
+            using (SqliteDataReader reader = cmd.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    bool has = !reader.IsDBNull(3);
+                    if (!has)
+                    {
+                        withoutSummary.Add(rows.Count);
+                    }
+
+                    rows.Add((reader.GetString(0), reader.GetInt64(1), (byte[])reader.GetValue(2), has ? (byte[])reader.GetValue(3) : [], has));
+                }
+            }
+
+            foreach (int i in withoutSummary)
+            {
+                // Rows from before summaries existed: their bodies, one by one (only until each is rewritten).
+                SqliteCommand body = Command("SELECT body FROM records WHERE key = unhex($path)");
+                body.Parameters.AddWithValue("$path", rows[i].Item1);
+                rows[i] = rows[i] with { Item4 = (byte[])body.ExecuteScalar()! };
+            }
+
+            return rows;
         }
     }
 

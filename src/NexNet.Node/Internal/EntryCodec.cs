@@ -12,12 +12,7 @@ internal static class EntryCodec
 {
     public static EntryInfo ToInfo(Entry entry, RecordVersion version)
     {
-        EntryKind kind = entry.Kind switch
-        {
-            Entry.Types.Kind.Directory => EntryKind.Directory,
-            Entry.Types.Kind.Symlink => EntryKind.Symlink,
-            _ => EntryKind.File,
-        };
+        EntryKind kind = KindOf(entry);
         int chunkSize = (int)Math.Max(1, entry.ChunkSize);
         ChunkList? content = kind != EntryKind.File ? null
             : entry.InlineData.Length > 0 ? ChunkList.Small(chunkSize, entry.InlineData.Memory)
@@ -25,6 +20,13 @@ internal static class EntryCodec
         return new EntryInfo(entry.Path, kind, (long)entry.Size, entry.Mode, FromNanoseconds(entry.MtimeNs), version, content,
             kind == EntryKind.Symlink ? entry.Target : null);
     }
+
+    public static EntryKind KindOf(Entry entry) => entry.Kind switch
+    {
+        Entry.Types.Kind.Directory => EntryKind.Directory,
+        Entry.Types.Kind.Symlink => EntryKind.Symlink,
+        _ => EntryKind.File,
+    };
 
     public static Entry ToEntry(EntryInfo info)
     {
