@@ -63,7 +63,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
 
         if (handle == 0)
         {
-            AwaitPendingRemoval(path);
+            AwaitPendingRemoval(path, lookup: true);
         }
 
         if (Find(path, handle) is { } file)
@@ -591,19 +591,32 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         }
     }
 
-    /// <summary>Waits for a pending removal of <paramref name="path"/> made by another thread (see <see cref="Hide"/>).</summary>
-    private void AwaitPendingRemoval(string path)
+    /// <summary>
+    /// Waits for a pending removal of <paramref name="path"/> made by another thread (see <see cref="Hide"/>).
+    /// One made on this thread is part of this request (libfuse's rename over an open file hides the
+    /// target, then renames, in one request) and is left alone — except by a <paramref name="lookup"/>:
+    /// libfuse never looks the hidden path up inside that sequence, so a lookup on the same thread is a
+    /// later request (the loop reuses its threads), and the unlink it follows is settled now.
+    /// </summary>
+    private void AwaitPendingRemoval(string path, bool lookup = false)
     {
         PendingRemoval? pending;
         lock (_lock)
         {
-            if (!_pendingRemovals.TryGetValue(path, out pending) || pending.Thread == Environment.CurrentManagedThreadId)
+            if (!_pendingRemovals.TryGetValue(path, out pending))
             {
                 return;
             }
         }
 
-        pending.Done.Wait(TimeSpan.FromSeconds(5));
+        if (pending.Thread != Environment.CurrentManagedThreadId)
+        {
+            pending.Done.Wait(TimeSpan.FromSeconds(5));
+        }
+        else if (lookup)
+        {
+            Resolve(pending, remove: true);
+        }
     }
 
     private void CommitOpen(string path)

@@ -73,6 +73,10 @@ internal sealed class Replicator : IAsyncDisposable
         {
             // Lost a race with another kick: woken either way.
         }
+        catch (ObjectDisposedException)
+        {
+            // Stopped: a last batch of commits reached the queue as the node shut down; the next start sends it.
+        }
     }
 
     /// <summary>Queues every chunk held here again (the member set changed, so owners may have).</summary>

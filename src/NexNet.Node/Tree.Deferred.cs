@@ -300,7 +300,9 @@ internal sealed partial class Tree
             {
                 ApplyPending();
             }
-            catch (Exception e) when (e is MetaStoreException or Microsoft.Data.Sqlite.SqliteException or IOException)
+#pragma warning disable CA1031 // a background thread: anything it does not catch ends the process, and the journal keeps the commits
+            catch (Exception e)
+#pragma warning restore CA1031
             {
                 Log.DeferredApplyFailed(_log, e.Message, s_retryDelay.TotalSeconds);
                 _wake.Wait(s_retryDelay);
