@@ -344,6 +344,22 @@ public sealed class VolumeFileSystem : IFuseFileSystem
             {
                 return 0;
             }
+        }
+
+        // Commit while the file can still be found by name: a lookup in between (the kernel sends release
+        // after close has returned, so the program may already be renaming it or setting its times) must
+        // not fall through to the entry from before these edits.
+        lock (file.Gate)
+        {
+            file.Commit();
+        }
+
+        lock (_lock)
+        {
+            if (file.Handles > 0)
+            {
+                return 0; // opened again meanwhile: it stays
+            }
 
             // A hidden (unlinked) file stays findable by its hidden name for a while: the kernel may still
             // send an open for the inode a reader looked up just before the rename that replaced it.
@@ -359,7 +375,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         {
             try
             {
-                file.Commit();
+                file.Commit(); // an attribute change that found the file just before it left the table
             }
             finally
             {

@@ -120,7 +120,10 @@ public sealed partial class MetaStore : IDisposable
 
     public int SchemaVersion => (int)Scalar<long>("PRAGMA user_version");
 
-    public static MetaStore Open(string path)
+    public static MetaStore Open(string path) => Open(path, s_migrations.Length);
+
+    /// <summary>Opens, migrating only up to <paramref name="schemaVersion"/> (tests of later migrations start from an older schema).</summary>
+    internal static MetaStore Open(string path, int schemaVersion)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string full = System.IO.Path.GetFullPath(path);
@@ -138,7 +141,7 @@ public sealed partial class MetaStore : IDisposable
             Execute(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; " +
                 "PRAGMA cache_size = -8192;");
             var store = new MetaStore(connection, full);
-            store.Migrate();
+            store.Migrate(schemaVersion);
             return store;
         }
         catch (SqliteException e)
@@ -153,7 +156,7 @@ public sealed partial class MetaStore : IDisposable
         }
     }
 
-    private void Migrate()
+    private void Migrate(int target)
     {
         int version = SchemaVersion;
         if (version > s_migrations.Length)
@@ -162,7 +165,7 @@ public sealed partial class MetaStore : IDisposable
                 $"metadata database {Path} has schema version {version}, newer than this build's {s_migrations.Length}; use a newer nexnet");
         }
 
-        for (int v = version; v < s_migrations.Length; v++)
+        for (int v = version; v < target; v++)
         {
             using SqliteTransaction tx = _connection.BeginTransaction();
             Execute(_connection, s_migrations[v], tx);

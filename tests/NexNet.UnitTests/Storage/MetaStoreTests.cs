@@ -143,6 +143,50 @@ public sealed class MetaStoreTests : IDisposable
         Assert.Contains(path, e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Schema_4_keeps_every_entry_of_a_schema_3_database_and_finds_bodies_through_the_records()
+    {
+        string path = _dir.Combine("meta.db");
+        byte[] dirKey = RandomNumberGenerator.GetBytes(32), fileKey = RandomNumberGenerator.GetBytes(32), goneKey = RandomNumberGenerator.GetBytes(32);
+        string dir = Convert.ToHexStringLower(dirKey), file = Convert.ToHexStringLower(fileKey), gone = Convert.ToHexStringLower(goneKey);
+        byte[] origin = RandomNumberGenerator.GetBytes(32);
+        using (MetaStore old = MetaStore.Open(path, schemaVersion: 3))
+        {
+            Assert.Equal(3, old.SchemaVersion);
+            old.PutRecord(fileKey, 7, origin, [1, 2, 3]);
+            old.PutRecord(goneKey, 8, origin, [4, 5]);
+        }
+
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=false"))
+        {
+            connection.Open();
+            using SqliteCommand insert = connection.CreateCommand();
+            insert.CommandText = $"""
+                INSERT INTO entries (path, parent, deleted, clock, origin, body) VALUES
+                ('{file}', '{dir}', 0, 7, $origin, x'010203'),
+                ('{gone}', '{dir}', 1, 8, $origin, x'0405')
+                """;
+            insert.Parameters.AddWithValue("$origin", origin);
+            insert.ExecuteNonQuery();
+        }
+
+        using MetaStore meta = MetaStore.Open(path);
+        Assert.Equal(MetaStore.CurrentSchemaVersion, meta.SchemaVersion);
+        EntryRow row = meta.GetEntry(file)!;
+        Assert.Equal((dir, false, 7L), (row.Parent, row.Deleted, row.Clock));
+        Assert.Equal(origin, row.Origin);
+        Assert.Equal(new byte[] { 1, 2, 3 }, row.Body);
+        Assert.Equal([file], meta.ListChildren(dir).Select(r => r.Path));
+        var summaries = meta.ListChildSummaries(dir);
+        Assert.Equal([(file, 7L, false)], summaries.Select(s => (s.Path, s.Clock, s.IsSummary)));
+        Assert.Equal(new byte[] { 1, 2, 3 }, summaries[0].Sealed); // no summary yet: the body stands in
+        Assert.True(meta.HasChildren(dir));
+
+        meta.PutEntry(row with { Summary = [9, 9] });
+        Assert.Equal([(file, true)], meta.ListChildSummaries(dir).Select(s => (s.Path, s.IsSummary)));
+        Assert.Equal(1, meta.LiveEntryCount());
+    }
+
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
