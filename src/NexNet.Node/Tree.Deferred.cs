@@ -1,4 +1,3 @@
-using NexNet.Crypto;
 using NexNet.Node.Internal;
 using NexNet.Node.Protocol;
 using NexNet.P2P;
@@ -152,14 +151,12 @@ internal sealed partial class Tree
                     string path = item.Entry.Path;
                     if (_pendingByPath.TryGetValue(path, out (Entry, RecordVersion Version) current) && current.Version == item.Version)
                     {
-                        _pendingByPath.Remove(path);
+                        _pendingByPath.Remove(path); // the cache has it now (StoreEntry), or the database does
                         string parent = VolumePath.Parent(path);
                         if (--_pendingChildren[parent] == 0)
                         {
                             _pendingChildren.Remove(parent);
                         }
-
-                        Remember(path, (item.Entry, item.Version));
                     }
                 }
 
@@ -202,14 +199,9 @@ internal sealed partial class Tree
                 byte[] key = record.Key.ToByteArray();
                 byte[] origin = record.Origin.ToByteArray();
                 byte[] body = record.Body.ToByteArray();
-                Entry entry;
-                try
+                if (OpenRecord(key, (long)record.Clock, origin, body, out string? rejected) is not { } entry)
                 {
-                    entry = Entry.Parser.ParseFrom(_sealer.Open(AssociatedData(key, (long)record.Clock, origin), body));
-                }
-                catch (Exception e) when (e is IntegrityException or Google.Protobuf.InvalidProtocolBufferException)
-                {
-                    Log.JournalRecordRejected(_log, _journal.Path, e.Message);
+                    Log.JournalRecordRejected(_log, _journal.Path, rejected!);
                     continue;
                 }
 
@@ -236,8 +228,7 @@ internal sealed partial class Tree
     /// <summary>Stores a deferred record unless the database already has this version or a newer one. Inside a transaction.</summary>
     private bool StoreIfNewer(Entry entry, RecordVersion version, byte[] key, byte[] origin, byte[] body)
     {
-        StoredRecord? existing = _meta.GetRecord(key);
-        if (existing is not null && new RecordVersion(existing.Clock, NodeId.FromBytes(existing.Origin)) >= version)
+        if (StoredIsAtLeast(key, version))
         {
             return false;
         }
@@ -249,7 +240,7 @@ internal sealed partial class Tree
     private void Store(Entry entry, RecordVersion version, byte[] key, byte[] origin, byte[] body)
     {
         _meta.PutRecord(key, version.Clock, origin, body);
-        StoreEntry(entry, version, body);
+        StoreEntry(entry, version, key, body);
         StoringDeferred?.Invoke(entry);
     }
 

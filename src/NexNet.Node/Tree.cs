@@ -118,8 +118,6 @@ internal sealed partial class Tree : IDisposable
 
     private readonly TreeCache _cache = new(CacheBytes);
 
-    private void Remember(string path, (Entry, RecordVersion) current) => _cache.Stored(path, current);
-
     /// <summary>
     /// A path's name in the local entry index: its record key (a keyed hash) in hex. The index holds the
     /// sealed record bodies, not plaintext, so neither names nor contents of small entries sit readable
@@ -155,7 +153,7 @@ internal sealed partial class Tree : IDisposable
             {
                 using MetaTransaction tx = _meta.BeginTransaction();
                 _meta.PutRecord(stamped.Key, stamped.Version.Clock, stamped.Origin, stamped.Body);
-                StoreEntry(entry, stamped.Version, stamped.Body);
+                StoreEntry(entry, stamped.Version, stamped.Key, stamped.Body);
                 alsoInTransaction?.Invoke();
                 tx.Commit();
             }
@@ -260,8 +258,7 @@ internal sealed partial class Tree : IDisposable
 
         var version = new RecordVersion((long)record.Clock, NodeId.FromBytes(record.Origin.Span));
         _clock.Observe(version.Clock);
-        StoredRecord? existing = _meta.GetRecord(record.Key.Span);
-        if (existing is not null && new RecordVersion(existing.Clock, NodeId.FromBytes(existing.Origin)) >= version)
+        if (StoredIsAtLeast(record.Key.Span, version))
         {
             return false;
         }
@@ -275,18 +272,9 @@ internal sealed partial class Tree : IDisposable
             return true;
         }
 
-        Entry entry;
-        try
+        if (OpenRecord(key, version.Clock, origin, body, out string? problem) is not { } entry)
         {
-            entry = Entry.Parser.ParseFrom(_sealer.Open(AssociatedData(key, version.Clock, origin), body));
-            if (VolumePath.Normalize(entry.Path) != entry.Path || !CryptographicOperations.FixedTimeEquals(_sealer.RecordKey(entry.Path), key))
-            {
-                throw new IntegrityException("the record's path does not match its key");
-            }
-        }
-        catch (Exception e) when (e is IntegrityException or InvalidProtocolBufferException or VolumeException)
-        {
-            Reject(from, $"a record that fails authentication ({e.Message})");
+            Reject(from, $"a record that fails authentication ({problem})");
             return false;
         }
 
@@ -299,15 +287,43 @@ internal sealed partial class Tree : IDisposable
         }
 
         _meta.PutRecord(key, version.Clock, origin, body);
-        StoreEntry(entry, version, body);
+        StoreEntry(entry, version, key, body);
         changed.Add(entry.Path);
         return true;
     }
 
-    private void StoreEntry(Entry entry, RecordVersion version, byte[] sealedBody)
+    /// <summary>
+    /// Opens a sealed record and checks that its path is the one its key names; null (with what failed)
+    /// when it does not authenticate, does not parse, or claims another path.
+    /// </summary>
+    private Entry? OpenRecord(byte[] key, long clock, byte[] origin, byte[] body, out string? problem)
+    {
+        problem = null;
+        try
+        {
+            Entry entry = Entry.Parser.ParseFrom(Sealer.Open(AssociatedData(key, clock, origin), body));
+            if (VolumePath.Normalize(entry.Path) != entry.Path || !CryptographicOperations.FixedTimeEquals(Sealer.RecordKey(entry.Path), key))
+            {
+                throw new IntegrityException("the record's path does not match its key");
+            }
+
+            return entry;
+        }
+        catch (Exception e) when (e is IntegrityException or InvalidProtocolBufferException or VolumeException)
+        {
+            problem = e.Message;
+            return null;
+        }
+    }
+
+    /// <summary>True when the database already holds this version of the record under <paramref name="key"/>, or a newer one.</summary>
+    private bool StoredIsAtLeast(ReadOnlySpan<byte> key, RecordVersion version) =>
+        _meta.GetRecord(key) is { } existing && new RecordVersion(existing.Clock, NodeId.FromBytes(existing.Origin)) >= version;
+
+    /// <summary>Indexes an entry whose record (sealed body <paramref name="sealedBody"/> under <paramref name="recordKey"/>) was just stored.</summary>
+    private void StoreEntry(Entry entry, RecordVersion version, byte[] recordKey, byte[] sealedBody)
     {
         _cache.Stored(entry.Path, (entry, version)); // before the row changes, so no reader caches the old one
-        byte[] recordKey = Sealer.RecordKey(entry.Path);
         string key = Convert.ToHexStringLower(recordKey);
         byte[] origin = version.Origin.ToBytes();
         byte[]? summary = entry.Deleted ? null

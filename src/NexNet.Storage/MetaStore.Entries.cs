@@ -59,30 +59,17 @@ public sealed partial class MetaStore
     {
         lock (_lock)
         {
-            SqliteCommand cmd = Command("SELECT path, clock, origin, summary FROM entries WHERE parent = $parent AND deleted = 0");
+            // COALESCE evaluates its second argument only for rows without a summary (from before schema 4).
+            SqliteCommand cmd = Command("""
+                SELECT path, clock, origin, COALESCE(summary, (SELECT body FROM records WHERE key = unhex(path))), summary IS NOT NULL
+                FROM entries WHERE parent = $parent AND deleted = 0
+                """);
             cmd.Parameters.AddWithValue("$parent", parent);
+            using SqliteDataReader reader = cmd.ExecuteReader();
             var rows = new List<(string, long, byte[], byte[], bool)>();
-            var withoutSummary = new List<int>();
-            using (SqliteDataReader reader = cmd.ExecuteReader())
+            while (reader.Read())
             {
-                while (reader.Read())
-                {
-                    bool has = !reader.IsDBNull(3);
-                    if (!has)
-                    {
-                        withoutSummary.Add(rows.Count);
-                    }
-
-                    rows.Add((reader.GetString(0), reader.GetInt64(1), (byte[])reader.GetValue(2), has ? (byte[])reader.GetValue(3) : [], has));
-                }
-            }
-
-            foreach (int i in withoutSummary)
-            {
-                // Rows from before summaries existed: their bodies, one by one (only until each is rewritten).
-                SqliteCommand body = Command("SELECT body FROM records WHERE key = unhex($path)");
-                body.Parameters.AddWithValue("$path", rows[i].Item1);
-                rows[i] = rows[i] with { Item4 = (byte[])body.ExecuteScalar()! };
+                rows.Add((reader.GetString(0), reader.GetInt64(1), (byte[])reader.GetValue(2), (byte[])reader.GetValue(3), reader.GetInt64(4) != 0));
             }
 
             return rows;

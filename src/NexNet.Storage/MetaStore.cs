@@ -432,20 +432,15 @@ public sealed partial class MetaStore : IDisposable
     private SqliteCommand Command(string sql)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return Prepared(_statements, _connection, sql, _transaction);
-    }
-
-    private static SqliteCommand Prepared(Dictionary<string, SqliteCommand> statements, SqliteConnection connection, string sql, SqliteTransaction? transaction)
-    {
-        if (!statements.TryGetValue(sql, out SqliteCommand? cmd))
+        if (!_statements.TryGetValue(sql, out SqliteCommand? cmd))
         {
-            cmd = connection.CreateCommand();
+            cmd = _connection.CreateCommand();
             cmd.CommandText = sql;
-            statements.Add(sql, cmd);
+            _statements.Add(sql, cmd);
         }
 
         cmd.Parameters.Clear();
-        cmd.Transaction = transaction;
+        cmd.Transaction = _transaction;
         return cmd;
     }
 
