@@ -37,6 +37,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
     private readonly uint _uid = Native.Posix.UserId();
     private readonly uint _gid = Native.Posix.GroupId();
     private ulong _nextHandle;
+    private long _leftTable; // open files that left _byPath at their last release: see StatForOpen
 
     public VolumeFileSystem(Volume volume, string dataDirectory, ILogger logger)
     {
@@ -207,9 +208,14 @@ public sealed class VolumeFileSystem : IFuseFileSystem
                 return -Errno.ENOTDIR;
             }
 
-            EntryInfo? existing = _volume.Stat(path);
+            EntryInfo? existing = StatForOpen(path, out long left);
             lock (_lock)
             {
+                if (_leftTable != left && !_byPath.ContainsKey(path))
+                {
+                    existing = _volume.Stat(path); // a last release committed and left meanwhile: the stat may predate its commit
+                }
+
                 if ((existing is not null || _byPath.ContainsKey(path)) && (flags & OExcl) != 0)
                 {
                     return -Errno.EEXIST;
@@ -244,9 +250,14 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         int result = Run(() =>
         {
             AwaitPendingRemoval(path);
-            EntryInfo? entry = _volume.Stat(path);
+            EntryInfo? entry = StatForOpen(path, out long left);
             lock (_lock)
             {
+                if (_leftTable != left && !_byPath.ContainsKey(path))
+                {
+                    entry = _volume.Stat(path); // a last release committed and left meanwhile: the stat may predate its commit
+                }
+
                 if (entry is null && !_byPath.ContainsKey(path))
                 {
                     return -Errno.ENOENT;
@@ -366,6 +377,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
             if (!file.Unlinked && _byPath.TryGetValue(file.Path, out OpenFile? current) && current == file)
             {
                 _byPath.Remove(file.Path);
+                _leftTable++;
             }
 
             SweepHidden();
@@ -694,6 +706,24 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         }
     }
 
+    /// <summary>
+    /// The entry an open or create starts from, read before taking the table lock (a lookup must not hold
+    /// it), with a count of files that have left the table. The kernel sends a release after close has
+    /// returned, so the program's next open can race it: the release commits the file's last attribute
+    /// edits and then removes it from the table, and a stat taken before that commit would start the new
+    /// open from the entry before them (rsync's utimensat between its two closes came back undone). The
+    /// caller stats again under the lock when the count moved and the file is no longer in the table.
+    /// </summary>
+    private EntryInfo? StatForOpen(string path, out long left)
+    {
+        lock (_lock)
+        {
+            left = _leftTable;
+        }
+
+        return _volume.Stat(path);
+    }
+
     /// <summary>The shared open file for a path, made from its entry when it has no handles yet. Caller holds _lock.</summary>
     private OpenFile Acquire(string path, EntryInfo? entry, uint mode)
     {
@@ -701,7 +731,8 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         {
             lock (file.Gate)
             {
-                if (!file.Changed && entry is not null && entry.Version != file.Version)
+                // Only a newer entry: the caller's stat may predate the file's own last commit (a release racing this open).
+                if (!file.Changed && entry is not null && entry.Version > file.Version)
                 {
                     file.Reset(entry, mode); // a peer changed it and nobody here has edits
                 }

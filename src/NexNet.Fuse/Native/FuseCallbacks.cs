@@ -48,7 +48,7 @@ internal static unsafe class FuseCallbacks
 
     /// <summary>True on a thread running a FUSE callback (the loop's threads run nothing else).</summary>
     [field: ThreadStatic]
-    internal static bool OnCallbackThread { get; private set; }
+    internal static bool OnCallbackThread { get; set; } // tests set it on threads that stand in for the loop's
 
     private static IFuseFileSystem FileSystem
     {
