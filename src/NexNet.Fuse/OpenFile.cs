@@ -57,6 +57,9 @@ internal sealed class OpenFile
     /// <summary>For an unlinked file: until when it stays reachable by its hidden name (max value while libfuse still names it).</summary>
     public DateTimeOffset HiddenUntil { get; set; } = DateTimeOffset.MaxValue;
 
+    /// <summary>The last handle was released and the buffers given back: changes by name go to the committed entry now.</summary>
+    public bool Closed { get; private set; }
+
     /// <summary>Edits (contents or attributes) not yet committed.</summary>
     public bool Changed { get; private set; }
 
@@ -221,9 +224,12 @@ internal sealed class OpenFile
         ReleaseHolds(); // the record references them now
     }
 
+    public void Reopen() => Closed = false;
+
     /// <summary>Last handle closed: gives back buffers and holds. An unlinked file keeps its edits as stored chunks (it may be opened again by its hidden name).</summary>
     public void Close()
     {
+        Closed = true;
         if (Unlinked)
         {
             SealAll();

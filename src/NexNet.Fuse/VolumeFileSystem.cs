@@ -309,24 +309,18 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         }
     }
 
-    public int Truncate(string path, ulong handle, long length)
-    {
-        if (Find(path, handle) is not null)
+    public int Truncate(string path, ulong handle, long length) => OnOpenOrEntry(path, handle, "truncate",
+        file =>
         {
-            return OnFile(path, handle, "truncate", file =>
+            file.Resize(length);
+            if (handle == 0)
             {
-                file.Resize(length);
-                if (handle == 0)
-                {
-                    file.Commit(); // truncate(2) by name has no close to wait for
-                }
+                file.Commit(); // truncate(2) by name has no close to wait for
+            }
 
-                return 0;
-            });
-        }
-
-        return OnDetachedFile(path, "truncate", file => file.Resize(length));
-    }
+            return 0;
+        },
+        () => OnDetachedFile(path, file => file.Resize(length)));
 
     public int Flush(string path, ulong handle) => OnFile(path, handle, "flush", file =>
     {
@@ -408,27 +402,53 @@ public sealed class VolumeFileSystem : IFuseFileSystem
     /// fchown, fchmod, futimens, close), so on a file that is open here they join the edits its close
     /// commits: one record per extracted file instead of three. Otherwise they change the entry at once.
     /// </summary>
-    private int SetAttributes(string path, ulong handle, uint? mode, DateTimeOffset? modified, string operation)
-    {
-        if (Find(path, handle) is not null)
+    private int SetAttributes(string path, ulong handle, uint? mode, DateTimeOffset? modified, string operation) => OnOpenOrEntry(path, handle, operation,
+        file =>
         {
-            return OnFile(path, handle, operation, file =>
+            file.SetAttributes(mode, modified);
+            if (file.Handles == 0)
             {
-                file.SetAttributes(mode, modified);
-                if (file.Handles == 0)
-                {
-                    file.Commit(); // nobody has it open: no close follows to commit it
-                }
+                file.Commit(); // nobody has it open: no close follows to commit it
+            }
 
-                return 0;
-            });
-        }
-
-        return Run(() =>
+            return 0;
+        },
+        () =>
         {
             _volume.SetAttributes(path, mode, modified);
             return 0;
-        }, operation, path);
+        });
+
+    /// <summary>
+    /// A change by name (or handle) to a file that may be open here: made on the open file when it is, else
+    /// on the committed entry. By name, the kernel's late release can close the open file between finding
+    /// it and locking it; its edits are committed by then, so the change goes to the entry.
+    /// </summary>
+    private int OnOpenOrEntry(string path, ulong handle, string operation, Func<OpenFile, int> onOpen, Func<int> onEntry)
+    {
+        if (Find(path, handle) is { } file)
+        {
+            bool closed = false;
+            int result = Run(() =>
+            {
+                lock (file.Gate)
+                {
+                    if (file.Closed)
+                    {
+                        closed = true;
+                        return 0;
+                    }
+
+                    return onOpen(file);
+                }
+            }, operation, path);
+            if (!closed)
+            {
+                return result;
+            }
+        }
+
+        return Run(onEntry, operation, path);
     }
 
     // ------------------------------------------------------------------ names
@@ -731,6 +751,8 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         {
             lock (file.Gate)
             {
+                file.Reopen(); // a hidden file's next open (its edits were kept as stored chunks)
+
                 // Only a newer entry: the caller's stat may predate the file's own last commit (a release racing this open).
                 if (!file.Changed && entry is not null && entry.Version > file.Version)
                 {
@@ -768,8 +790,8 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         }
     }, operation, path);
 
-    /// <summary>An edit by name to a file nobody has open: made on a short-lived open file and committed at once.</summary>
-    private int OnDetachedFile(string path, string operation, Action<OpenFile> action) => Run(() =>
+    /// <summary>An edit by name to a file nobody has open: made on a short-lived open file and committed at once. Inside <see cref="Run"/>.</summary>
+    private int OnDetachedFile(string path, Action<OpenFile> action)
     {
         EntryInfo entry = _volume.Stat(path) ?? throw new VolumeException(VolumeError.NotFound, $"{path} does not exist");
         if (entry.Content is null)
@@ -792,7 +814,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         }
 
         return 0;
-    }, operation, path);
+    }
 
     private NodeAttributes AttributesOf(EntryInfo entry) =>
         new(TypeOf(entry.Kind) | entry.Mode, entry.Size, entry.IsDirectory ? 2 : 1, entry.ModifiedAt, _uid, _gid);
