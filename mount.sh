@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs NexNet.Fs on this machine: installs fuse3 if it is missing (saying so), builds the nexnet command
-# once in Release (rebuilt only when the sources change), and mounts.
+# once in Release (rebuilt only when the sources change; see ./nexnet), and mounts.
 #
 #   ./mount.sh [DIR] [options]   mount your volume at DIR (default ./NexNet); options go to `nexnet mount`
 #                                (--data DIR, --listen HOST:PORT, --join HOST:PORT, --verbose)
@@ -23,27 +23,14 @@ if ! command -v fusermount3 >/dev/null 2>&1 || ! { ldconfig -p 2>/dev/null || tr
 fi
 if [ ! -e /dev/fuse ]; then
   say "/dev/fuse is missing: load the module with 'sudo modprobe fuse' (in a container: run it with --device /dev/fuse)"
-  exit 3
-fi
-if ! command -v dotnet >/dev/null 2>&1; then
-  say "the .NET 10 SDK is needed to build: https://learn.microsoft.com/dotnet/core/install/linux-debian"
-  exit 3
-fi
-
-out=.build/nexnet
-stamp=.build/nexnet.stamp
-if [ ! -x "$out/nexnet" ] || [ ! -e "$stamp" ] || [ -n "$(find src Directory.Build.props Directory.Packages.props -newer "$stamp" -type f -print -quit)" ]; then
-  say "building the nexnet command (Release, once; reused until the sources change)"
-  export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-  dotnet publish src/NexNet.Cli -c Release -o "$out" -nologo -clp:ErrorsOnly >/dev/null
-  touch "$stamp"
+  exit 69
 fi
 
 if [ "${1:-}" = "--demo" ]; then
   root="${2:-./NexNet}"
   mkdir -p "$root"
   say "mounting the three-node demo at $root/a, $root/b and $root/c"
-  exec "$out/nexnet" mount --demo "$root" "${@:3}"
+  exec ./nexnet mount --demo "$root" "${@:3}"
 fi
 
 dir=./NexNet
@@ -52,4 +39,4 @@ if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
   shift
 fi
 mkdir -p "$dir"
-exec "$out/nexnet" mount "$dir" "$@"
+exec ./nexnet mount "$dir" "$@"

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace NexNet.Cli;
 
 /// <summary>Log lines on stderr as <c>HH:mm:ss level message</c>: one line per event, readable in a terminal and in a captured log.</summary>
-internal sealed class ConsoleLogger(LogLevel minimum) : ILogger
+internal sealed class ConsoleLogger(LogLevel minimum) : ILogger, ILoggerProvider
 {
     private static readonly Lock s_lock = new();
 
@@ -18,17 +18,24 @@ internal sealed class ConsoleLogger(LogLevel minimum) : ILogger
             return;
         }
 
-        string level = logLevel switch
-        {
-            LogLevel.Warning => "warn",
-            LogLevel.Error or LogLevel.Critical => "error",
-            LogLevel.Debug or LogLevel.Trace => "debug",
-            _ => "info",
-        };
-        string line = $"{DateTime.Now:HH:mm:ss} {level} {formatter(state, exception)}{(exception is null ? "" : ": " + exception.Message)}";
+        string line = $"{DateTime.Now:HH:mm:ss} {LevelName(logLevel)} {formatter(state, exception)}{(exception is null ? "" : ": " + exception.Message)}";
         lock (s_lock)
         {
             Console.Error.WriteLine(line);
         }
     }
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public void Dispose()
+    {
+    }
+
+    public static string LevelName(LogLevel level) => level switch
+    {
+        LogLevel.Warning => "warn",
+        LogLevel.Error or LogLevel.Critical => "error",
+        LogLevel.Debug or LogLevel.Trace => "debug",
+        _ => "info",
+    };
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using NexNet.Cli.Control;
 using NexNet.Crypto;
 using NexNet.Fuse;
 using NexNet.Node;
@@ -8,46 +9,87 @@ using NexNet.Node;
 namespace NexNet.Cli;
 
 /// <summary>
-/// <c>nexnet mount DIR</c>: runs the node and the mount in the foreground until Ctrl+C or SIGTERM, then
-/// unmounts cleanly (auto_unmount covers kill -9). <c>--demo ROOT</c> mounts three connected nodes at
-/// ROOT/a, ROOT/b and ROOT/c, so a file copied into one shows up in the others.
+/// <c>nexnet node</c> and <c>nexnet mount DIR</c>: the node (and the mount) in the foreground until Ctrl+C
+/// or SIGTERM, then a clean stop (auto_unmount covers kill -9). <c>mount --demo ROOT</c> mounts three
+/// connected nodes at ROOT/a, ROOT/b and ROOT/c, so a file copied into one shows up in the others.
 /// </summary>
 internal static class MountCommand
 {
-    /// <summary>Where data lives without --data: $NEXNET_DATA, else ~/.local/share/nexnet.</summary>
-    public static string DefaultDataDirectory =>
-        Environment.GetEnvironmentVariable("NEXNET_DATA") is { Length: > 0 } set
-            ? set
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share", "nexnet");
-
-    public static async Task<int> RunAsync(MountOptions options, TextWriter output)
+    /// <summary>
+    /// Runs a node — with a mount at <paramref name="mountpoint"/> when given — and its control socket in
+    /// the foreground until Ctrl+C, SIGTERM or an unmount from outside; then stops cleanly.
+    /// </summary>
+    public static async Task<int> RunAsync(string data, NodeOptions nodeOptions, string? mountpoint, bool verbose, TextWriter output)
     {
-        ILogger log = new ConsoleLogger(options.Verbose ? LogLevel.Debug : LogLevel.Information);
+        if (mountpoint is not null && FuseHost.MountpointProblem(mountpoint) is { } problem)
+        {
+            throw new CliException(problem, ExitCodes.Usage);
+        }
+
+        ControlServer.RequireNoOtherNode(data);
+        using ILoggerFactory logs = NodeLogging.Create(data, verbose, out string logFile);
+        ILogger log = logs.CreateLogger("nexnet");
+        NexNetNode node;
+        try
+        {
+            node = NexNetNode.Start(data, nodeOptions, log);
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+        {
+            throw new CliException($"cannot listen on {nodeOptions.Listen}: the port is in use by another program; choose another with --listen HOST:PORT (port 0 picks a free one)", ExitCodes.Unavailable);
+        }
+
+        FuseHost? host = null;
+        ControlServer? control = null;
+        try
+        {
+            if (mountpoint is not null)
+            {
+                host = MountVolume(node, mountpoint, log);
+            }
+
+            string? mounted = host?.Mountpoint;
+            control = ControlServer.Start(node, () => mounted is null ? [] : [mounted], log);
+            string id = node.Id.ToString();
+            string socket = ControlServer.SocketPath(data);
+            Log.NodeStarted(log, id, node.Address, socket, logFile);
+            output.WriteLine(host is null
+                ? $"nexnet: node {node.Id.Abbreviated} running (listening on {node.Address}, data {data})"
+                : $"nexnet: mounted {host.Mountpoint} (node {node.Id.Abbreviated}, listening on {node.Address})");
+            output.WriteLine($"nexnet: stop with Ctrl+C or `kill {Environment.ProcessId}`{(host is null ? "" : $" or `nexnet unmount {host.Mountpoint}`")}; files closed before then are kept");
+            output.Flush();
+            Task unmounted = host?.Stopped ?? Task.Delay(Timeout.Infinite);
+            if (await Task.WhenAny(WaitForStopSignalAsync(), unmounted) == unmounted)
+            {
+                output.WriteLine("nexnet: unmounted from outside; stopping");
+            }
+
+            return ExitCodes.Ok;
+        }
+        finally
+        {
+            if (control is not null)
+            {
+                await control.DisposeAsync();
+            }
+
+            host?.Dispose();
+            await node.DisposeAsync();
+            if (host is not null)
+            {
+                output.WriteLine($"nexnet: unmounted {host.Mountpoint}");
+            }
+        }
+    }
+
+    /// <summary><c>mount --demo ROOT</c>: three connected nodes mounted at ROOT/a, ROOT/b and ROOT/c.</summary>
+    public static async Task<int> RunDemoAsync(string root, string? data, bool verbose, TextWriter output)
+    {
+        ILogger log = new ConsoleLogger(verbose ? LogLevel.Debug : LogLevel.Information);
         var mounts = new List<(NexNetNode Node, FuseHost Host)>();
         try
         {
-            if (options.Demo)
-            {
-                StartDemo(options, output, log, mounts);
-            }
-            else
-            {
-                if (FuseHost.MountpointProblem(options.Mountpoint) is { } problem)
-                {
-                    Console.Error.WriteLine($"nexnet: {problem}");
-                    return 2;
-                }
-
-                string data = Path.GetFullPath(options.DataDirectory ?? DefaultDataDirectory);
-                if (EnsureVolume(data))
-                {
-                    output.WriteLine($"nexnet: created a new volume in {data} (network.key and volume.key, mode 0600: keep them safe)");
-                }
-
-                var nodeOptions = new NodeOptions { Listen = options.Listen, Bootstrap = options.Join };
-                mounts.Add(Mount(data, options.Mountpoint, nodeOptions, log));
-            }
-
+            StartDemo(root, data, output, log, mounts);
             foreach ((NexNetNode node, FuseHost host) in mounts)
             {
                 output.WriteLine($"nexnet: mounted {host.Mountpoint} (node {node.Id.Abbreviated}, listening on {node.Address})");
@@ -61,22 +103,7 @@ internal static class MountCommand
                 output.WriteLine("nexnet: unmounted from outside; stopping");
             }
 
-            return 0;
-        }
-        catch (FuseUnavailableException e)
-        {
-            Console.Error.WriteLine($"nexnet: {e.Message}");
-            return 3;
-        }
-        catch (System.Net.Sockets.SocketException e)
-        {
-            Console.Error.WriteLine($"nexnet: cannot listen on {options.Listen}: {e.Message} (choose another with --listen HOST:PORT)");
-            return 3;
-        }
-        catch (KeyFileException e)
-        {
-            Console.Error.WriteLine($"nexnet: {e.Message}");
-            return 4;
+            return ExitCodes.Ok;
         }
         finally
         {
@@ -92,7 +119,7 @@ internal static class MountCommand
     /// <summary>Creates the network and volume keys of a fresh volume if the data directory has none. True when it did.</summary>
     public static bool EnsureVolume(string dataDirectory)
     {
-        Directory.CreateDirectory(dataDirectory);
+        DataDirectory.Create(dataDirectory);
         string network = Path.Combine(dataDirectory, NexNetNode.NetworkKeyFile);
         if (File.Exists(network))
         {
@@ -104,16 +131,21 @@ internal static class MountCommand
         return true;
     }
 
+    private static FuseHost MountVolume(NexNetNode node, string mountpoint, ILogger log)
+    {
+        Volume volume = node.Volume ?? throw new CliException($"{node.DataDirectory} holds no volume key: this node is a storage peer (it stores for others) and has nothing to mount; run it with `nexnet node`", ExitCodes.Usage);
+        var fileSystem = new VolumeFileSystem(volume, node.DataDirectory, log);
+        FuseHost host = FuseHost.Mount(mountpoint, fileSystem);
+        fileSystem.InvalidatePath = host.InvalidatePath;
+        return host;
+    }
+
     private static (NexNetNode, FuseHost) Mount(string data, string mountpoint, NodeOptions options, ILogger log)
     {
         NexNetNode node = NexNetNode.Start(data, options, log);
         try
         {
-            Volume volume = node.Volume ?? throw new FuseUnavailableException($"{data} holds no volume key: this node stores for others and has nothing to mount");
-            var fileSystem = new VolumeFileSystem(volume, data, log);
-            FuseHost host = FuseHost.Mount(mountpoint, fileSystem);
-            fileSystem.InvalidatePath = host.InvalidatePath;
-            return (node, host);
+            return (node, MountVolume(node, mountpoint, log));
         }
         catch
         {
@@ -122,10 +154,10 @@ internal static class MountCommand
         }
     }
 
-    private static void StartDemo(MountOptions options, TextWriter output, ILogger log, List<(NexNetNode, FuseHost)> mounts)
+    private static void StartDemo(string demoRoot, string? demoData, TextWriter output, ILogger log, List<(NexNetNode, FuseHost)> mounts)
     {
-        string root = Path.GetFullPath(options.Mountpoint);
-        string data = Path.GetFullPath(options.DataDirectory ?? Path.Combine(root, ".data"));
+        string root = Path.GetFullPath(demoRoot);
+        string data = Path.GetFullPath(demoData ?? Path.Combine(root, ".data"));
         Directory.CreateDirectory(data);
         if (EnsureVolume(data))
         {
@@ -149,7 +181,7 @@ internal static class MountCommand
             Directory.CreateDirectory(mountpoint);
             if (FuseHost.MountpointProblem(mountpoint) is { } problem)
             {
-                throw new FuseUnavailableException(problem);
+                throw new CliException(problem, ExitCodes.Usage);
             }
 
             var nodeOptions = new NodeOptions
@@ -181,69 +213,5 @@ internal static class MountCommand
             interrupt.Dispose();
             terminate.Dispose();
         }, TaskScheduler.Default);
-    }
-}
-
-/// <summary>What <c>nexnet mount</c> was asked to do.</summary>
-internal sealed record MountOptions(string Mountpoint, string? DataDirectory, IPEndPoint Listen, IReadOnlyList<string> Join, bool Demo, bool Verbose)
-{
-    public static readonly IPEndPoint DefaultListen = new(IPAddress.Any, 4747);
-
-    /// <summary>Parses <c>DIR [--data D] [--listen HOST:PORT] [--join HOST:PORT]... [--demo] [--verbose]</c>; null with a reason when it cannot.</summary>
-    public static MountOptions? Parse(IReadOnlyList<string> args, out string? error)
-    {
-        string? mountpoint = null, data = null;
-        IPEndPoint listen = DefaultListen;
-        var join = new List<string>();
-        bool demo = false, verbose = false;
-        error = null;
-        for (int i = 0; i < args.Count; i++)
-        {
-            string? Next() => i + 1 < args.Count ? args[++i] : null;
-            switch (args[i])
-            {
-                case "--data":
-                    data = Next();
-                    break;
-                case "--listen":
-                    if (!IPEndPoint.TryParse(Next() ?? "", out IPEndPoint? parsed))
-                    {
-                        error = "--listen needs HOST:PORT, e.g. 0.0.0.0:4747 (port 0 picks a free one)";
-                        return null;
-                    }
-
-                    listen = parsed;
-                    break;
-                case "--join":
-                    join.Add(Next() ?? "");
-                    break;
-                case "--demo":
-                    demo = true;
-                    break;
-                case "--verbose":
-                    verbose = true;
-                    break;
-                case { } a when a.StartsWith('-'):
-                    error = $"unknown option {a}";
-                    return null;
-                default:
-                    if (mountpoint is not null)
-                    {
-                        error = $"one mountpoint only (got {mountpoint} and {args[i]})";
-                        return null;
-                    }
-
-                    mountpoint = args[i];
-                    break;
-            }
-        }
-
-        if (mountpoint is null || data == "" || join.Contains(""))
-        {
-            error = "usage: nexnet mount DIR [--data DIR] [--listen HOST:PORT] [--join HOST:PORT]... [--demo] [--verbose]";
-            return null;
-        }
-
-        return new MountOptions(mountpoint, data, listen, join, demo, verbose);
     }
 }

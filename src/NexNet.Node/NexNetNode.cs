@@ -117,6 +117,19 @@ public sealed class NexNetNode : IAsyncDisposable
             _fetcher?.Fetched ?? 0, _fetcher?.Rejected ?? 0, _tree.RejectedRecords);
     }
 
+    /// <summary>The connected peers as <c>nexnet status</c> shows them, and the addresses still being dialed.</summary>
+    public IReadOnlyList<PeerState> PeerStates()
+    {
+        var states = _network.Peers.Select(p => new PeerState(p.RemoteId.ToString(),
+            p.RemoteListenAddress is { Length: > 0 } listen ? listen : p.RemoteEndPoint, "connected", p.RoundTripTime, _sync.CaughtUpWith(p.RemoteId))).ToList();
+        foreach (string address in _network.DialingAddresses.Where(a => !states.Any(s => s.Address == a)))
+        {
+            states.Add(new PeerState(null, address, "dialing", null, null));
+        }
+
+        return states;
+    }
+
     /// <summary>The ids of every chunk held here.</summary>
     public IEnumerable<ChunkId> LocalChunks() => _blobs.Enumerate();
 

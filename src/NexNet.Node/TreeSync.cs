@@ -24,6 +24,7 @@ internal sealed class TreeSync : IAsyncDisposable
     private readonly Action<IReadOnlyList<EntryInfo>> _onConflicts;
     private readonly ILogger _log;
     private readonly ConcurrentDictionary<NodeId, SemaphoreSlim> _pulling = new();
+    private readonly ConcurrentDictionary<NodeId, DateTimeOffset> _caughtUp = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
 
@@ -106,6 +107,7 @@ internal sealed class TreeSync : IAsyncDisposable
                 Apply(batch.Records, connection, peer, (long)batch.LastSeq);
                 if (!batch.More || (long)batch.LastSeq <= cursor)
                 {
+                    _caughtUp[peer] = DateTimeOffset.UtcNow;
                     break;
                 }
             }
@@ -122,6 +124,9 @@ internal sealed class TreeSync : IAsyncDisposable
             gate.Release();
         }
     }
+
+    /// <summary>When this node last had every record <paramref name="peer"/> stored (null: not yet since start).</summary>
+    public DateTimeOffset? CaughtUpWith(NodeId peer) => _caughtUp.TryGetValue(peer, out DateTimeOffset at) ? at : null;
 
     /// <summary>Pulls from every connected peer now.</summary>
     public Task PullAllAsync(CancellationToken cancellationToken = default) =>

@@ -1,0 +1,104 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using NexNet.Cli.Commands;
+using NexNet.Crypto;
+using NexNet.Fuse;
+using NexNet.Node;
+
+namespace NexNet.Cli;
+
+/// <summary>
+/// The <c>nexnet</c> command tree. Every failure reaches the user as one line on stderr, <c>nexnet: what
+/// happened: what to do</c>, with an exit code from <see cref="ExitCodes"/>; a stack trace only for a bug.
+/// </summary>
+internal static class CommandLine
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var global = new GlobalOptions();
+        var root = new RootCommand("NexNet.Fs: a peer-to-peer, end-to-end encrypted file store you use as a folder");
+        global.AddTo(root);
+        root.Subcommands.Add(SetupCommands.Init(global));
+        root.Subcommands.Add(SetupCommands.Invite(global));
+        root.Subcommands.Add(SetupCommands.Join(global));
+        root.Subcommands.Add(NodeCommands.Node(global));
+        root.Subcommands.Add(NodeCommands.Mount(global));
+        root.Subcommands.Add(NodeCommands.Unmount(global));
+        root.Subcommands.Add(FileCommands.Put(global));
+        root.Subcommands.Add(FileCommands.Get(global));
+        root.Subcommands.Add(FileCommands.List(global));
+        root.Subcommands.Add(FileCommands.Remove(global));
+        root.Subcommands.Add(StatusCommand.Create(global));
+        root.Subcommands.Add(NodeCommands.Demo());
+
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            Command command = parsed.CommandResult.Command;
+            Console.Error.WriteLine($"nexnet: {parsed.Errors[0].Message} (see `nexnet{(command == root ? "" : " " + command.Name)} --help`)");
+            return ExitCodes.Usage;
+        }
+
+        if (parsed.CommandResult.Command == root && parsed.Action is null)
+        {
+            Console.Error.WriteLine("nexnet: say what to do, e.g. `nexnet init`, `nexnet mount DIR`, `nexnet status` (see `nexnet --help`)");
+            return ExitCodes.Usage;
+        }
+
+        // Ctrl+C and SIGTERM are the node's and mount's own business (a clean unmount can take a while).
+        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    /// <summary>Runs a command's body and turns what it throws into one line and an exit code.</summary>
+    public static async Task<int> Guard(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (CliException e)
+        {
+            return Fail(e.Message, e.ExitCode);
+        }
+        catch (KeyFileException e)
+        {
+            return Fail(e.Message, ExitCodes.Integrity);
+        }
+        catch (IntegrityException e)
+        {
+            return Fail(e.Message, ExitCodes.Integrity);
+        }
+        catch (FuseUnavailableException e)
+        {
+            return Fail(e.Message, ExitCodes.Unavailable);
+        }
+        catch (VolumeException e)
+        {
+            return Fail(e.Message, e.Error == VolumeError.NotFound ? ExitCodes.NotFound : e.Error is VolumeError.Unavailable or VolumeError.NotAMember ? ExitCodes.Unavailable : ExitCodes.Usage);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            return Fail($"permission denied: {e.Message}", ExitCodes.Permission);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            return Fail($"the port is already in use ({e.Message}): choose another with --listen HOST:PORT (port 0 picks a free one)", ExitCodes.Unavailable);
+        }
+        catch (IOException e) when (IsDiskFull(e))
+        {
+            return Fail($"the disk is full: {e.Message}", ExitCodes.IO);
+        }
+        catch (IOException e)
+        {
+            return Fail(e.Message, ExitCodes.IO);
+        }
+    }
+
+    public static bool IsDiskFull(IOException e) => e.HResult == 28 || e.Message.Contains("No space left", StringComparison.Ordinal);
+
+    public static int Fail(string message, int code)
+    {
+        Console.Error.WriteLine($"nexnet: {message}");
+        return code;
+    }
+}

@@ -1,0 +1,51 @@
+using System.Text.Json.Nodes;
+using NexNet.Node;
+
+namespace NexNet.Cli.Control;
+
+/// <summary>What <c>nexnet status</c> shows, as the JSON the control socket answers and <c>--json</c> prints.</summary>
+internal static class StatusReport
+{
+    public static JsonObject Build(NexNetNode node, IReadOnlyList<string> mounts, double replicationBytesPerSecond)
+    {
+        NodeStatus status = node.Status();
+        return new JsonObject
+        {
+            ["id"] = status.Id,
+            ["listen"] = status.Address,
+            ["member"] = status.IsMember,
+            ["dataDirectory"] = node.DataDirectory,
+            ["pid"] = Environment.ProcessId,
+            ["mounts"] = new JsonArray([.. mounts.Select(m => (JsonNode)m)]),
+            ["peers"] = new JsonArray([.. node.PeerStates().Select(p => (JsonNode)new JsonObject
+            {
+                ["id"] = p.Id,
+                ["address"] = p.Address,
+                ["state"] = p.State,
+                ["rttMs"] = p.RoundTrip?.TotalMilliseconds,
+                ["caughtUp"] = p.CaughtUp?.ToString("O"),
+            })]),
+            ["members"] = status.Members,
+            ["store"] = new JsonObject
+            {
+                ["chunks"] = status.Blobs,
+                ["bytes"] = status.BlobBytes,
+                ["cacheLimit"] = null, // every chunk fetched is kept; collection removes what no file references
+            },
+            ["replication"] = new JsonObject
+            {
+                ["pendingChunks"] = status.ReplicationBacklogChunks,
+                ["pendingBytes"] = status.ReplicationBacklogBytes,
+                ["bytesPerSecond"] = Math.Round(replicationBytesPerSecond),
+            },
+            ["tree"] = new JsonObject
+            {
+                ["records"] = status.Records,
+                ["entries"] = status.Entries,
+                ["recordsRejected"] = status.RecordsRejected,
+                ["chunksFetched"] = status.ChunksFetched,
+                ["badChunksRejected"] = status.BadChunksRejected,
+            },
+        };
+    }
+}

@@ -1,0 +1,88 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using NexNet.Node;
+
+namespace NexNet.Cli;
+
+/// <summary>
+/// <c>config.json</c> in the data directory: the settings a node starts with. <c>init</c> and <c>join</c>
+/// write it; command-line flags override it for one run. Unknown keys are refused (a typo should not
+/// silently fall back to a default).
+/// </summary>
+internal sealed record NodeConfig
+{
+    public const string FileName = "config.json";
+
+    public const int DefaultPort = 4747;
+
+    private static readonly JsonSerializerOptions s_json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        WriteIndented = true,
+    };
+
+    /// <summary>Where peers reach this node (host:port; port 0 picks a free one).</summary>
+    public string Listen { get; init; } = $"0.0.0.0:{DefaultPort}";
+
+    /// <summary>Other nodes (host:port) to dial at start.</summary>
+    public IReadOnlyList<string> Join { get; init; } = [];
+
+    /// <summary>Copies of every chunk (capped at the number of nodes).</summary>
+    public int ReplicationFactor { get; init; } = 3;
+
+    /// <summary>How often anti-entropy asks every peer for new records.</summary>
+    public double SyncIntervalSeconds { get; init; } = 5;
+
+    /// <summary>A peer unreachable this long is counted out and its chunks copied elsewhere.</summary>
+    public double DeadAfterSeconds { get; init; } = 120;
+
+    /// <summary>How long a chunk no file references is kept before it is collected.</summary>
+    public double CollectionGraceMinutes { get; init; } = 15;
+
+    public static NodeConfig Load(string dataDirectory)
+    {
+        string path = Path.Combine(dataDirectory, FileName);
+        if (!File.Exists(path))
+        {
+            return new NodeConfig();
+        }
+
+        try
+        {
+            NodeConfig config = JsonSerializer.Deserialize<NodeConfig>(File.ReadAllText(path), s_json) ?? new NodeConfig();
+            _ = ParseEndPoint(config.Listen, $"\"listen\" in {path}");
+            return config;
+        }
+        catch (JsonException e)
+        {
+            throw new CliException($"{path} is not valid: {e.Message} (fix it, or delete it to use the defaults)", ExitCodes.Usage);
+        }
+    }
+
+    public void Save(string dataDirectory)
+    {
+        string path = Path.Combine(dataDirectory, FileName);
+        File.WriteAllText(path, JsonSerializer.Serialize(this, s_json) + "\n");
+    }
+
+    /// <summary>The node's options: this config with the command line's --listen and --join on top.</summary>
+    public NodeOptions ToNodeOptions(string? listenFlag, IReadOnlyList<string> joinFlags) => new()
+    {
+        Listen = ParseEndPoint(listenFlag ?? Listen, listenFlag is null ? $"\"listen\" in {FileName}" : "--listen"),
+        Bootstrap = joinFlags.Count > 0 ? joinFlags : Join,
+        ReplicationFactor = ReplicationFactor,
+        SyncInterval = TimeSpan.FromSeconds(SyncIntervalSeconds),
+        DeadAfter = TimeSpan.FromSeconds(DeadAfterSeconds),
+        CollectionGrace = TimeSpan.FromMinutes(CollectionGraceMinutes),
+    };
+
+    public static IPEndPoint ParseEndPoint(string text, string what) =>
+        IPEndPoint.TryParse(text, out IPEndPoint? endPoint)
+            ? endPoint
+            : throw new CliException($"{what} must be HOST:PORT with an IP address, e.g. 0.0.0.0:{DefaultPort} (port 0 picks a free one); got \"{text}\"", ExitCodes.Usage);
+}

@@ -1,0 +1,53 @@
+using NexNet.IntegrationTests.Support;
+
+namespace NexNet.IntegrationTests.Cli;
+
+/// <summary>A real <c>nexnet node</c> in the foreground on 127.0.0.1, port 0; disposing stops it with SIGTERM.</summary>
+internal sealed class CliNode : IAsyncDisposable
+{
+    private CliNode(ChildProcess process, string data, string address)
+    {
+        Process = process;
+        DataDirectory = data;
+        Address = address;
+    }
+
+    public ChildProcess Process { get; }
+
+    public string DataDirectory { get; }
+
+    public string Address { get; }
+
+    /// <summary>Initialises <paramref name="data"/> unless it already is, then starts its node.</summary>
+    public static async Task<CliNode> StartAsync(string data, params string[] extra)
+    {
+        if (!File.Exists(Path.Combine(data, "network.key")))
+        {
+            Nexnet.Result init = await Nexnet.RunAsync("init", "--data", data, "--listen", "127.0.0.1:0");
+            Assert.True(init.Exit == 0, init.ToString());
+        }
+
+        ChildProcess process = Mount.MountProcess.StartNexnet(["node", "--data", data, .. extra]).StartCollecting();
+        try
+        {
+            string line = await process.WaitForLineAsync(l => l.StartsWith("nexnet: node ", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "its running line");
+            string address = line[(line.IndexOf("listening on ", StringComparison.Ordinal) + "listening on ".Length)..].Split(',')[0];
+            return new CliNode(process, data, address);
+        }
+        catch (TimeoutException) when (process.HasExited)
+        {
+            throw new InvalidOperationException($"nexnet node exited: {await process.StderrAsync()}");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Process.HasExited)
+        {
+            Process.Signal("TERM");
+            await Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        }
+
+        Process.Dispose();
+    }
+}

@@ -1,0 +1,144 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using NexNet.IntegrationTests.Support;
+using NexNet.Tests.Shared;
+
+namespace NexNet.IntegrationTests.Cli;
+
+/// <summary>put, get, ls, rm and status against a real <c>nexnet node</c>, through its control socket.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class CliNodeTests
+{
+    [Fact]
+    public async Task Put_get_ls_rm_and_status_work_against_a_running_node()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.Combine("data");
+        await using CliNode node = await CliNode.StartAsync(data);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(data, "control.sock")) & (UnixFileMode)0x1FF);
+
+        byte[] content = RandomNumberGenerator.GetBytes(3_000_000);
+        string local = temp.Combine("photo.bin");
+        File.WriteAllBytes(local, content);
+        Nexnet.Result put = await Nexnet.RunAsync("put", local, "--data", data);
+        Assert.True(put.Exit == 0, put.ToString());
+        Assert.StartsWith("nexnet: stored /photo.bin (2.9 MiB in ", put.Stdout, StringComparison.Ordinal);
+        Assert.Equal(0, (await Nexnet.RunAsync("put", local, "/albums/2026/", "--data", data)).Exit);
+
+        Nexnet.Result ls = await Nexnet.RunAsync("ls", "--data", data);
+        Assert.Equal("albums/\nphoto.bin", ls.Stdout);
+        Nexnet.Result longList = await Nexnet.RunAsync("ls", "/albums/2026", "-l", "--data", data);
+        Assert.Matches(@"^-rw-r--r-- 3000000 \d{4}-\d\d-\d\d \d\d:\d\d photo\.bin$", longList.Stdout);
+        JsonArray listed = (JsonArray)JsonNode.Parse((await Nexnet.RunAsync("ls", "/albums/2026", "--json", "--data", data)).Stdout)!;
+        Assert.Equal(3_000_000, (long)listed[0]!["size"]!);
+
+        Nexnet.Result get = await Nexnet.RunAsync("get", "/albums/2026/photo.bin", temp.Combine("back.bin"), "--data", data);
+        Assert.True(get.Exit == 0, get.ToString());
+        Assert.Equal(content, File.ReadAllBytes(temp.Combine("back.bin")));
+        Assert.Equal(File.GetLastWriteTimeUtc(local), File.GetLastWriteTimeUtc(temp.Combine("back.bin")));
+
+        JsonObject status = (JsonObject)JsonNode.Parse((await Nexnet.RunAsync("status", "--json", "--data", data)).Stdout)!;
+        Assert.Equal(node.Address, (string?)status["listen"]);
+        Assert.NotEqual("127.0.0.1:0", (string?)status["listen"]);
+        Assert.Equal(true, (bool?)status["member"]);
+        Assert.True((long)status["store"]!["chunks"]! >= 3);
+        Assert.Equal(4, (long)status["tree"]!["entries"]!); // /photo.bin, /albums, /albums/2026, /albums/2026/photo.bin
+        Nexnet.Result plain = await Nexnet.RunAsync("status", "--data", data);
+        Assert.Contains($"listening: {node.Address}", plain.Stdout, StringComparison.Ordinal);
+        Assert.Contains("replication: ", plain.Stdout, StringComparison.Ordinal);
+        Assert.Contains("peers: 0", plain.Stdout, StringComparison.Ordinal);
+
+        Nexnet.Result refuse = await Nexnet.RunAsync("rm", "/albums", "--data", data);
+        Assert.Equal(64, refuse.Exit);
+        Assert.Equal("nexnet: /albums is a directory: use rm -r to delete it and everything in it", refuse.Stderr);
+        Assert.Equal(0, (await Nexnet.RunAsync("rm", "-r", "/albums", "--data", data)).Exit);
+        Assert.Equal(0, (await Nexnet.RunAsync("rm", "/photo.bin", "--data", data)).Exit);
+        Assert.Equal("", (await Nexnet.RunAsync("ls", "--data", data)).Stdout);
+    }
+
+    [Fact]
+    public async Task Missing_paths_and_files_are_not_found_errors()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.Combine("data");
+        await using CliNode node = await CliNode.StartAsync(data);
+        Nexnet.Result get = await Nexnet.RunAsync("get", "/no/such/file", temp.Combine("x"), "--data", data);
+        Assert.Equal(66, get.Exit);
+        Assert.Equal("nexnet: /no/such/file does not exist", get.Stderr);
+        Assert.False(File.Exists(temp.Combine("x")) || File.Exists(temp.Combine("x.nexnet-part")), "nothing half-written is left");
+        Nexnet.Result ls = await Nexnet.RunAsync("ls", "/nope", "--data", data);
+        Assert.Equal(66, ls.Exit);
+        Nexnet.Result rm = await Nexnet.RunAsync("rm", "/nope", "--data", data);
+        Assert.Equal(66, rm.Exit);
+        Assert.Equal("nexnet: /nope does not exist", rm.Stderr);
+        Nexnet.Result put = await Nexnet.RunAsync("put", temp.Combine("missing.txt"), "--data", data);
+        Assert.Equal(66, put.Exit);
+        Assert.Equal($"nexnet: {temp.Combine("missing.txt")} does not exist", put.Stderr);
+    }
+
+    [Fact]
+    public async Task A_second_node_on_the_same_data_directory_is_refused()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.Combine("data");
+        await using CliNode node = await CliNode.StartAsync(data);
+        Nexnet.Result second = await Nexnet.RunAsync("node", "--data", data);
+        Assert.Equal(69, second.Exit);
+        Assert.Equal($"nexnet: a node is already running on {data}: stop it first, or use another data directory with --data", second.Stderr);
+    }
+
+    [Fact]
+    public async Task A_full_disk_fails_the_put_with_an_io_error_and_the_node_keeps_serving()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.Combine("small");
+        Directory.CreateDirectory(data);
+        await Shell.RunAsync($"mount -t tmpfs -o size=6m nexnet-test-full '{data}'");
+        try
+        {
+            await using (CliNode node = await CliNode.StartAsync(data))
+            {
+                string big = temp.Combine("big.bin");
+                File.WriteAllBytes(big, RandomNumberGenerator.GetBytes(20_000_000));
+                Nexnet.Result full = await Nexnet.RunAsync("put", big, "--data", data);
+                Assert.True(full.Exit == 74, full.ToString());
+                Assert.EndsWith($"\nnexnet: the node's disk is full ({data}): free some space and try again", full.Stderr, StringComparison.Ordinal);
+
+                // Still serving: a small file goes in and comes back, the failed one is not listed.
+                File.WriteAllText(temp.Combine("small.txt"), "still here");
+                Assert.Equal(0, (await Nexnet.RunAsync("put", temp.Combine("small.txt"), "--data", data)).Exit);
+                Assert.Equal("small.txt", (await Nexnet.RunAsync("ls", "--data", data)).Stdout);
+                Assert.Equal("still here", (await Nexnet.RunAsync("get", "/small.txt", "-", "--data", data)).Stdout);
+            }
+        }
+        finally
+        {
+            await Shell.RunAsync($"umount '{data}'");
+        }
+    }
+
+    [Fact]
+    public async Task Put_of_a_large_file_draws_a_bar_on_a_terminal_and_plain_lines_without_one()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.Combine("data");
+        await using CliNode node = await CliNode.StartAsync(data);
+        string big = temp.Combine("big.bin");
+        File.WriteAllBytes(big, RandomNumberGenerator.GetBytes(64 << 20));
+
+        // script(1) runs the command on a pseudo-terminal and copies what it drew.
+        string drawn = await Shell.RunAsync($"TERM=xterm-256color COLUMNS=120 script -qfec \"{Nexnet.ShellCommand} put '{big}' /on-a-terminal.bin --data '{data}'\" /dev/null");
+        Assert.Contains("put /on-a-terminal.bin", drawn, StringComparison.Ordinal);
+        Assert.Contains("━", drawn, StringComparison.Ordinal); // the bar
+        Assert.Contains("100%", drawn, StringComparison.Ordinal);
+        Assert.Contains("MiB/s", drawn, StringComparison.Ordinal);
+        Assert.Contains("\u001b[", drawn, StringComparison.Ordinal); // drawn with escape sequences
+
+        Nexnet.Result plain = await Nexnet.RunAsync("put", big, "/piped.bin", "--data", data);
+        Assert.True(plain.Exit == 0, plain.ToString());
+        Assert.DoesNotContain("\u001b[", plain.Stdout + plain.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("━", plain.Stderr, StringComparison.Ordinal);
+        Assert.Matches(@"^put /piped\.bin: 10% \([\d.]+ MiB of 64\.0 MiB, [\d.]+ [KMG]?i?B/s, \d+ (s|min) left\)$", plain.Stderr.Split('\n')[0]);
+        Assert.StartsWith("nexnet: stored /piped.bin (64.0 MiB in ", plain.Stdout, StringComparison.Ordinal);
+    }
+}

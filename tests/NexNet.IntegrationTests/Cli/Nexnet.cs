@@ -1,0 +1,57 @@
+using System.Diagnostics;
+
+namespace NexNet.IntegrationTests.Cli;
+
+/// <summary>Runs the real <c>nexnet</c> command (built beside the tests) and collects its exit code and output.</summary>
+internal static class Nexnet
+{
+    private static readonly TimeSpan s_deadline = TimeSpan.FromMinutes(3);
+
+    public static string Dll => Path.Combine(AppContext.BaseDirectory, "nexnet.dll");
+
+    public static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+
+    /// <summary>The command as a shell would run it.</summary>
+    public static string ShellCommand => $"'{Dotnet}' '{Dll}'";
+
+    public static Task<Result> RunAsync(params string[] args) => RunWithAsync(null, args);
+
+    /// <summary>Runs under <paramref name="wrapper"/> (e.g. setpriv …) when given.</summary>
+    public static async Task<Result> RunWithAsync(string[]? wrapper, params string[] args)
+    {
+        string[] command = [.. wrapper ?? [], Dotnet, Dll, .. args];
+        var info = new ProcessStartInfo(command[0])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (string arg in command.Skip(1))
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        process.StandardInput.Close();
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(s_deadline);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"nexnet {string.Join(' ', args)} did not finish within {s_deadline.TotalMinutes} min");
+        }
+
+        return new Result(process.ExitCode, (await stdout).TrimEnd(), (await stderr).TrimEnd());
+    }
+
+    public sealed record Result(int Exit, string Stdout, string Stderr)
+    {
+        public override string ToString() => $"exit {Exit}\nstdout: {Stdout}\nstderr: {Stderr}";
+    }
+}
