@@ -6,12 +6,29 @@
 #                                (--data DIR, --listen HOST:PORT, --join HOST:PORT, --verbose)
 #   ./mount.sh --demo [ROOT]     three connected nodes mounted at ROOT/a, ROOT/b, ROOT/c (default ./NexNet):
 #                                a file copied into a shows up in b and c
+#   On macOS: the node runs in the background with its WebDAV front end and mount_webdav mounts it at DIR.
 #
 # Data lives in $NEXNET_DATA or ~/.local/share/nexnet (created with fresh keys on first use). Stop with
 # Ctrl+C: it unmounts cleanly.
 set -euo pipefail
 cd "$(dirname "$0")"
 say() { printf 'mount.sh: %s\n' "$*"; }
+
+if [ "$(uname -s)" = Darwin ]; then
+  # macOS: no FUSE by default; the node serves WebDAV on 127.0.0.1 and Finder's own client mounts it.
+  dir="${1:-./NexNet}"
+  mkdir -p "$dir"
+  ./nexnet status >/dev/null 2>&1 || {
+    [ -e "${NEXNET_DATA:-$HOME/.local/share/nexnet}/network.key" ] || ./nexnet init
+    ./nexnet node --webdav 127.0.0.1:4780 --background
+  }
+  url=$(./nexnet status --json | sed -n 's/.*"webdav":"\([^"]*\)".*/\1/p')
+  [ -n "$url" ] || { say "the running node serves no WebDAV: stop it and run ./mount.sh again"; exit 69; }
+  mount_webdav -S -v NexNet "$url" "$dir"
+  pid=$(./nexnet status --json | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+  say "mounted $dir over WebDAV ($url); stop with: umount $dir && kill $pid"
+  exit 0
+fi
 
 as_root=()
 [ "$(id -u)" -eq 0 ] || as_root=(sudo)

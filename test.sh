@@ -16,8 +16,13 @@ command -v gcc >/dev/null 2>&1 || apt_packages+=(gcc)
 command -v git >/dev/null 2>&1 || apt_packages+=(git)
 command -v rsync >/dev/null 2>&1 || apt_packages+=(rsync)
 command -v python3 >/dev/null 2>&1 || apt_packages+=(python3)
+command -v litmus >/dev/null 2>&1 || apt_packages+=(litmus)
+command -v mount.davfs >/dev/null 2>&1 || apt_packages+=(davfs2)
+command -v script >/dev/null 2>&1 || apt_packages+=(bsdutils)
+command -v setpriv >/dev/null 2>&1 || apt_packages+=(util-linux)
+command -v ip >/dev/null 2>&1 || apt_packages+=(iproute2)
 if [ ${#apt_packages[@]} -gt 0 ]; then
-  say "installing ${apt_packages[*]} (used by the integration tests: the real sqlite3, libfuse3 and its headers, git, rsync)"
+  say "installing ${apt_packages[*]} (used by the integration tests: the real sqlite3, libfuse3 and its headers, git, rsync, the WebDAV suite litmus and client davfs2, a pty, capabilities, a network namespace)"
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   if ! { "${sudo_cmd[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${apt_packages[@]}"; } >/dev/null; then
@@ -30,6 +35,14 @@ if ! command -v dotnet >/dev/null 2>&1; then
   say "the .NET 10 SDK is not installed (https://learn.microsoft.com/dotnet/core/install/linux-debian)"
   echo "0 passed, 1 failed"
   exit 1
+fi
+if ! command -v pwsh >/dev/null 2>&1 && [ ! -x "$HOME/.dotnet/tools/pwsh" ]; then
+  say "installing PowerShell 7 as a .NET tool (the mount.ps1 test runs it)"
+  if ! dotnet tool install --global PowerShell >/dev/null; then
+    say "could not install PowerShell (dotnet tool install --global PowerShell); install it and run again"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
 fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 

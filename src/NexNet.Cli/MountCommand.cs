@@ -5,6 +5,7 @@ using NexNet.Cli.Control;
 using NexNet.Crypto;
 using NexNet.Fuse;
 using NexNet.Node;
+using NexNet.WebDav;
 
 namespace NexNet.Cli;
 
@@ -19,7 +20,7 @@ internal static class MountCommand
     /// Runs a node — with a mount at <paramref name="mountpoint"/> when given — and its control socket in
     /// the foreground until Ctrl+C, SIGTERM or an unmount from outside; then stops cleanly.
     /// </summary>
-    public static async Task<int> RunAsync(string data, NodeOptions nodeOptions, string? mountpoint, bool verbose, TextWriter output)
+    public static async Task<int> RunAsync(string data, NodeOptions nodeOptions, string? mountpoint, bool verbose, TextWriter output, IPEndPoint? webDav = null)
     {
         if (mountpoint is not null && FuseHost.MountpointProblem(mountpoint) is { } problem)
         {
@@ -28,6 +29,7 @@ internal static class MountCommand
 
         ControlServer.RequireNoOtherNode(data);
         using ILoggerFactory logs = NodeLogging.Create(data, verbose, out string logFile);
+        using var trimmer = new IdleMemoryTrimmer();
         ILogger log = logs.CreateLogger("nexnet");
         NexNetNode node;
         try
@@ -41,6 +43,7 @@ internal static class MountCommand
 
         FuseHost? host = null;
         ControlServer? control = null;
+        WebDavServer? dav = null;
         try
         {
             if (mountpoint is not null)
@@ -48,14 +51,24 @@ internal static class MountCommand
                 host = MountVolume(node, mountpoint, log);
             }
 
+            if (webDav is not null)
+            {
+                dav = await StartWebDavAsync(node, webDav, log);
+            }
+
             string? mounted = host?.Mountpoint;
-            control = ControlServer.Start(node, () => mounted is null ? [] : [mounted], log);
+            control = ControlServer.Start(node, () => mounted is null ? [] : [mounted], log, dav?.Url);
             string id = node.Id.ToString();
             string socket = ControlServer.SocketPath(data);
             Log.NodeStarted(log, id, node.Address, socket, logFile);
             output.WriteLine(host is null
                 ? $"nexnet: node {node.Id.Abbreviated} running (listening on {node.Address}, data {data})"
                 : $"nexnet: mounted {host.Mountpoint} (node {node.Id.Abbreviated}, listening on {node.Address})");
+            if (dav is not null)
+            {
+                output.WriteLine($"nexnet: webdav at {dav.Url} (mount it with Explorer, Finder or davfs2)");
+            }
+
             output.WriteLine($"nexnet: stop with Ctrl+C or `kill {Environment.ProcessId}`{(host is null ? "" : $" or `nexnet unmount {host.Mountpoint}`")}; files closed before then are kept");
             output.Flush();
             Task unmounted = host?.Stopped ?? Task.Delay(Timeout.Infinite);
@@ -71,6 +84,11 @@ internal static class MountCommand
             if (control is not null)
             {
                 await control.DisposeAsync();
+            }
+
+            if (dav is not null)
+            {
+                await dav.DisposeAsync();
             }
 
             host?.Dispose();
@@ -129,6 +147,19 @@ internal static class MountCommand
         KeyFile.CreateNew(network);
         KeyFile.CreateNew(Path.Combine(dataDirectory, NexNetNode.VolumeKeyFile));
         return true;
+    }
+
+    private static async Task<WebDavServer> StartWebDavAsync(NexNetNode node, IPEndPoint listen, ILogger log)
+    {
+        Volume volume = node.Volume ?? throw new CliException($"{node.DataDirectory} holds no volume key: a storage peer has nothing to serve over WebDAV", ExitCodes.Usage);
+        try
+        {
+            return await WebDavServer.StartAsync(volume, node.DataDirectory, listen, log);
+        }
+        catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
+        {
+            throw new CliException($"cannot serve WebDAV on {listen}: the port is in use; choose another with --webdav HOST:PORT", ExitCodes.Unavailable);
+        }
     }
 
     private static FuseHost MountVolume(NexNetNode node, string mountpoint, ILogger log)

@@ -10,7 +10,8 @@ internal static class NodeCommands
     public static Command Node(GlobalOptions global)
     {
         var background = BackgroundOption();
-        var command = new Command("node", "Run the node without a mount (a storage peer, or a member that only serves and replicates)") { background };
+        var webDav = WebDavOption();
+        var command = new Command("node", "Run the node without a mount (a storage peer, or a member that only serves and replicates)") { background, webDav };
         command.SetAction((result, cancellationToken) => CommandLine.Guard(async () =>
         {
             string data = global.DataDirectoryOf(result);
@@ -18,7 +19,7 @@ internal static class NodeCommands
             NodeOptions options = NodeConfig.Load(data).ToNodeOptions(result.GetValue(global.Listen), global.JoinOf(result));
             return result.GetValue(background)
                 ? await Background.StartAsync(data, null, cancellationToken)
-                : await MountCommand.RunAsync(data, options, null, result.GetValue(global.Verbose), Console.Out);
+                : await MountCommand.RunAsync(data, options, null, result.GetValue(global.Verbose), Console.Out, WebDavEndPoint(result, webDav));
         }));
         return command;
     }
@@ -28,7 +29,8 @@ internal static class NodeCommands
         var directory = new Argument<string>("DIR") { Description = "An empty directory to mount the volume at (with --demo: where a, b and c go)" };
         var demo = new Option<bool>("--demo") { Description = "Mount three connected demo nodes at DIR/a, DIR/b and DIR/c" };
         var background = BackgroundOption();
-        var command = new Command("mount", "Mount the volume at DIR and run the node (the first run in a new data directory creates a volume)") { directory, demo, background };
+        var webDav = WebDavOption();
+        var command = new Command("mount", "Mount the volume at DIR and run the node (the first run in a new data directory creates a volume)") { directory, demo, background, webDav };
         command.SetAction((result, cancellationToken) => CommandLine.Guard(async () =>
         {
             string mountpoint = Path.GetFullPath(result.GetValue(directory)!);
@@ -61,7 +63,7 @@ internal static class NodeCommands
             }
 
             NodeOptions options = NodeConfig.Load(data).ToNodeOptions(result.GetValue(global.Listen), global.JoinOf(result));
-            return await MountCommand.RunAsync(data, options, mountpoint, verbose, Console.Out);
+            return await MountCommand.RunAsync(data, options, mountpoint, verbose, Console.Out, WebDavEndPoint(result, webDav));
         }));
         return command;
     }
@@ -121,6 +123,18 @@ internal static class NodeCommands
         }));
         return command;
     }
+
+    /// <summary>Where WebDAV listens when it is asked for: 127.0.0.1:4780 unless given.</summary>
+    public const string DefaultWebDav = "127.0.0.1:4780";
+
+    private static Option<string?> WebDavOption() => new("--webdav")
+    {
+        Description = $"Also serve the volume over WebDAV (Explorer, Finder, davfs2) at HOST:PORT (default {DefaultWebDav}), under a secret path",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
+
+    private static System.Net.IPEndPoint? WebDavEndPoint(ParseResult result, Option<string?> option) =>
+        result.GetResult(option) is null ? null : NodeConfig.ParseEndPoint(result.GetValue(option) ?? DefaultWebDav, "--webdav");
 
     private static Option<bool> BackgroundOption() => new("--background")
     {

@@ -102,6 +102,11 @@ internal static class StatusCommand
             yield return ("mounted", string.Join(", ", (status["mounts"] as JsonArray)!.Select(m => (string?)m)));
         }
 
+        if ((string?)status["webdav"] is { } webDav)
+        {
+            yield return ("webdav", webDav);
+        }
+
         yield return ("store", $"{(long?)store["chunks"]} chunks, {Units.Bytes((long?)store["bytes"] ?? 0)}, no cache limit (collection removes chunks no file uses)");
         long pendingBytes = (long?)replication["pendingBytes"] ?? 0;
         double rate = (double?)replication["bytesPerSecond"] ?? 0;

@@ -35,6 +35,9 @@ internal sealed class ControlServer : IAsyncDisposable
         _accepting = Task.Run(AcceptLoopAsync);
     }
 
+    /// <summary>Where the node serves WebDAV, if it does (status shows it).</summary>
+    public string? WebDavUrl { get; private init; }
+
     public static string SocketPath(string dataDirectory) => Path.Combine(dataDirectory, SocketName);
 
     /// <summary>Fails (<see cref="ExitCodes.Unavailable"/>) when another node already answers on this data directory's socket.</summary>
@@ -60,7 +63,7 @@ internal sealed class ControlServer : IAsyncDisposable
         throw new CliException($"a node is already running on {dataDirectory}: stop it first, or use another data directory with --data", ExitCodes.Unavailable);
     }
 
-    public static ControlServer Start(NexNetNode node, Func<IReadOnlyList<string>> mounts, ILogger log)
+    public static ControlServer Start(NexNetNode node, Func<IReadOnlyList<string>> mounts, ILogger log, string? webDavUrl = null)
     {
         string path = SocketPath(node.DataDirectory);
         RequireNoOtherNode(node.DataDirectory);
@@ -80,7 +83,7 @@ internal sealed class ControlServer : IAsyncDisposable
             throw;
         }
 
-        return new ControlServer(node, mounts, log, listener, path);
+        return new ControlServer(node, mounts, log, listener, path) { WebDavUrl = webDavUrl };
     }
 
     public async ValueTask DisposeAsync()
@@ -145,7 +148,7 @@ internal sealed class ControlServer : IAsyncDisposable
         {
             response = op switch
             {
-                "status" => Ok(StatusReport.Build(_node, _mounts(), _rate.BytesPerSecond)),
+                "status" => Ok(StatusReport.Build(_node, _mounts(), _rate.BytesPerSecond, WebDavUrl)),
                 "ls" => Ok(new JsonObject { ["entries"] = List(Volume(), PathOf(request)) }),
                 "rm" => Remove(Volume(), PathOf(request), (bool?)request["recursive"] ?? false),
                 "put" => await PutAsync(Volume(), request, stream, stop),

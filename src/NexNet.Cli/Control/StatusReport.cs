@@ -6,7 +6,7 @@ namespace NexNet.Cli.Control;
 /// <summary>What <c>nexnet status</c> shows, as the JSON the control socket answers and <c>--json</c> prints.</summary>
 internal static class StatusReport
 {
-    public static JsonObject Build(NexNetNode node, IReadOnlyList<string> mounts, double replicationBytesPerSecond)
+    public static JsonObject Build(NexNetNode node, IReadOnlyList<string> mounts, double replicationBytesPerSecond, string? webDavUrl)
     {
         NodeStatus status = node.Status();
         return new JsonObject
@@ -17,6 +17,7 @@ internal static class StatusReport
             ["dataDirectory"] = node.DataDirectory,
             ["pid"] = Environment.ProcessId,
             ["mounts"] = new JsonArray([.. mounts.Select(m => (JsonNode)m)]),
+            ["webdav"] = webDavUrl,
             ["peers"] = new JsonArray([.. node.PeerStates().Select(p => (JsonNode)new JsonObject
             {
                 ["id"] = p.Id,

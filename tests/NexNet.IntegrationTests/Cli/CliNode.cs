@@ -5,12 +5,16 @@ namespace NexNet.IntegrationTests.Cli;
 /// <summary>A real <c>nexnet node</c> in the foreground on 127.0.0.1, port 0; disposing stops it with SIGTERM.</summary>
 internal sealed class CliNode : IAsyncDisposable
 {
-    private CliNode(ChildProcess process, string data, string address)
+    private CliNode(ChildProcess process, string data, string address, string? webDav)
     {
         Process = process;
         DataDirectory = data;
         Address = address;
+        WebDavUrl = webDav;
     }
+
+    /// <summary>The WebDAV URL when started with --webdav.</summary>
+    public string? WebDavUrl { get; }
 
     public ChildProcess Process { get; }
 
@@ -32,7 +36,14 @@ internal sealed class CliNode : IAsyncDisposable
         {
             string line = await process.WaitForLineAsync(l => l.StartsWith("nexnet: node ", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "its running line");
             string address = line[(line.IndexOf("listening on ", StringComparison.Ordinal) + "listening on ".Length)..].Split(',')[0];
-            return new CliNode(process, data, address);
+            string? webDav = null;
+            if (extra.Contains("--webdav"))
+            {
+                string served = await process.WaitForLineAsync(l => l.StartsWith("nexnet: webdav at ", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "its webdav line");
+                webDav = served["nexnet: webdav at ".Length..].Split(' ')[0];
+            }
+
+            return new CliNode(process, data, address, webDav);
         }
         catch (TimeoutException) when (process.HasExited)
         {

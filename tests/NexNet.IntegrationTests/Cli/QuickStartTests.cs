@@ -15,7 +15,7 @@ public sealed class QuickStartTests
     public async Task The_readmes_quick_start_runs_as_written_on_a_fresh_clone()
     {
         Assert.True(File.Exists("/dev/fuse"), "/dev/fuse is missing: the quick start mounts");
-        string repository = FindRepository();
+        string repository = Repository.Root;
         string readme = await File.ReadAllTextAsync(Path.Combine(repository, "README.md"), TestContext.Current.CancellationToken);
         const string Start = "<!-- quickstart -->\n```bash\n", End = "```\n<!-- /quickstart -->";
         int from = readme.IndexOf(Start, StringComparison.Ordinal) + Start.Length;
@@ -45,18 +45,5 @@ public sealed class QuickStartTests
         {
             await Shell.RunAsync($"pkill -TERM -f -- '[-]-data {home}/second' || true; fusermount3 -u '{home}/NexNet' 2>/dev/null || true");
         }
-    }
-
-    private static string FindRepository()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "NexNet.Fs.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no NexNet.Fs.sln above {AppContext.BaseDirectory}");
     }
 }

@@ -1,0 +1,82 @@
+using System.Net;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using NexNet.Node;
+
+namespace NexNet.WebDav;
+
+/// <summary>
+/// The node's WebDAV front end on Kestrel, for Explorer, Finder and davfs2 (no driver needed). It binds
+/// to 127.0.0.1 by default and serves only under a random path prefix kept in the data directory
+/// (<c>webdav.prefix</c>, 0600), so other local users cannot browse the volume by guessing the URL.
+/// </summary>
+public sealed class WebDavServer : IAsyncDisposable
+{
+    public const string PrefixFile = "webdav.prefix";
+
+    private readonly WebApplication _app;
+
+    private WebDavServer(WebApplication app, string url)
+    {
+        _app = app;
+        Url = url;
+    }
+
+    /// <summary>The URL to mount, with its prefix and a trailing slash.</summary>
+    public string Url { get; }
+
+    public static async Task<WebDavServer> StartAsync(Volume volume, string dataDirectory, IPEndPoint listen, ILogger log)
+    {
+        ArgumentNullException.ThrowIfNull(listen);
+        string prefix = "/" + PrefixOf(dataDirectory);
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = null; // PUT streams files of any size
+            kestrel.Listen(listen);
+        });
+        WebApplication app = builder.Build();
+        var handler = new WebDavHandler(volume, prefix, new LockManager(), new DeadProperties(), log);
+        app.Run(handler.HandleAsync);
+        await app.StartAsync();
+        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new WebDavServer(app, address.TrimEnd('/') + prefix + "/");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    /// <summary>The data directory's prefix, made (random, 128 bits, URL-safe) on first use.</summary>
+    private static string PrefixOf(string dataDirectory)
+    {
+        string path = Path.Combine(dataDirectory, PrefixFile);
+        if (File.Exists(path))
+        {
+            return File.ReadAllText(path).Trim();
+        }
+
+        string prefix = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var writer = new StreamWriter(path, options))
+        {
+            writer.Write(prefix);
+        }
+
+        return prefix;
+    }
+}
