@@ -20,7 +20,7 @@ internal static class MountCommand
     /// Runs a node — with a mount at <paramref name="mountpoint"/> when given — and its control socket in
     /// the foreground until Ctrl+C, SIGTERM or an unmount from outside; then stops cleanly.
     /// </summary>
-    public static async Task<int> RunAsync(string data, NodeOptions nodeOptions, string? mountpoint, bool verbose, TextWriter output, IPEndPoint? webDav = null)
+    public static async Task<int> RunAsync(string data, NodeOptions nodeOptions, string? mountpoint, bool verbose, TextWriter output, IPEndPoint? webDav = null, bool webDavHttps = false)
     {
         if (mountpoint is not null && FuseHost.MountpointProblem(mountpoint) is { } problem)
         {
@@ -53,7 +53,7 @@ internal static class MountCommand
 
             if (webDav is not null)
             {
-                dav = await StartWebDavAsync(node, webDav, log);
+                dav = await StartWebDavAsync(node, webDav, webDavHttps, log);
             }
 
             string? mounted = host?.Mountpoint;
@@ -66,7 +66,9 @@ internal static class MountCommand
                 : $"nexnet: mounted {host.Mountpoint} (node {node.Id.Abbreviated}, listening on {node.Address})");
             if (dav is not null)
             {
-                output.WriteLine($"nexnet: webdav at {dav.Url} (mount it with Explorer, Finder or davfs2)");
+                output.WriteLine(dav.CertificateFingerprint is { } fingerprint
+                    ? $"nexnet: webdav at {dav.Url} (HTTPS, self-signed certificate SHA-256 {fingerprint})"
+                    : $"nexnet: webdav at {dav.Url} (mount it with Explorer, Finder or davfs2)");
             }
 
             output.WriteLine($"nexnet: stop with Ctrl+C or `kill {Environment.ProcessId}`{(host is null ? "" : $" or `nexnet unmount {host.Mountpoint}`")}; files closed before then are kept");
@@ -149,12 +151,12 @@ internal static class MountCommand
         return true;
     }
 
-    private static async Task<WebDavServer> StartWebDavAsync(NexNetNode node, IPEndPoint listen, ILogger log)
+    private static async Task<WebDavServer> StartWebDavAsync(NexNetNode node, IPEndPoint listen, bool https, ILogger log)
     {
         Volume volume = node.Volume ?? throw new CliException($"{node.DataDirectory} holds no volume key: a storage peer has nothing to serve over WebDAV", ExitCodes.Usage);
         try
         {
-            return await WebDavServer.StartAsync(volume, node.DataDirectory, listen, log);
+            return await WebDavServer.StartAsync(volume, node.DataDirectory, listen, log, https);
         }
         catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
         {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -21,33 +22,51 @@ public sealed class WebDavServer : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private WebDavServer(WebApplication app, string url)
+    private WebDavServer(WebApplication app, string url, string? fingerprint)
     {
         _app = app;
         Url = url;
+        CertificateFingerprint = fingerprint;
     }
+
+    /// <summary>SHA-256 of the HTTPS certificate (null over plain HTTP on loopback).</summary>
+    public string? CertificateFingerprint { get; }
 
     /// <summary>The URL to mount, with its prefix and a trailing slash.</summary>
     public string Url { get; }
 
-    public static async Task<WebDavServer> StartAsync(Volume volume, string dataDirectory, IPEndPoint listen, ILogger log)
+    public static async Task<WebDavServer> StartAsync(Volume volume, string dataDirectory, IPEndPoint listen, ILogger log, bool https = false)
     {
         ArgumentNullException.ThrowIfNull(listen);
         string prefix = "/" + PrefixOf(dataDirectory);
+        https |= !IPAddress.IsLoopback(listen.Address);
+        X509Certificate2? certificate = https ? WebDavCertificate.LoadOrCreate(dataDirectory, listen.Address) : null;
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = null; // PUT streams files of any size
-            kestrel.Listen(listen);
+            kestrel.Listen(listen, endpoint =>
+            {
+                if (certificate is not null)
+                {
+                    endpoint.UseHttps(certificate);
+                }
+            });
         });
         WebApplication app = builder.Build();
         var handler = new WebDavHandler(volume, prefix, new LockManager(), new DeadProperties(), log);
         app.Run(handler.HandleAsync);
         await app.StartAsync();
-        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new WebDavServer(app, address.TrimEnd('/') + prefix + "/");
+        var address = new UriBuilder(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        if (listen.Address.Equals(IPAddress.Any) || listen.Address.Equals(IPAddress.IPv6Any))
+        {
+            address.Host = Dns.GetHostName(); // a name clients can use (the certificate carries it)
+        }
+
+        address.Path = prefix + "/";
+        return new WebDavServer(app, address.Uri.ToString(), certificate is null ? null : WebDavCertificate.Fingerprint(certificate));
     }
 
     public async ValueTask DisposeAsync()

@@ -11,7 +11,8 @@ internal static class NodeCommands
     {
         var background = BackgroundOption();
         var webDav = WebDavOption();
-        var command = new Command("node", "Run the node without a mount (a storage peer, or a member that only serves and replicates)") { background, webDav };
+        var https = HttpsOption();
+        var command = new Command("node", "Run the node without a mount (a storage peer, or a member that only serves and replicates)") { background, webDav, https };
         command.SetAction((result, cancellationToken) => CommandLine.Guard(async () =>
         {
             string data = global.DataDirectoryOf(result);
@@ -19,7 +20,7 @@ internal static class NodeCommands
             NodeOptions options = NodeConfig.Load(data).ToNodeOptions(result.GetValue(global.Listen), global.JoinOf(result));
             return result.GetValue(background)
                 ? await Background.StartAsync(data, null, cancellationToken)
-                : await MountCommand.RunAsync(data, options, null, result.GetValue(global.Verbose), Console.Out, WebDavEndPoint(result, webDav));
+                : await MountCommand.RunAsync(data, options, null, result.GetValue(global.Verbose), Console.Out, WebDavEndPoint(result, webDav), result.GetValue(https));
         }));
         return command;
     }
@@ -30,7 +31,8 @@ internal static class NodeCommands
         var demo = new Option<bool>("--demo") { Description = "Mount three connected demo nodes at DIR/a, DIR/b and DIR/c" };
         var background = BackgroundOption();
         var webDav = WebDavOption();
-        var command = new Command("mount", "Mount the volume at DIR and run the node (the first run in a new data directory creates a volume)") { directory, demo, background, webDav };
+        var https = HttpsOption();
+        var command = new Command("mount", "Mount the volume at DIR and run the node (the first run in a new data directory creates a volume)") { directory, demo, background, webDav, https };
         command.SetAction((result, cancellationToken) => CommandLine.Guard(async () =>
         {
             string mountpoint = Path.GetFullPath(result.GetValue(directory)!);
@@ -63,7 +65,7 @@ internal static class NodeCommands
             }
 
             NodeOptions options = NodeConfig.Load(data).ToNodeOptions(result.GetValue(global.Listen), global.JoinOf(result));
-            return await MountCommand.RunAsync(data, options, mountpoint, verbose, Console.Out, WebDavEndPoint(result, webDav));
+            return await MountCommand.RunAsync(data, options, mountpoint, verbose, Console.Out, WebDavEndPoint(result, webDav), result.GetValue(https));
         }));
         return command;
     }
@@ -135,6 +137,11 @@ internal static class NodeCommands
 
     private static System.Net.IPEndPoint? WebDavEndPoint(ParseResult result, Option<string?> option) =>
         result.GetResult(option) is null ? null : NodeConfig.ParseEndPoint(result.GetValue(option) ?? DefaultWebDav, "--webdav");
+
+    private static Option<bool> HttpsOption() => new("--webdav-https")
+    {
+        Description = "Serve WebDAV over HTTPS with a generated self-signed certificate (always so when --webdav binds beyond 127.0.0.1)",
+    };
 
     private static Option<bool> BackgroundOption() => new("--background")
     {

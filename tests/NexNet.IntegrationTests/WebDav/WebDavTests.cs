@@ -42,6 +42,37 @@ public sealed partial class WebDavTests
     }
 
     [Fact]
+    public async Task Bound_beyond_loopback_it_serves_https_only_with_a_certificate_clients_can_pin()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.Combine("data");
+        Assert.Equal(0, (await Nexnet.RunAsync("init", "--data", data, "--listen", "127.0.0.1:0")).Exit);
+        using ChildProcess process = MountProcess.StartNexnet("node", "--data", data, "--webdav", "0.0.0.0:0").StartCollecting();
+        string line = await process.WaitForLineAsync(l => l.StartsWith("nexnet: webdav at ", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "its webdav line");
+        Match served = Regex.Match(line, @"^nexnet: webdav at (https://\S+) \(HTTPS, self-signed certificate SHA-256 ([0-9A-F:]{95})\)$");
+        Assert.True(served.Success, line);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(data, "webdav.pfx")));
+
+        // Pinned by its fingerprint, over loopback (the server listens on every address).
+        var url = new UriBuilder(served.Groups[1].Value) { Host = "127.0.0.1" }.Uri;
+        string pinned = served.Groups[2].Value.Replace(":", "", StringComparison.Ordinal);
+        using var handler = new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, certificate, _, _) =>
+                certificate is not null && Convert.ToHexString(certificate.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256)) == pinned,
+        };
+        using var https = new HttpClient(handler);
+        CancellationToken cancel = TestContext.Current.CancellationToken;
+        Assert.Equal(HttpStatusCode.Created, (await https.PutAsync(new Uri(url, "secret.txt"), new StringContent("over tls"), cancel)).StatusCode);
+        Assert.Equal("over tls", await https.GetStringAsync(new Uri(url, "secret.txt"), cancel));
+
+        using var plain = new HttpClient();
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => plain.GetAsync(new UriBuilder(url) { Scheme = "http" }.Uri, cancel));
+        process.Signal("TERM");
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
     public async Task A_file_put_through_webdav_is_read_through_fuse_and_another_node_and_the_other_way_round()
     {
         using var temp = new TempDirectory();
