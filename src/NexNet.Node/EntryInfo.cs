@@ -14,6 +14,12 @@ public sealed record EntryInfo(string Path, EntryKind Kind, long Size, uint Mode
 
     public bool IsDirectory => Kind == EntryKind.Directory;
 
+    /// <summary>
+    /// Properties clients attach (WebDAV's dead properties: <c>{namespace}name</c> to the element's XML).
+    /// Part of the sealed record, so they are encrypted, replicated and move with the entry.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Properties { get; init; }
+
     /// <summary>A directory that has no record of its own but has entries below it (they arrived before it), or the root.</summary>
     internal static EntryInfo ImplicitDirectory(string path) =>
         new(path, EntryKind.Directory, 0, DefaultDirectoryMode, DateTimeOffset.UnixEpoch, RecordVersion.None, null, null);

@@ -120,7 +120,10 @@ public sealed class Volume
         bool stream = !content.CanSeek || content.Length - content.Position > _chunks.ChunkSize;
         LiveReplication? live = stream ? _replicator.BeginLive() : null;
         ChunkList list = await _chunks.WriteAsync(content, live is null ? null : live.SendAsync, cancellationToken);
-        var info = new EntryInfo(path, EntryKind.File, list.Length, mode & 0xFFF, modifiedAt ?? DateTimeOffset.UtcNow, RecordVersion.None, list, null);
+        var info = new EntryInfo(path, EntryKind.File, list.Length, mode & 0xFFF, modifiedAt ?? DateTimeOffset.UtcNow, RecordVersion.None, list, null)
+        {
+            Properties = Stat(path)?.Properties, // new contents, same resource: its properties stay
+        };
         Commit(EntryCodec.ToEntry(info), () => _meta.EnqueueReplication(QueueItems(list), DateTimeOffset.UtcNow));
         if (live is not null)
         {
@@ -241,7 +244,10 @@ public sealed class Volume
         {
             RequireWritableFilePath(path);
             EnsureParents(path);
-            var info = new EntryInfo(path, EntryKind.File, content.Length, mode & 0xFFF, modifiedAt, RecordVersion.None, content, null);
+            var info = new EntryInfo(path, EntryKind.File, content.Length, mode & 0xFFF, modifiedAt, RecordVersion.None, content, null)
+            {
+                Properties = Stat(path)?.Properties, // new contents, same resource: its properties stay
+            };
             _sync.Push([_tree.CommitDeferred(EntryCodec.ToEntry(info))]); // journaled; its chunks are queued for their owners when it reaches the database
         }
 
@@ -295,6 +301,9 @@ public sealed class Volume
     /// <summary>Live entries in the tree (files, directories, links), for statfs.</summary>
     public long EntryCount() => _meta.LiveEntryCount();
 
+    /// <summary>Bytes of sealed chunks this node's store holds (its own files' and those it keeps for others).</summary>
+    public long StoredBytes() => _meta.BlobTotals().Bytes;
+
     // ------------------------------------------------------------------ directories, links, names
 
     public EntryInfo CreateDirectory(string path, uint mode = EntryInfo.DefaultDirectoryMode)
@@ -333,6 +342,20 @@ public sealed class Volume
         EntryInfo info = Stat(path) ?? throw new VolumeException(VolumeError.NotFound, $"{path} does not exist");
         Entry entry = EntryCodec.ToEntry(info with { Mode = mode is { } m ? m & 0xFFF : info.Mode, ModifiedAt = modifiedAt ?? info.ModifiedAt });
         Commit(entry);
+        return Stat(info.Path)!;
+    }
+
+    /// <summary>Replaces the client properties of an entry (WebDAV's PROPPATCH); null or empty removes them all.</summary>
+    public EntryInfo SetProperties(string path, IReadOnlyDictionary<string, string>? properties)
+    {
+        EntryInfo info = Stat(path) ?? throw new VolumeException(VolumeError.NotFound, $"{path} does not exist");
+        if (info.Path == VolumePath.Root)
+        {
+            throw new VolumeException(VolumeError.InvalidPath, "the root holds no properties");
+        }
+
+        // An implicit directory (known only from entries below it) gets a record of its own here.
+        Commit(EntryCodec.ToEntry(info with { Properties = properties is { Count: > 0 } ? properties : null }));
         return Stat(info.Path)!;
     }
 

@@ -1,79 +1,44 @@
 using System.Xml.Linq;
+using NexNet.Node;
 
 namespace NexNet.WebDav;
 
 /// <summary>
-/// Properties clients set with PROPPATCH (Finder's and Office's metadata), kept per path in memory and
-/// moved and copied with their resource. Not persisted yet: the volume's records have no field for
-/// them, and writing names and values to a file beside the store would put plaintext on the disk.
+/// Properties clients set with PROPPATCH, kept in the entry's sealed record (<see cref="EntryInfo.Properties"/>):
+/// encrypted like everything else, replicated to the other nodes, moved with a MOVE and kept when a PUT
+/// or a write through the mount replaces the contents. Stored as <c>{namespace}name</c> → the element's XML.
 /// </summary>
-internal sealed class DeadProperties
+internal sealed class DeadProperties(Volume volume)
 {
-    private readonly Lock _lock = new();
-    private readonly Dictionary<string, Dictionary<XName, XElement>> _byPath = new(StringComparer.Ordinal);
+    public static IReadOnlyList<XElement> Of(EntryInfo entry) =>
+        entry.Properties is { } stored ? [.. stored.Values.Select(xml => XElement.Parse(xml))] : [];
 
-    public IReadOnlyList<XElement> Of(string path)
+    /// <summary>Applies sets and removals in order, as one change to the entry.</summary>
+    public void Apply(EntryInfo entry, IEnumerable<(bool Set, XElement Property)> changes)
     {
-        lock (_lock)
+        var properties = new Dictionary<string, string>(entry.Properties ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        foreach ((bool set, XElement property) in changes)
         {
-            return _byPath.TryGetValue(path, out Dictionary<XName, XElement>? found) ? [.. found.Values] : [];
-        }
-    }
-
-    public void Set(string path, XElement property)
-    {
-        lock (_lock)
-        {
-            if (!_byPath.TryGetValue(path, out Dictionary<XName, XElement>? found))
+            string key = property.Name.ToString();
+            if (set)
             {
-                _byPath[path] = found = [];
+                properties[key] = property.ToString(SaveOptions.DisableFormatting);
             }
-
-            found[property.Name] = new XElement(property);
-        }
-    }
-
-    public void Remove(string path, XName name)
-    {
-        lock (_lock)
-        {
-            if (_byPath.TryGetValue(path, out Dictionary<XName, XElement>? found))
+            else
             {
-                found.Remove(name);
+                properties.Remove(key);
             }
         }
+
+        volume.SetProperties(entry.Path, properties);
     }
 
-    /// <summary>Replaces the properties at or below <paramref name="to"/> with those at or below <paramref name="from"/>; the source keeps its own unless <paramref name="move"/>.</summary>
-    public void Transfer(string from, string to, bool move)
+    /// <summary>Gives a copy the properties of its source.</summary>
+    public void CopyTo(EntryInfo source, string destination)
     {
-        lock (_lock)
+        if (source.Properties is { Count: > 0 } properties)
         {
-            RemoveAtOrBelowUnlocked(to);
-            foreach ((string path, Dictionary<XName, XElement> properties) in _byPath.Where(p => p.Key == from || Node.VolumePath.IsWithin(p.Key, from)).ToList())
-            {
-                _byPath[to + path[from.Length..]] = new Dictionary<XName, XElement>(properties.Select(p => KeyValuePair.Create(p.Key, new XElement(p.Value))));
-                if (move)
-                {
-                    _byPath.Remove(path);
-                }
-            }
-        }
-    }
-
-    public void RemoveAtOrBelow(string path)
-    {
-        lock (_lock)
-        {
-            RemoveAtOrBelowUnlocked(path);
-        }
-    }
-
-    private void RemoveAtOrBelowUnlocked(string path)
-    {
-        foreach (string key in _byPath.Keys.Where(k => k == path || Node.VolumePath.IsWithin(k, path)).ToList())
-        {
-            _byPath.Remove(key);
+            volume.SetProperties(destination, properties);
         }
     }
 }

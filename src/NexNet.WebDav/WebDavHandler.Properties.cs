@@ -12,6 +12,7 @@ internal sealed partial class WebDavHandler
     [
         s_dav + "creationdate", s_dav + "displayname", s_dav + "getcontentlength", s_dav + "getcontenttype",
         s_dav + "getetag", s_dav + "getlastmodified", s_dav + "resourcetype", s_dav + "supportedlock", s_dav + "lockdiscovery",
+        s_dav + "quota-available-bytes", s_dav + "quota-used-bytes",
     ];
 
     private async Task PropFindAsync(HttpContext context, string path)
@@ -71,7 +72,7 @@ internal sealed partial class WebDavHandler
     {
         var found = new List<XElement>();
         var missing = new List<XElement>();
-        IReadOnlyList<XElement> dead = properties.Of(entry.Path);
+        IReadOnlyList<XElement> dead = DeadProperties.Of(entry);
         if (asked is null)
         {
             found.AddRange(s_live.Select(name => LiveProperty(entry, name)).OfType<XElement>());
@@ -133,9 +134,27 @@ internal sealed partial class WebDavHandler
                 new XElement(s_dav + "lockentry", new XElement(s_dav + "lockscope", new XElement(s_dav + "shared")), new XElement(s_dav + "locktype", new XElement(s_dav + "write"))),
             },
             "lockdiscovery" => locks.Covering(entry.Path).Select(ActiveLock).ToArray(),
+
+            // RFC 4331, for collections: Finder and Explorer show free space from these.
+            "quota-available-bytes" when entry.IsDirectory && Space() is { } space => space.Available.ToString(CultureInfo.InvariantCulture),
+            "quota-used-bytes" when entry.IsDirectory && Space() is { } space => space.Used.ToString(CultureInfo.InvariantCulture),
             _ => null,
         };
         return value is null ? null : new XElement(name, value);
+    }
+
+    /// <summary>The store's disk: what is free for the volume and what the node's store uses.</summary>
+    private (long Available, long Used)? Space()
+    {
+        try
+        {
+            var drive = new DriveInfo(dataDirectory);
+            return (drive.AvailableFreeSpace, volume.StoredBytes());
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     private static XElement PropStat(IEnumerable<XElement> props, int status) => new(s_dav + "propstat",
@@ -200,18 +219,7 @@ internal sealed partial class WebDavHandler
         }
         else
         {
-            foreach ((bool set, XElement property) in changes)
-            {
-                if (set)
-                {
-                    properties.Set(path, property);
-                }
-                else
-                {
-                    properties.Remove(path, property.Name);
-                }
-            }
-
+            properties.Apply(entry, changes);
             response.Add(PropStat(changes.Select(c => new XElement(c.Property.Name)), StatusCodes.Status200OK));
         }
 

@@ -12,7 +12,7 @@ namespace NexNet.WebDav;
 /// WebDAV (RFC 4918) class 1 and 2 over the <see cref="Volume"/>: every request under the server's
 /// secret path prefix becomes a volume operation. Bodies stream both ways through fixed buffers.
 /// </summary>
-internal sealed partial class WebDavHandler(Volume volume, string prefix, LockManager locks, DeadProperties properties, ILogger log)
+internal sealed partial class WebDavHandler(Volume volume, string dataDirectory, string prefix, LockManager locks, DeadProperties properties, ILogger log)
 {
     private const int BufferSize = 1 << 20;
     private static readonly XNamespace s_dav = "DAV:";
@@ -311,7 +311,6 @@ internal sealed partial class WebDavHandler(Volume volume, string prefix, LockMa
     {
         volume.Delete(path, recursive: true);
         locks.RemoveAtOrBelow(path);
-        properties.RemoveAtOrBelow(path);
     }
 
     private Task MakeCollectionAsync(HttpContext context, string path)
@@ -409,7 +408,6 @@ internal sealed partial class WebDavHandler(Volume volume, string prefix, LockMa
             await CopyTreeAsync(source, destination, !depth.Equals("0", StringComparison.Ordinal), context.RequestAborted);
         }
 
-        properties.Transfer(path, destination, move);
         response.StatusCode = existing is null ? StatusCodes.Status201Created : StatusCodes.Status204NoContent;
     }
 
@@ -418,6 +416,7 @@ internal sealed partial class WebDavHandler(Volume volume, string prefix, LockMa
         if (source.IsDirectory)
         {
             volume.CreateDirectory(destination, source.Mode);
+            properties.CopyTo(source, destination);
             if (deep)
             {
                 foreach (EntryInfo child in volume.List(source.Path))
@@ -434,6 +433,7 @@ internal sealed partial class WebDavHandler(Volume volume, string prefix, LockMa
         {
             await using Stream content = volume.OpenRead(source.Path);
             await volume.WriteFileAsync(destination, content, source.Mode, source.ModifiedAt, cancellationToken);
+            properties.CopyTo(source, destination);
         }
     }
 

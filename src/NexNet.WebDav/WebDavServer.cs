@@ -56,7 +56,7 @@ public sealed class WebDavServer : IAsyncDisposable
             });
         });
         WebApplication app = builder.Build();
-        var handler = new WebDavHandler(volume, prefix, new LockManager(), new DeadProperties(), log);
+        var handler = new WebDavHandler(volume, dataDirectory, prefix, new LockManager(), new DeadProperties(volume), log);
         app.Run(handler.HandleAsync);
         await app.StartAsync();
         var address = new UriBuilder(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());

@@ -18,7 +18,10 @@ internal static class EntryCodec
             : entry.InlineData.Length > 0 ? ChunkList.Small(chunkSize, entry.InlineData.Memory)
             : new ChunkList(chunkSize, (long)entry.Size, UnpackIds(entry.Chunks.Span));
         return new EntryInfo(entry.Path, kind, (long)entry.Size, entry.Mode, FromNanoseconds(entry.MtimeNs), version, content,
-            kind == EntryKind.Symlink ? entry.Target : null);
+            kind == EntryKind.Symlink ? entry.Target : null)
+        {
+            Properties = entry.Properties.Count == 0 ? null : new Dictionary<string, string>(entry.Properties, StringComparer.Ordinal),
+        };
     }
 
     public static EntryKind KindOf(Entry entry) => entry.Kind switch
@@ -44,6 +47,14 @@ internal static class EntryCodec
             MtimeNs = ToNanoseconds(info.ModifiedAt),
             Target = info.Target ?? "",
         };
+        if (info.Properties is { Count: > 0 } properties)
+        {
+            foreach ((string name, string value) in properties)
+            {
+                entry.Properties[name] = value;
+            }
+        }
+
         if (info.Content is { } content)
         {
             entry.ChunkSize = (uint)content.ChunkSize;

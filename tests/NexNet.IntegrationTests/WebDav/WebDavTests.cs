@@ -42,6 +42,50 @@ public sealed partial class WebDavTests
     }
 
     [Fact]
+    public async Task Dead_properties_live_in_the_record_and_survive_a_restart_and_a_new_put()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.Combine("data");
+        using var http = new HttpClient();
+        CancellationToken cancel = TestContext.Current.CancellationToken;
+        const string Marker = "finder-label-7f3a";
+        string url;
+        await using (CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0"))
+        {
+            url = node.WebDavUrl! + "doc.txt";
+            Assert.Equal(HttpStatusCode.Created, (await http.PutAsync(url, new StringContent("v1"), cancel)).StatusCode);
+            using var patch = new HttpRequestMessage(new HttpMethod("PROPPATCH"), url)
+            {
+                Content = new StringContent($"""<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:example"><D:set><D:prop><Z:label>{Marker}</Z:label></D:prop></D:set></D:propertyupdate>""", System.Text.Encoding.UTF8, "application/xml"),
+            };
+            Assert.Equal((HttpStatusCode)207, (await http.SendAsync(patch, cancel)).StatusCode);
+        }
+
+        // Sealed in the record like everything else: the marker is nowhere in plaintext on the disk.
+        foreach (string file in Directory.EnumerateFiles(data, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith("control.sock", StringComparison.Ordinal)))
+        {
+            Assert.DoesNotContain(Marker, System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(file, cancel)), StringComparison.Ordinal);
+        }
+
+        await using (CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0"))
+        {
+            url = node.WebDavUrl! + "doc.txt";
+            Assert.Contains(Marker, await PropFindAsync(http, url), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.NoContent, (await http.PutAsync(url, new StringContent("v2"), cancel)).StatusCode);
+            Assert.Contains(Marker, await PropFindAsync(http, url), StringComparison.Ordinal);
+            Assert.Equal("v2", await http.GetStringAsync(url, cancel));
+        }
+    }
+
+    private static async Task<string> PropFindAsync(HttpClient http, string url)
+    {
+        using var find = new HttpRequestMessage(new HttpMethod("PROPFIND"), url) { Content = new StringContent("") };
+        find.Headers.Add("Depth", "0");
+        using HttpResponseMessage response = await http.SendAsync(find, TestContext.Current.CancellationToken);
+        return await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
     public async Task Bound_beyond_loopback_it_serves_https_only_with_a_certificate_clients_can_pin()
     {
         using var temp = new TempDirectory();
