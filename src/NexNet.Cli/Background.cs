@@ -70,8 +70,7 @@ internal static class Background
     {
         try
         {
-            await using ControlClient client = await ControlClient.ConnectAsync(data, cancellationToken);
-            return await client.RequestAsync(new JsonObject { ["op"] = "status" }, null, cancellationToken);
+            return await ControlClient.StatusAsync(data, cancellationToken);
         }
         catch (Exception e) when (e is CliException or IOException or System.Net.Sockets.SocketException)
         {

@@ -4,6 +4,7 @@ using NexNet.Cli.Commands;
 using NexNet.Crypto;
 using NexNet.Fuse;
 using NexNet.Node;
+using NexNet.Storage;
 
 namespace NexNet.Cli;
 
@@ -84,7 +85,7 @@ internal static class CommandLine
         {
             return Fail($"the port is already in use ({e.Message}): choose another with --listen HOST:PORT (port 0 picks a free one)", ExitCodes.Unavailable);
         }
-        catch (IOException e) when (IsDiskFull(e))
+        catch (IOException e) when (DiskFull.Is(e))
         {
             return Fail($"the disk is full: {e.Message}", ExitCodes.IO);
         }
@@ -93,8 +94,6 @@ internal static class CommandLine
             return Fail(e.Message, ExitCodes.IO);
         }
     }
-
-    public static bool IsDiskFull(IOException e) => e.HResult == 28 || e.Message.Contains("No space left", StringComparison.Ordinal);
 
     public static int Fail(string message, int code)
     {

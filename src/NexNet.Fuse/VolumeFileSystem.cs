@@ -211,10 +211,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
             EntryInfo? existing = StatForOpen(path, out long left);
             lock (_lock)
             {
-                if (_leftTable != left && !_byPath.ContainsKey(path))
-                {
-                    existing = _volume.Stat(path); // a last release committed and left meanwhile: the stat may predate its commit
-                }
+                existing = Restat(path, existing, left);
 
                 if ((existing is not null || _byPath.ContainsKey(path)) && (flags & OExcl) != 0)
                 {
@@ -253,10 +250,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
             EntryInfo? entry = StatForOpen(path, out long left);
             lock (_lock)
             {
-                if (_leftTable != left && !_byPath.ContainsKey(path))
-                {
-                    entry = _volume.Stat(path); // a last release committed and left meanwhile: the stat may predate its commit
-                }
+                entry = Restat(path, entry, left);
 
                 if (entry is null && !_byPath.ContainsKey(path))
                 {
@@ -744,6 +738,13 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         return _volume.Stat(path);
     }
 
+    /// <summary>
+    /// <paramref name="stat"/>, or the entry read again when a last release committed a file and took it
+    /// out of the table since <see cref="StatForOpen"/> (the first read may predate that commit). Caller holds _lock.
+    /// </summary>
+    private EntryInfo? Restat(string path, EntryInfo? stat, long left) =>
+        _leftTable != left && !_byPath.ContainsKey(path) ? _volume.Stat(path) : stat;
+
     /// <summary>The shared open file for a path, made from its entry when it has no handles yet. Caller holds _lock.</summary>
     private OpenFile Acquire(string path, EntryInfo? entry, uint mode)
     {
@@ -866,7 +867,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
             Log.OperationFailed(_log, name, path, e.Message);
             return -Errno.EIO;
         }
-        catch (IOException e) when (e.HResult == Errno.ENOSPC || e.Message.Contains("No space left", StringComparison.Ordinal))
+        catch (IOException e) when (DiskFull.Is(e))
         {
             Log.OperationFailed(_log, name, path, "the disk is full");
             return -Errno.ENOSPC;

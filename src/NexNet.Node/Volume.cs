@@ -122,7 +122,7 @@ public sealed class Volume
         ChunkList list = await _chunks.WriteAsync(content, live is null ? null : live.SendAsync, cancellationToken);
         var info = new EntryInfo(path, EntryKind.File, list.Length, mode & 0xFFF, modifiedAt ?? DateTimeOffset.UtcNow, RecordVersion.None, list, null)
         {
-            Properties = Stat(path)?.Properties, // new contents, same resource: its properties stay
+            Properties = Stat(path)?.Properties, // read at commit, after a long write: a PROPPATCH meanwhile counts
         };
         Commit(EntryCodec.ToEntry(info), () => _meta.EnqueueReplication(QueueItems(list), DateTimeOffset.UtcNow));
         if (live is not null)
@@ -242,11 +242,11 @@ public sealed class Volume
         path = VolumePath.Normalize(path);
         using (MetaStore.RelaxedDurability())
         {
-            RequireWritableFilePath(path);
+            EntryInfo? existing = RequireWritableFilePath(path);
             EnsureParents(path);
             var info = new EntryInfo(path, EntryKind.File, content.Length, mode & 0xFFF, modifiedAt, RecordVersion.None, content, null)
             {
-                Properties = Stat(path)?.Properties, // new contents, same resource: its properties stay
+                Properties = existing?.Properties, // new contents, same resource: its properties stay
             };
             _sync.Push([_tree.CommitDeferred(EntryCodec.ToEntry(info))]); // journaled; its chunks are queued for their owners when it reaches the database
         }
@@ -494,12 +494,16 @@ public sealed class Volume
 
     private void Commit(Entry entry, Action? alsoInTransaction = null) => _sync.Push([_tree.Commit(entry, alsoInTransaction)]);
 
-    private void RequireWritableFilePath(string path)
+    /// <summary>Throws unless a file may be written at <paramref name="path"/>; returns what is there now (a file's record keeps its properties).</summary>
+    private EntryInfo? RequireWritableFilePath(string path)
     {
-        if (path == VolumePath.Root || Stat(path) is { IsDirectory: true })
+        EntryInfo? existing = path == VolumePath.Root ? null : Stat(path);
+        if (path == VolumePath.Root || existing is { IsDirectory: true })
         {
             throw new VolumeException(VolumeError.IsADirectory, $"{path} is a directory");
         }
+
+        return existing;
     }
 
     private EntryInfo RequireDirectory(string path)

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using NexNet.Crypto;
 using NexNet.Node;
+using NexNet.Storage;
 
 namespace NexNet.WebDav;
 
@@ -66,7 +67,7 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
             Log.RequestFailed(log, context.Request.Method, path, e.Message);
             response.StatusCode = StatusCodes.Status500InternalServerError;
         }
-        catch (IOException e) when (!response.HasStarted && (e.HResult == 28 || e.Message.Contains("No space left", StringComparison.Ordinal)))
+        catch (IOException e) when (!response.HasStarted && DiskFull.Is(e))
         {
             Log.RequestFailed(log, context.Request.Method, path, "the disk is full");
             response.StatusCode = StatusCodes.Status507InsufficientStorage;

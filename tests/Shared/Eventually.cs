@@ -5,9 +5,13 @@ internal static class Eventually
 {
     private static readonly TimeSpan s_poll = TimeSpan.FromMilliseconds(20);
 
-    public static async Task WaitAsync(Func<bool> condition, TimeSpan deadline, string what)
+    public static Task WaitAsync(Func<bool> condition, TimeSpan deadline, string what) =>
+        WaitAsync(() => Task.FromResult(condition()), deadline, what);
+
+    /// <summary>The same for a condition that must ask something (a process, a server) to know.</summary>
+    public static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan deadline, string what)
     {
-        if (condition())
+        if (await condition())
         {
             return;
         }
@@ -16,7 +20,7 @@ internal static class Eventually
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (await timer.WaitForNextTickAsync())
         {
-            if (condition())
+            if (await condition())
             {
                 return;
             }

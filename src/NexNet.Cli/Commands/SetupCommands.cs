@@ -140,9 +140,7 @@ internal static class SetupCommands
         string listen;
         try
         {
-            await using ControlClient client = await ControlClient.ConnectAsync(data, cancellationToken);
-            JsonObject status = await client.RequestAsync(new JsonObject { ["op"] = "status" }, null, cancellationToken);
-            listen = (string?)status["listen"] ?? "";
+            listen = (string?)(await ControlClient.StatusAsync(data, cancellationToken))["listen"] ?? "";
         }
         catch (CliException e) when (e.ExitCode == ExitCodes.Unavailable)
         {

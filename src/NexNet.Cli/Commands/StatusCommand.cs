@@ -16,7 +16,7 @@ internal static class StatusCommand
         command.SetAction((result, cancellationToken) => CommandLine.Guard(async () =>
         {
             string data = global.DataDirectoryOf(result);
-            JsonObject status = await QueryAsync(data, cancellationToken);
+            JsonObject status = await ControlClient.StatusAsync(data, cancellationToken);
             if (result.GetValue(global.Json))
             {
                 status.Remove("ok");
@@ -41,12 +41,6 @@ internal static class StatusCommand
             return ExitCodes.Ok;
         }));
         return command;
-    }
-
-    private static async Task<JsonObject> QueryAsync(string data, CancellationToken cancellationToken)
-    {
-        await using ControlClient client = await ControlClient.ConnectAsync(data, cancellationToken);
-        return await client.RequestAsync(new JsonObject { ["op"] = "status" }, null, cancellationToken);
     }
 
     private static void WriteTables(JsonObject status)
@@ -140,7 +134,7 @@ internal static class StatusCommand
             while (true)
             {
                 await Task.Delay(500, cancellationToken);
-                long pending = (long?)(await QueryAsync(data, cancellationToken))["replication"]!["pendingBytes"] ?? 0;
+                long pending = (long?)(await ControlClient.StatusAsync(data, cancellationToken))["replication"]!["pendingBytes"] ?? 0;
                 long now = Math.Max(0, total - pending);
                 if (now > done)
                 {

@@ -58,6 +58,13 @@ internal sealed class ControlClient : IAsyncDisposable
         return Check(await reply);
     }
 
+    /// <summary>The running node's status, as <c>status --json</c> prints it.</summary>
+    public static async Task<JsonObject> StatusAsync(string dataDirectory, CancellationToken cancellationToken)
+    {
+        await using ControlClient client = await ConnectAsync(dataDirectory, cancellationToken);
+        return await client.RequestAsync(new JsonObject { ["op"] = "status" }, null, cancellationToken);
+    }
+
     public ValueTask DisposeAsync() => _stream.DisposeAsync();
 
     private static JsonObject Check(JsonObject? reply)

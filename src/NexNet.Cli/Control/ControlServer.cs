@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using NexNet.Crypto;
 using NexNet.Node;
+using NexNet.Storage;
 
 namespace NexNet.Cli.Control;
 
@@ -187,7 +188,7 @@ internal sealed class ControlServer : IAsyncDisposable
             Log.ControlFailed(_log, e.Message);
             response = Error("integrity", e.Message);
         }
-        catch (IOException e) when (e.HResult == 28 || e.Message.Contains("No space left", StringComparison.Ordinal))
+        catch (IOException e) when (DiskFull.Is(e))
         {
             Log.ControlFailed(_log, $"{op}: the disk is full");
             response = Error("io", $"the node's disk is full ({_node.DataDirectory}): free some space and try again");

@@ -9,7 +9,7 @@ internal static class Nexnet
 
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "nexnet.dll");
 
-    public static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+    public static string Dotnet => Support.ChildProcess.Dotnet;
 
     /// <summary>The command as a shell would run it.</summary>
     public static string ShellCommand => $"'{Dotnet}' '{Dll}'";

@@ -48,9 +48,7 @@ internal sealed class MountProcess : IAsyncDisposable
     /// <summary>Runs the nexnet command (built beside the tests) with <paramref name="args"/>.</summary>
     public static ChildProcess StartNexnet(params string[] args)
     {
-        string dll = Path.Combine(AppContext.BaseDirectory, "nexnet.dll");
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        return ChildProcess.Start(dotnet, [dll, .. args]);
+        return ChildProcess.Start(ChildProcess.Dotnet, [Cli.Nexnet.Dll, .. args]);
     }
 
     public string PathOf(string relative) => Path.Combine(Mountpoint, relative);

@@ -151,24 +151,18 @@ internal sealed class NodeProcessCluster : IDisposable
     /// copies on the live nodes. Repair is part of settling: a node counted out for a moment under load
     /// (tests use a 3 s dead-after) gets its copies back once it is counted in again.
     /// </summary>
-    public async Task<Dictionary<string, int>> WaitForCopiesAsync(int chunks, int copies, TimeSpan deadline)
+    public async Task WaitForCopiesAsync(int chunks, int copies, TimeSpan deadline)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
+        Dictionary<string, int> held = [];
+        try
         {
-            Dictionary<string, int> held = await CopiesAsync();
-            if (held.Count == chunks && held.Values.All(n => n == copies))
-            {
-                return held;
-            }
-
-            if (clock.Elapsed > deadline)
-            {
-                string spread = string.Join(", ", held.Values.GroupBy(n => n).OrderBy(g => g.Key).Select(g => $"{g.Count()} chunks with {g.Key}"));
-                throw new TimeoutException($"within {deadline.TotalSeconds:F0} s, {chunks} chunks with {copies} copies each never happened: {held.Count} chunks, {spread}\n{Logs}");
-            }
-
-            await Task.Delay(250);
+            await Eventually.WaitAsync(async () => (held = await CopiesAsync()).Count == chunks && held.Values.All(n => n == copies), deadline,
+                $"{chunks} chunks with {copies} copies each");
+        }
+        catch (TimeoutException e)
+        {
+            string spread = string.Join(", ", held.Values.GroupBy(n => n).OrderBy(g => g.Key).Select(g => $"{g.Count()} chunks with {g.Key}"));
+            throw new TimeoutException($"{e.Message}: {held.Count} chunks, {spread}\n{Logs}", e);
         }
     }
 

@@ -23,6 +23,9 @@ internal sealed class ChildProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The dotnet host that runs the tests (it runs the test host and the nexnet command too).</summary>
+    public static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+
     /// <summary>Starts the test host (copied beside the tests by the build) with the given arguments.</summary>
     public static ChildProcess StartTestHost(params string[] args)
     {
@@ -32,8 +35,7 @@ internal sealed class ChildProcess : IDisposable
             throw new FileNotFoundException($"test host not built at {dll}");
         }
 
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        return Start(dotnet, [dll, .. args]);
+        return Start(Dotnet, [dll, .. args]);
     }
 
     /// <summary>

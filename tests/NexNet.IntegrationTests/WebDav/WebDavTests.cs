@@ -131,13 +131,13 @@ public sealed partial class WebDavTests
         byte[] viaDav = RandomNumberGenerator.GetBytes(5_000_000);
         Assert.Equal(HttpStatusCode.Created, (await http.PutAsync(url + "from-dav.bin", new ByteArrayContent(viaDav), cancel)).StatusCode);
         Assert.Equal(viaDav, await File.ReadAllBytesAsync(a.PathOf("from-dav.bin"), cancel));
-        await Eventually.WaitAsync(() => Exists(http, b.WebDavUrl + "from-dav.bin"), TimeSpan.FromSeconds(30), "b has the record");
+        await Eventually.WaitAsync(() => ExistsAsync(http, b.WebDavUrl + "from-dav.bin"), TimeSpan.FromSeconds(30), "b has the record");
         Assert.Equal(viaDav, await http.GetByteArrayAsync(b.WebDavUrl + "from-dav.bin", cancel));
 
         byte[] viaFuse = RandomNumberGenerator.GetBytes(3_000_000);
         await File.WriteAllBytesAsync(a.PathOf("from-fuse.bin"), viaFuse, cancel);
         Assert.Equal(viaFuse, await http.GetByteArrayAsync(url + "from-fuse.bin", cancel));
-        await Eventually.WaitAsync(() => Exists(http, b.WebDavUrl + "from-fuse.bin"), TimeSpan.FromSeconds(30), "b has the record");
+        await Eventually.WaitAsync(() => ExistsAsync(http, b.WebDavUrl + "from-fuse.bin"), TimeSpan.FromSeconds(30), "b has the record");
         Assert.Equal(viaFuse, await http.GetByteArrayAsync(b.WebDavUrl + "from-fuse.bin", cancel));
 
         byte[] viaB = RandomNumberGenerator.GetBytes(2_000_000);
@@ -192,10 +192,10 @@ public sealed partial class WebDavTests
         Assert.Equal("dir/", (await Nexnet.RunAsync("ls", "--data", temp.Combine("data"))).Stdout.Split('\n')[1]);
     }
 
-    private static bool Exists(HttpClient http, string url)
+    private static async Task<bool> ExistsAsync(HttpClient http, string url)
     {
         using var head = new HttpRequestMessage(HttpMethod.Head, url);
-        using HttpResponseMessage response = http.Send(head);
+        using HttpResponseMessage response = await http.SendAsync(head, TestContext.Current.CancellationToken);
         return response.StatusCode == HttpStatusCode.OK;
     }
 }
