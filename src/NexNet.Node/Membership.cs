@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using NexNet.Node.Internal;
 using NexNet.P2P;
@@ -10,34 +9,52 @@ namespace NexNet.Node;
 /// than <c>deadAfter</c> ago (a restart or a network blip must not move data around). A peer gone longer
 /// is dropped and <see cref="Changed"/> fires, which starts repair; so does a peer that joins.
 /// </summary>
+/// <remarks>
+/// The network raises its connected and disconnected events from whichever threads admit and close
+/// connections, so they can arrive out of order: a connection the other side closes at once (the loser
+/// of two simultaneous dials) can report its close before its arrival. Each event therefore only says
+/// "look again": under one lock, the peer's entry is set from whether it is connected now, and any
+/// change to the set of members is published. Whatever the order, the last look sees the truth.
+/// </remarks>
 internal sealed class Membership : IDisposable
 {
-    private readonly PeerNetwork _network;
+    private readonly PeerNetwork? _network;
+    private readonly NodeId _self;
+    private readonly Func<NodeId, bool> _isConnected;
     private readonly TimeSpan _deadAfter;
     private readonly ILogger _log;
-    private readonly ConcurrentDictionary<NodeId, DateTimeOffset> _lastSeen = new();
-    private readonly Timer _timer;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<NodeId, DateTimeOffset> _lastSeen = [];
+    private readonly Timer? _timer;
     private volatile NodeId[] _members;
 
     public Membership(PeerNetwork network, TimeSpan deadAfter, IEnumerable<NodeId> remembered, ILogger log)
+        : this(network.Id, id => network.Find(id) is not null, deadAfter, remembered, log)
     {
         _network = network;
+        network.PeerConnected += OnPeerEvent;
+        network.PeerDisconnected += OnPeerEvent;
+        TimeSpan tick = TimeSpan.FromMilliseconds(Math.Clamp(deadAfter.TotalMilliseconds / 4, 50, 1000));
+        _timer = new Timer(_ => Sweep(), null, tick, tick);
+    }
+
+    /// <summary>Membership over any connectivity test, driven by <see cref="Look"/> and <see cref="Sweep"/> (unit tests).</summary>
+    internal Membership(NodeId self, Func<NodeId, bool> isConnected, TimeSpan deadAfter, IEnumerable<NodeId> remembered, ILogger log)
+    {
+        _self = self;
+        _isConnected = isConnected;
         _deadAfter = deadAfter;
         _log = log;
         DateTimeOffset now = DateTimeOffset.UtcNow;
         foreach (NodeId id in remembered)
         {
-            if (id != network.Id)
+            if (id != self)
             {
                 _lastSeen[id] = now; // known before the restart: alive until proven gone
             }
         }
 
         _members = Compute();
-        network.PeerConnected += OnConnected;
-        network.PeerDisconnected += OnDisconnected;
-        TimeSpan tick = TimeSpan.FromMilliseconds(Math.Clamp(deadAfter.TotalMilliseconds / 4, 50, 1000));
-        _timer = new Timer(_ => Sweep(), null, tick, tick);
     }
 
     /// <summary>Raised when the member set changes (a node joined, or one was declared gone).</summary>
@@ -46,56 +63,85 @@ internal sealed class Membership : IDisposable
     /// <summary>The current members, this node included.</summary>
     public IReadOnlyList<NodeId> Members => _members;
 
-    private void OnConnected(PeerConnection peer)
-    {
-        bool isNew = !_lastSeen.ContainsKey(peer.RemoteId);
-        _lastSeen[peer.RemoteId] = DateTimeOffset.MaxValue;
-        if (isNew)
-        {
-            Log.NodeJoined(_log, peer.RemoteId.Abbreviated);
-            Refresh();
-        }
-    }
+    private void OnPeerEvent(PeerConnection peer) => Look(peer.RemoteId);
 
-    private void OnDisconnected(PeerConnection peer)
+    /// <summary>A connection to <paramref name="peer"/> came or went: records whether it is connected now.</summary>
+    internal void Look(NodeId peer)
     {
-        if (_network.Find(peer.RemoteId) is null)
+        bool joined;
+        lock (_lock)
         {
-            _lastSeen[peer.RemoteId] = DateTimeOffset.UtcNow;
-        }
-    }
-
-    private void Sweep()
-    {
-        DateTimeOffset now = DateTimeOffset.UtcNow;
-        bool removed = false;
-        foreach ((NodeId id, DateTimeOffset seen) in _lastSeen)
-        {
-            if (seen != DateTimeOffset.MaxValue && now - seen > _deadAfter && _network.Find(id) is null && _lastSeen.TryRemove(id, out _))
+            bool connected = _isConnected(peer);
+            joined = !_lastSeen.TryGetValue(peer, out DateTimeOffset seen);
+            if (connected)
             {
-                Log.NodeGone(_log, id.Abbreviated, (now - seen).TotalSeconds);
-                removed = true;
+                _lastSeen[peer] = DateTimeOffset.MaxValue;
+            }
+            else if (joined || seen == DateTimeOffset.MaxValue)
+            {
+                _lastSeen[peer] = DateTimeOffset.UtcNow; // the dead-after clock starts when it was last connected
+            }
+
+            if (joined)
+            {
+                _members = Compute();
             }
         }
 
-        if (removed)
+        if (joined)
         {
-            Refresh();
+            Log.NodeJoined(_log, peer.Abbreviated);
+            Changed?.Invoke();
         }
     }
 
-    private void Refresh()
+    /// <summary>Drops peers that have been disconnected longer than dead-after.</summary>
+    internal void Sweep()
     {
-        _members = Compute();
-        Changed?.Invoke();
+        var gone = new List<(NodeId Id, double Seconds)>();
+        lock (_lock)
+        {
+            DateTimeOffset now = DateTimeOffset.UtcNow;
+            foreach ((NodeId id, DateTimeOffset seen) in _lastSeen)
+            {
+                if (seen != DateTimeOffset.MaxValue && now - seen > _deadAfter && !_isConnected(id))
+                {
+                    gone.Add((id, (now - seen).TotalSeconds));
+                }
+            }
+
+            foreach ((NodeId id, _) in gone)
+            {
+                _lastSeen.Remove(id);
+            }
+
+            if (gone.Count > 0)
+            {
+                _members = Compute();
+            }
+        }
+
+        foreach ((NodeId id, double seconds) in gone)
+        {
+            Log.NodeGone(_log, id.Abbreviated, seconds);
+        }
+
+        if (gone.Count > 0)
+        {
+            Changed?.Invoke();
+        }
     }
 
-    private NodeId[] Compute() => [_network.Id, .. _lastSeen.Keys];
+    private NodeId[] Compute() => [_self, .. _lastSeen.Keys];
 
     public void Dispose()
     {
-        _network.PeerConnected -= OnConnected;
-        _network.PeerDisconnected -= OnDisconnected;
-        _timer.Dispose();
+        if (_network is not null)
+        {
+            _network.PeerConnected -= OnPeerEvent;
+            _network.PeerDisconnected -= OnPeerEvent;
+        }
+
+        _timer?.Dispose();
     }
 }
