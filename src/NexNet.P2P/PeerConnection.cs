@@ -39,12 +39,16 @@ public sealed class PeerConnection : IAsyncDisposable
     private readonly ConcurrentDictionary<uint, PeerStream> _streams = new();
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _served = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _nextRequestId;
     private long _nextStreamId;
     private long _lastReceivedTicks = Environment.TickCount64;
     private long _unknownFrames;
     private long _unknownMessages;
     private int _closeStarted;
+
+    /// <summary>Requests from the peer whose handlers still run; disposal waits for them, so none touches the node's stores after it.</summary>
+    private int _serving;
     private Task _readLoop = Task.CompletedTask;
     private Task _writeLoop = Task.CompletedTask;
     private Task _heartbeatLoop = Task.CompletedTask;
@@ -475,7 +479,21 @@ public sealed class PeerConnection : IAsyncDisposable
                 return;
             }
 
-            _ = Task.Run(() => ServeAsync(handler, envelope, stream));
+            Interlocked.Increment(ref _serving);
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await ServeAsync(handler, envelope, stream);
+                }
+                finally
+                {
+                    if (Interlocked.Decrement(ref _serving) == 0 && IsClosed)
+                    {
+                        _served.TrySetResult();
+                    }
+                }
+            });
             return;
         }
 
@@ -646,7 +664,8 @@ public sealed class PeerConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await CloseAsync("closed locally");
-        await Task.WhenAll(_readLoop, _writeLoop, _heartbeatLoop).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        Task served = Volatile.Read(ref _serving) == 0 ? Task.CompletedTask : _served.Task;
+        await Task.WhenAll(_readLoop, _writeLoop, _heartbeatLoop, served).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _closing.Dispose();
     }
 }

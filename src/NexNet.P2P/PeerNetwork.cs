@@ -264,6 +264,12 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
                 _handshakeSlots.Release();
                 continue; // a connection that died in the backlog
             }
+            catch (Exception e)
+            {
+                _handshakeSlots.Release();
+                Log.Unexpected(_logger, "accepting a connection", e);
+                continue;
+            }
 
             if (IsOffline)
             {
@@ -303,6 +309,10 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
         }
         catch (Exception e) when (_stopping.IsCancellationRequested && e is HandshakeException or OperationCanceledException)
         {
+        }
+        catch (Exception e) when (!_stopping.IsCancellationRequested)
+        {
+            Log.Unexpected(_logger, $"admitting the connection from {endPoint}", e);
         }
     }
 
@@ -429,6 +439,12 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
                     {
                         delay = _options.ReconnectMaxDelay; // it will not change by itself: try rarely
                     }
+                }
+                catch (Exception e) when (!stopping.IsCancellationRequested && e is not OperationCanceledException)
+                {
+                    // A bug somewhere below must not leave this address undialed for good: say so, and retry.
+                    dialer.Failures++;
+                    Log.Unexpected(_logger, $"dialing {dialer.Address}", e);
                 }
 
                 if (!dialer.IsBootstrap && dialer.Failures >= ForgetAfterFailures)

@@ -25,4 +25,10 @@ internal static partial class Log
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "dial to {Address} failed ({Reason}); next try in {DelayMs} ms")]
     public static partial void DialRetry(ILogger logger, string address, string reason, long delayMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Where} failed unexpectedly ({Error}); carrying on")]
+    private static partial void Unexpected(ILogger logger, string where, string error);
+
+    /// <summary>A failure no code path expects (a bug): one line with its type and message, then the caller carries on.</summary>
+    public static void Unexpected(ILogger logger, string where, Exception error) => Unexpected(logger, where, $"{error.GetType().Name}: {error.Message}");
 }
