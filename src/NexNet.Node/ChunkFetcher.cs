@@ -77,6 +77,18 @@ internal sealed class ChunkFetcher
         return fetch.WaitAsync(cancellationToken);
     }
 
+    /// <summary>Waits (briefly) for fetches still under way once the node is stopping, so none writes to the store after the node is gone.</summary>
+    public async Task DrainAsync()
+    {
+        Task[] running;
+        lock (_fetches)
+        {
+            running = [.. _fetches.Values];
+        }
+
+        await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
     /// <summary>Starts fetching a chunk a reader will probably want soon, without waiting for it.</summary>
     public void Prefetch(ChunkId id) =>
         _ = EnsureLocalAsync(id, CancellationToken.None).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);

@@ -155,6 +155,11 @@ public sealed class NexNetNode : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
+        if (_fetcher is not null)
+        {
+            await _fetcher.DrainAsync();
+        }
+
         await _sync.DisposeAsync();
         await _replicator.DisposeAsync();
         if (_collector is not null)
