@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
 using NexNet.Crypto;
 using NexNet.Node;
 
@@ -35,7 +36,8 @@ internal static class Demo
         return ports.Length == 3;
     }
 
-    public static async Task<int> RunAsync(TextWriter output, int[] ports, CancellationToken cancellationToken)
+    /// <summary>Runs the demo, narrating to <paramref name="output"/>; <paramref name="loggerOf"/> gives node i's logger (none by default: the narration says what matters).</summary>
+    public static async Task<int> RunAsync(TextWriter output, int[] ports, CancellationToken cancellationToken, Func<int, ILogger>? loggerOf = null)
     {
         void Say(string line) => output.WriteLine(line);
         string root = Directory.CreateTempSubdirectory("nexnet-demo-").FullName;
@@ -61,7 +63,7 @@ internal static class Demo
                 NexNetNode node;
                 try
                 {
-                    node = NexNetNode.Start(dir, options);
+                    node = NexNetNode.Start(dir, options, loggerOf?.Invoke(i));
                 }
                 catch (System.Net.Sockets.SocketException e)
                 {
@@ -74,7 +76,9 @@ internal static class Demo
                 Say($"node {node.Address} started: id {node.Id.Abbreviated}…, {bootstrap}");
             }
 
-            await WaitAsync(() => nodes.All(n => n.Network.Peers.Count == 2 && n.Members.Count == 3), "the three nodes connect to each other", cancellationToken);
+            await WaitAsync(() => nodes.All(n => n.Network.Peers.Count == 2 && n.Members.Count == 3), "the three nodes connect to each other", cancellationToken,
+                () => string.Join("; ", nodes.Select(n => $"{n.Address} has peers [{string.Join(", ", n.Network.Peers.Select(p => p.RemoteListenAddress))}], " +
+                    $"{n.Members.Count} members, dials [{string.Join(", ", n.Network.DialingAddresses)}]")));
             Say("all three nodes are connected to each other (a full mesh, learned by gossip)");
 
             NexNetNode writer = nodes[2], reader = nodes[1];
@@ -129,7 +133,7 @@ internal static class Demo
         }
     }
 
-    private static async Task WaitAsync(Func<bool> condition, string what, CancellationToken cancellationToken)
+    private static async Task WaitAsync(Func<bool> condition, string what, CancellationToken cancellationToken, Func<string>? state = null)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
         var clock = Stopwatch.StartNew();
@@ -137,7 +141,8 @@ internal static class Demo
         {
             if (clock.Elapsed > s_deadline)
             {
-                throw new TimeoutException($"within {s_deadline.TotalSeconds:F0} s, this never happened: {what}");
+                string seen = state is null ? "" : $" ({state()})";
+                throw new TimeoutException($"within {s_deadline.TotalSeconds:F0} s, this never happened: {what}{seen}");
             }
 
             await timer.WaitForNextTickAsync(cancellationToken);

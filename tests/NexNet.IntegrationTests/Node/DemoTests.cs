@@ -1,4 +1,5 @@
 using NexNet.Cli;
+using NexNet.IntegrationTests.Support;
 
 namespace NexNet.IntegrationTests.Node;
 
@@ -10,9 +11,10 @@ public sealed class DemoTests
     public async Task The_demo_stores_reads_through_another_node_and_deletes_everywhere()
     {
         using var output = new StringWriter();
-        int exit = await Demo.RunAsync(output, [0, 0, 0], TestContext.Current.CancellationToken);
+        LogCapture[] logs = [new("node 1"), new("node 2"), new("node 3")];
+        int exit = await Demo.RunAsync(output, [0, 0, 0], TestContext.Current.CancellationToken, i => logs[i]);
         string text = output.ToString();
-        Assert.True(exit == 0, text);
+        Assert.True(exit == 0, text + "\n" + string.Join("\n", logs.Select(l => l.Dump())));
         Assert.Contains("all three nodes are connected", text, StringComparison.Ordinal);
         Assert.Contains("every chunk has 3 copies", text, StringComparison.Ordinal);
         Assert.Contains("byte for byte identical", text, StringComparison.Ordinal);
