@@ -10,8 +10,9 @@ namespace NexNet.Node;
 
 /// <summary>
 /// The serving side of chunks: answers peers asking what this node has, storing what they push, and
-/// sending what they fetch. A member checks every pushed blob against its id before keeping it; a
-/// storage peer, which cannot, checks its structure. Storage peers also drop chunks a member collected.
+/// sending what they fetch. A member checks a pushed blob's header tag before keeping it and its contents
+/// later (<see cref="ReplicaVerifier"/>); a storage peer, which cannot, checks its structure. Storage
+/// peers also drop chunks a member collected.
 /// </summary>
 internal sealed class ChunkService
 {
@@ -23,13 +24,16 @@ internal sealed class ChunkService
     private readonly BlobTransfer _transfer;
     private readonly BlobCheck _check;
     private readonly bool _isMember;
+    private readonly ReplicaVerifier? _verifier;
     private readonly ILogger _log;
 
-    public ChunkService(PeerNetwork network, BlobStore blobs, MetaStore meta, BlobTransfer transfer, BlobCipher? cipher, ILogger log)
+    /// <summary>Serves chunk requests on <paramref name="network"/>; a member passes its <paramref name="verifier"/>, which checks pushed blobs on arrival and in full later.</summary>
+    public ChunkService(PeerNetwork network, BlobStore blobs, MetaStore meta, BlobTransfer transfer, BlobCipher? cipher, ReplicaVerifier? verifier, ILogger log)
     {
         _blobs = blobs;
         _meta = meta;
         _transfer = transfer;
+        _verifier = verifier;
         _log = log;
         _check = cipher is null ? static (_, blob) => BlobFormat.CheckStructure(blob) : (id, blob) => cipher.Verify(blob, id);
         _isMember = cipher is not null;
@@ -39,7 +43,7 @@ internal sealed class ChunkService
         network.OnMessage(NodeMessageType.CollectChunks, OnCollect);
     }
 
-    /// <summary>How a blob that arrives here is checked before it is kept.</summary>
+    /// <summary>How a fetched blob is checked before it is kept (in full, on a member: it is about to be read).</summary>
     public BlobCheck Check => _check;
 
     private Task<PeerReply> HasAsync(PeerRequest request, CancellationToken cancellationToken)
@@ -66,7 +70,15 @@ internal sealed class ChunkService
 
         try
         {
-            await _transfer.ReceiveAsync(request.BodyStream, _check, cancellationToken);
+            if (_verifier is null)
+            {
+                await _transfer.ReceiveAsync(request.BodyStream, _check, cancellationToken);
+            }
+            else
+            {
+                await _transfer.ReceiveAsync(request.BodyStream, _verifier.CheckOnArrival, _verifier.Arrived, cancellationToken);
+            }
+
             return PeerReply.Empty;
         }
         catch (Exception e) when (e is IntegrityException or InvalidDataException)

@@ -33,6 +33,7 @@ public sealed class NexNetNode : IAsyncDisposable
     private readonly TreeSync _sync;
     private readonly Replicator _replicator;
     private readonly ChunkFetcher? _fetcher;
+    private readonly ReplicaVerifier? _verifier;
     private readonly Collector? _collector;
     private readonly CancellationTokenSource _stopping = new();
 
@@ -60,7 +61,8 @@ public sealed class NexNetNode : IAsyncDisposable
         var transfer = new BlobTransfer(_blobs, _meta, BlobFormat.SealedLength(options.ChunkSize));
         var remembered = _meta.KnownPeers().Select(p => NodeId.TryFromBytes(p.NodeId, out NodeId id) ? id : default).Where(id => id != default);
         _membership = new Membership(_network, options.DeadAfter, remembered, log);
-        var chunkService = new ChunkService(_network, _blobs, _meta, transfer, _cipher, log);
+        _verifier = _cipher is null ? null : new ReplicaVerifier(_blobs, _meta, _cipher, transfer.MaxBlobLength, options.ReplicaCheckDelay, log);
+        var chunkService = new ChunkService(_network, _blobs, _meta, transfer, _cipher, _verifier, log);
         _tree = new Tree(_meta, _network.Id, new HybridClock(), _sealer, log, Path.Combine(DataDirectory, "commits.journal"));
         _replicator = new Replicator(_network, _membership, _meta, _blobs, transfer, options.ReplicationFactor, options.ReplicationRetry, log);
         Volume? volume = null;
@@ -71,7 +73,7 @@ public sealed class NexNetNode : IAsyncDisposable
             var holds = new ChunkHolds();
             _collector = new Collector(_network, _meta, _blobs, holds, _tree.ApplyPending, options.CollectionGrace, options.CollectionInterval, log);
             var chunks = new ChunkStore(_blobs, _cipher, _meta, options.ChunkSize);
-            volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher, _sync, holds, options.ReadAhead,
+            volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher, _verifier!, _sync, holds, options.ReadAhead,
                 (path, copy) => Internal.Log.ConflictCopy(log, path, copy));
             Volume = volume;
             _tree.ReplayJournal();
@@ -88,6 +90,9 @@ public sealed class NexNetNode : IAsyncDisposable
     }
 
     public string DataDirectory { get; }
+
+    /// <summary>The check of pushed replicas, on a member (tests).</summary>
+    internal ReplicaVerifier? Verifier => _verifier;
 
     /// <summary>The tree (tests).</summary>
     internal Tree Tree => _tree;
@@ -114,7 +119,7 @@ public sealed class NexNetNode : IAsyncDisposable
         (long backlogChunks, long backlogBytes) = _replicator.Backlog;
         return new NodeStatus(Id.ToString(), Address, IsMember, _network.Peers.Count, _membership.Members.Count, blobs, bytes,
             _meta.RecordCount(), IsMember ? _meta.LiveEntryCount() : 0, backlogChunks, backlogBytes,
-            _fetcher?.Fetched ?? 0, _fetcher?.Rejected ?? 0, _tree.RejectedRecords);
+            _fetcher?.Fetched ?? 0, (_fetcher?.Rejected ?? 0) + (_verifier?.Rejected ?? 0), _tree.RejectedRecords);
     }
 
     /// <summary>The connected peers as <c>nexnet status</c> shows them, and the addresses still being dialed.</summary>
@@ -169,6 +174,11 @@ public sealed class NexNetNode : IAsyncDisposable
 
         _membership.Dispose();
         await _network.DisposeAsync();
+        if (_verifier is not null)
+        {
+            await _verifier.DisposeAsync();
+        }
+
         _tree.Dispose();
         _meta.Dispose();
         _cipher?.Dispose();

@@ -36,6 +36,9 @@ public sealed class NodeOptions
     /// <summary>The longest one fetch from one peer may take before the next peer is asked.</summary>
     public TimeSpan FetchTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>How long pushes must pause before replicas pushed here are checked in the background (they are always checked before their first read here).</summary>
+    public TimeSpan ReplicaCheckDelay { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Chunks fetched ahead of a reader that missed.</summary>
     public int ReadAhead { get; set; } = 4;
 

@@ -23,15 +23,17 @@ public sealed class Volume
     private readonly MetaStore _meta;
     private readonly Replicator _replicator;
     private readonly ChunkFetcher _fetcher;
+    private readonly ReplicaVerifier _verifier;
     private readonly TreeSync _sync;
     private readonly ChunkHolds _holds;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ChunkId, byte> _unflushed = new();
     private readonly int _readAhead;
     private readonly Action<string, string> _onConflictCopy;
 
-    internal Volume(Tree tree, ChunkStore chunks, MetaStore meta, Replicator replicator, ChunkFetcher fetcher, TreeSync sync, ChunkHolds holds,
+    internal Volume(Tree tree, ChunkStore chunks, MetaStore meta, Replicator replicator, ChunkFetcher fetcher, ReplicaVerifier verifier, TreeSync sync, ChunkHolds holds,
         int readAhead, Action<string, string> onConflictCopy)
     {
+        _verifier = verifier;
         _holds = holds;
         _tree = tree;
         _chunks = chunks;
@@ -175,6 +177,7 @@ public sealed class Volume
         {
             try
             {
+                _verifier.EnsureVerified(id); // a replica a peer pushed is checked in full before its first read here
                 _chunks.ReadChunk(id, inChunk, destination.Span);
                 return;
             }

@@ -189,6 +189,19 @@ public sealed class BlobStore
         return read == bytes.Length ? bytes : bytes[..read];
     }
 
+    /// <summary>Reads a whole blob into <paramref name="destination"/> (which must hold it); returns its length.</summary>
+    public int ReadInto(ChunkId id, Span<byte> destination)
+    {
+        using SafeFileHandle handle = OpenRead(id);
+        long length = RandomAccess.GetLength(handle);
+        if (length > destination.Length)
+        {
+            throw new IntegrityException($"blob {id} is {length} bytes, more than the largest blob of this volume ({destination.Length})");
+        }
+
+        return ReadFully(handle, destination[..(int)length], 0);
+    }
+
     /// <summary>Deletes exactly this blob and prunes its folders if they became empty. Returns false if it was absent.</summary>
     public bool Delete(ChunkId id)
     {

@@ -10,7 +10,7 @@ namespace NexNet.Storage;
 /// Moves sealed blobs between a store and a byte stream (a peer's stream): each blob as
 /// <c>chunk id (32) | length (u32 big-endian) | sealed bytes</c>, until the stream ends. Receiving checks
 /// every length before reading, checks every blob with the caller's rule, and stages what is new in one
-/// batch that is durable before <see cref="ReceiveAsync"/> returns, so a sender that hears back knows its
+/// batch that is durable before <see cref="ReceiveAsync(Stream, BlobCheck, CancellationToken)"/> returns, so a sender that hears back knows its
 /// blobs survive a crash.
 /// </summary>
 public sealed class BlobTransfer
@@ -100,7 +100,15 @@ public sealed class BlobTransfer
     /// throws <see cref="IntegrityException"/> to reject one; the whole transfer then fails and nothing of
     /// it is kept), stores the new ones durably, and returns every id received.
     /// </summary>
-    public async Task<IReadOnlyList<ChunkId>> ReceiveAsync(Stream source, BlobCheck check, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ChunkId>> ReceiveAsync(Stream source, BlobCheck check, CancellationToken cancellationToken = default) =>
+        ReceiveAsync(source, check, beforeCommit: null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="ReceiveAsync(Stream, BlobCheck, CancellationToken)"/>, calling <paramref name="beforeCommit"/>
+    /// with the ids about to be stored just before they become durable and visible.
+    /// </summary>
+    public async Task<IReadOnlyList<ChunkId>> ReceiveAsync(Stream source, BlobCheck check, Action<IReadOnlyList<ChunkId>>? beforeCommit,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(check);
@@ -148,6 +156,7 @@ public sealed class BlobTransfer
             _buffers.Return(buffer);
         }
 
+        beforeCommit?.Invoke([.. stored.Select(s => s.Item1)]);
         batch.Commit();
         _index?.RecordBlobs(stored, DateTimeOffset.UtcNow);
         return received;

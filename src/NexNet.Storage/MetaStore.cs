@@ -95,6 +95,14 @@ public sealed partial class MetaStore : IDisposable
         ALTER TABLE entries_by_directory RENAME TO entries;
         CREATE UNIQUE INDEX entries_by_path ON entries (path);
         """,
+
+        // 5: replicas peers pushed here whose ids are not yet checked against their contents (a member
+        // checks them before it first uses one, and when idle); see ReplicaVerifier.
+        """
+        CREATE TABLE unverified (
+            id BLOB NOT NULL PRIMARY KEY
+        ) WITHOUT ROWID;
+        """,
     ];
 
     private readonly SqliteConnection _connection;
@@ -228,7 +236,11 @@ public sealed partial class MetaStore : IDisposable
         {
             SqliteCommand cmd = Command("DELETE FROM blobs WHERE id = $id");
             cmd.Parameters.AddWithValue("$id", id.ToBytes());
-            return cmd.ExecuteNonQuery() > 0;
+            bool removed = cmd.ExecuteNonQuery() > 0;
+            SqliteCommand unverified = Command("DELETE FROM unverified WHERE id = $id");
+            unverified.Parameters.AddWithValue("$id", id.ToBytes());
+            unverified.ExecuteNonQuery();
+            return removed;
         }
     }
 

@@ -44,12 +44,12 @@ internal sealed class NodeCluster : IAsyncDisposable
         return node;
     }
 
-    public static async Task<NodeCluster> StartAsync(int count, int replicationFactor = 3)
+    public static async Task<NodeCluster> StartAsync(int count, int replicationFactor = 3, Action<NodeOptions>? configure = null)
     {
         var cluster = new NodeCluster();
         for (int i = 0; i < count; i++)
         {
-            cluster.Add(replicationFactor: replicationFactor);
+            cluster.Add(replicationFactor: replicationFactor, configure: configure);
         }
 
         await cluster.WaitForMeshAsync();

@@ -35,7 +35,8 @@ public sealed class VolumeSmokeTests
     [Fact]
     public async Task A_peer_serving_bad_bytes_gets_a_strike_and_the_chunk_comes_from_another_peer()
     {
-        await using NodeCluster cluster = await NodeCluster.StartAsync(3);
+        // B must still hold its damaged copies when A asks: no background check of pushed replicas here.
+        await using NodeCluster cluster = await NodeCluster.StartAsync(3, configure: o => o.ReplicaCheckDelay = TimeSpan.FromDays(1));
         // 32 chunks: A asks B before C for about half of them (rendezvous order), for none only with probability 2^-32.
         byte[] data = RandomNumberGenerator.GetBytes(32 * 1024 * 1024);
         EntryInfo file = await cluster[2].Volume!.WriteFileAsync("/f.bin", new MemoryStream(data), cancellationToken: TestContext.Current.CancellationToken);

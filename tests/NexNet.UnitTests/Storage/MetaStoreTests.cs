@@ -25,6 +25,22 @@ public sealed class MetaStoreTests : IDisposable
     }
 
     [Fact]
+    public void Unchecked_replicas_are_listed_until_checked_or_removed_and_survive_a_reopen()
+    {
+        ChunkId a = NewId(), b = NewId(), c = NewId();
+        using (MetaStore meta = MetaStore.Open(_dir.Combine("meta.db")))
+        {
+            meta.AddUnverified([a, b, c, a]);
+            meta.RemoveUnverified(b);
+            meta.RecordBlobs([(c, 10)], DateTimeOffset.UtcNow);
+            meta.RemoveBlob(c); // a collected blob leaves the list too
+        }
+
+        using MetaStore reopened = MetaStore.Open(_dir.Combine("meta.db"));
+        Assert.Equal([a], reopened.Unverified());
+    }
+
+    [Fact]
     public void A_relaxed_scope_commits_without_sync_and_the_store_returns_to_full_sync_after()
     {
         using MetaStore meta = MetaStore.Open(_dir.Combine("meta.db"));

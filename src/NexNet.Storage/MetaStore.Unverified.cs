@@ -1,0 +1,54 @@
+using Microsoft.Data.Sqlite;
+using NexNet.Crypto;
+
+namespace NexNet.Storage;
+
+/// <summary>Replicas stored here whose contents have not yet been checked against their ids.</summary>
+public sealed partial class MetaStore
+{
+    /// <summary>Records <paramref name="ids"/> as unchecked, durably, before their blobs become visible.</summary>
+    public void AddUnverified(IEnumerable<ChunkId> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        using MetaTransaction tx = JoinOrBegin();
+        {
+            SqliteCommand cmd = Command("INSERT INTO unverified (id) VALUES ($id) ON CONFLICT (id) DO NOTHING");
+            SqliteParameter id = cmd.Parameters.Add("$id", SqliteType.Blob);
+            foreach (ChunkId chunk in ids)
+            {
+                id.Value = chunk.ToBytes();
+                cmd.ExecuteNonQuery();
+            }
+
+            tx.Commit();
+        }
+    }
+
+    /// <summary>The blob is checked (or gone): it leaves the unchecked list.</summary>
+    public void RemoveUnverified(ChunkId id)
+    {
+        lock (_lock)
+        {
+            SqliteCommand cmd = Command("DELETE FROM unverified WHERE id = $id");
+            cmd.Parameters.AddWithValue("$id", id.ToBytes());
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Every unchecked id (read once at start).</summary>
+    public IReadOnlyList<ChunkId> Unverified()
+    {
+        lock (_lock)
+        {
+            SqliteCommand cmd = Command("SELECT id FROM unverified");
+            var ids = new List<ChunkId>();
+            using SqliteDataReader reader = cmd.ExecuteReader();
+            while (reader.Read())
+            {
+                ids.Add(ChunkId.FromBytes((byte[])reader[0]));
+            }
+
+            return ids;
+        }
+    }
+}
