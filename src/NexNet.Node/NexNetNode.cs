@@ -119,7 +119,7 @@ public sealed class NexNetNode : IAsyncDisposable
         (long backlogChunks, long backlogBytes) = _replicator.Backlog;
         return new NodeStatus(Id.ToString(), Address, IsMember, _network.Peers.Count, _membership.Members.Count, blobs, bytes,
             _meta.RecordCount(), IsMember ? _meta.LiveEntryCount() : 0, backlogChunks, backlogBytes,
-            _fetcher?.Fetched ?? 0, (_fetcher?.Rejected ?? 0) + (_verifier?.Rejected ?? 0), _tree.RejectedRecords);
+            _fetcher?.Fetched ?? 0, (_fetcher?.Rejected ?? 0) + (_verifier?.Rejected ?? 0), _tree.RejectedRecords, _verifier?.Pending ?? 0);
     }
 
     /// <summary>The connected peers as <c>nexnet status</c> shows them, and the addresses still being dialed.</summary>

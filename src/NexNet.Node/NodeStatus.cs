@@ -15,4 +15,5 @@ public sealed record NodeStatus(
     long ReplicationBacklogBytes,
     long ChunksFetched,
     long BadChunksRejected,
-    long RecordsRejected);
+    long RecordsRejected,
+    long ReplicasUnchecked);

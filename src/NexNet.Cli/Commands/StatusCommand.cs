@@ -101,7 +101,9 @@ internal static class StatusCommand
             yield return ("webdav", webDav);
         }
 
-        yield return ("store", $"{(long?)store["chunks"]} chunks, {Units.Bytes((long?)store["bytes"] ?? 0)}, no cache limit (collection removes chunks no file uses)");
+        long awaitingCheck = (long?)store["replicasUnchecked"] ?? 0;
+        yield return ("store", $"{(long?)store["chunks"]} chunks, {Units.Bytes((long?)store["bytes"] ?? 0)}, no cache limit (collection removes chunks no file uses)" +
+            (awaitingCheck > 0 ? $"; {awaitingCheck} replicas from peers not yet checked" : ""));
         long pendingBytes = (long?)replication["pendingBytes"] ?? 0;
         double rate = (double?)replication["bytesPerSecond"] ?? 0;
         yield return ("replication", $"{(long?)replication["pendingChunks"]} chunks ({Units.Bytes(pendingBytes)}) queued{(rate > 0 ? $", draining at {Units.Bytes((long)rate)}/s" : "")}");

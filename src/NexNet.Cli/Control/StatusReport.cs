@@ -32,6 +32,7 @@ internal static class StatusReport
                 ["chunks"] = status.Blobs,
                 ["bytes"] = status.BlobBytes,
                 ["cacheLimit"] = null, // every chunk fetched is kept; collection removes what no file references
+                ["replicasUnchecked"] = status.ReplicasUnchecked, // pushed here, contents not yet checked (ReplicaVerifier)
             },
             ["replication"] = new JsonObject
             {

@@ -42,6 +42,7 @@ public sealed class CliNodeTests
         Assert.NotEqual("127.0.0.1:0", (string?)status["listen"]);
         Assert.Equal(true, (bool?)status["member"]);
         Assert.True((long)status["store"]!["chunks"]! >= 3);
+        Assert.Equal(0, (long)status["store"]!["replicasUnchecked"]!); // nothing was pushed here
         Assert.Equal(4, (long)status["tree"]!["entries"]!); // /photo.bin, /albums, /albums/2026, /albums/2026/photo.bin
         Nexnet.Result plain = await Nexnet.RunAsync("status", "--data", data);
         Assert.Contains($"listening: {node.Address}", plain.Stdout, StringComparison.Ordinal);

@@ -23,6 +23,7 @@ public sealed class ReplicaVerifierTests
         ChunkId id = await PushDamagedReplicaAsync(cluster, cluster[0], data);
         Assert.Contains(id, cluster[0].LocalChunks());
         Assert.Equal(1, cluster[0].Verifier!.Pending);
+        Assert.Equal(1, cluster[0].Status().ReplicasUnchecked);
 
         // The same bytes written through the other node: its push finds the (damaged) copy already there.
         await cluster[1].Volume!.WriteFileAsync("/f.bin", new MemoryStream(data), cancellationToken: TestContext.Current.CancellationToken);
