@@ -94,7 +94,7 @@ internal sealed class ReplicaVerifier : IAsyncDisposable
     /// </summary>
     public void EnsureVerified(ChunkId id)
     {
-        if (!_pending.IsEmpty && _pending.ContainsKey(id))
+        if (_pending.ContainsKey(id)) // lock-free (IsEmpty would take every lock when the set is empty, the usual case)
         {
             Verify(id);
         }
