@@ -76,7 +76,7 @@ internal sealed class ChunkService
             }
             else
             {
-                await _transfer.ReceiveAsync(request.BodyStream, _verifier.CheckOnArrival, _verifier.Arrived, cancellationToken);
+                await _transfer.ReceiveAsync(request.BodyStream, _verifier.CheckOnArrival, _verifier.Arrived, _verifier.Stored, cancellationToken);
             }
 
             return PeerReply.Empty;

@@ -70,6 +70,7 @@ public sealed class NexNetNode : IAsyncDisposable
         if (_cipher is not null)
         {
             _fetcher = new ChunkFetcher(_network, _membership, _blobs, transfer, chunkService.Check, options.ReplicationFactor, options.FetchTimeout, log, _stopping.Token);
+            _verifier!.OnRejected = _fetcher.Prefetch; // this node was an owner: it gets a good copy back at once
             var holds = new ChunkHolds();
             _collector = new Collector(_network, _meta, _blobs, holds, _tree.ApplyPending, options.CollectionGrace, options.CollectionInterval, log);
             var chunks = new ChunkStore(_blobs, _cipher, _meta, options.ChunkSize);

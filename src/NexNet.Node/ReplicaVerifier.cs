@@ -14,7 +14,7 @@ namespace NexNet.Node;
 /// waits is the full check that the plaintext hashes to the id (a decrypt and an HMAC of every byte, as
 /// much CPU as the two TLS legs of the transfer together). It runs before this node first reads the
 /// chunk, and in the background once pushes have stopped for a moment; a replica that fails it is
-/// deleted and logged, and repair or the next read puts a good copy back. Readers never rely on another
+/// deleted and logged, and a good copy is fetched back from a peer. Readers never rely on another
 /// node's check: every fetched blob is checked in full by whoever fetched it.
 /// </summary>
 /// <remarks>
@@ -31,7 +31,8 @@ internal sealed class ReplicaVerifier : IAsyncDisposable
     private readonly int _maxBlobLength;
     private readonly TimeSpan _quiet;
     private readonly ILogger _log;
-    private readonly ConcurrentDictionary<ChunkId, byte> _pending = new();
+    /// <summary>Unchecked ids: 0 once the blob is stored, else when it arrived (its batch is not yet durable and visible).</summary>
+    private readonly ConcurrentDictionary<ChunkId, long> _pending = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
     private long _lastArrivalTicks;
@@ -54,6 +55,9 @@ internal sealed class ReplicaVerifier : IAsyncDisposable
         _loop = Task.Run(BackgroundAsync);
     }
 
+    /// <summary>Called with each replica that failed its check and was deleted (the node fetches a good copy back).</summary>
+    public Action<ChunkId>? OnRejected { get; set; }
+
     /// <summary>Replicas stored here and not yet checked in full.</summary>
     public int Pending => _pending.Count;
 
@@ -71,7 +75,7 @@ internal sealed class ReplicaVerifier : IAsyncDisposable
         }
     }
 
-    /// <summary>Lists pushed blobs as unchecked, durably; called before they become visible in the store.</summary>
+    /// <summary>Lists pushed blobs as unchecked, durably; called just before their batch makes them durable and visible.</summary>
     public void Arrived(IReadOnlyList<ChunkId> ids)
     {
         if (ids.Count == 0)
@@ -80,12 +84,22 @@ internal sealed class ReplicaVerifier : IAsyncDisposable
         }
 
         _meta.AddUnverified(ids);
+        long now = Environment.TickCount64;
         foreach (ChunkId id in ids)
         {
-            _pending[id] = 0;
+            _pending[id] = now;
         }
 
-        Volatile.Write(ref _lastArrivalTicks, Environment.TickCount64);
+        Volatile.Write(ref _lastArrivalTicks, now);
+    }
+
+    /// <summary>The blobs of <see cref="Arrived"/> are stored: the background check may take them now.</summary>
+    public void Stored(IReadOnlyList<ChunkId> ids)
+    {
+        foreach (ChunkId id in ids)
+        {
+            _pending.TryUpdate(id, 0, _pending.GetValueOrDefault(id));
+        }
     }
 
     /// <summary>
@@ -108,9 +122,13 @@ internal sealed class ReplicaVerifier : IAsyncDisposable
             int length = _blobs.ReadInto(id, buffer);
             _cipher.Verify(buffer.AsSpan(0, length), id);
         }
+        catch (BlobNotFoundException) when (IsArriving(id))
+        {
+            return; // its batch is not yet visible: it stays listed
+        }
         catch (BlobNotFoundException)
         {
-            // Collected or dropped meanwhile: nothing left to check.
+            // Collected or dropped meanwhile (or its push failed): nothing left to check.
         }
         catch (IntegrityException e)
         {
@@ -118,6 +136,7 @@ internal sealed class ReplicaVerifier : IAsyncDisposable
             Log.BadReplica(_log, id, e.Message);
             _blobs.Delete(id);
             _meta.RemoveBlob(id);
+            OnRejected?.Invoke(id);
         }
         finally
         {
@@ -129,6 +148,10 @@ internal sealed class ReplicaVerifier : IAsyncDisposable
             _meta.RemoveUnverified(id);
         }
     }
+
+    /// <summary>True while the blob's push may still be committing (a failed push's ids are let go after a minute).</summary>
+    private bool IsArriving(ChunkId id) =>
+        _pending.TryGetValue(id, out long arrived) && arrived != 0 && Environment.TickCount64 - arrived < 60_000;
 
     /// <summary>Checks what is pending whenever pushes have paused, so that a bad replica is found before anyone needs it.</summary>
     private async Task BackgroundAsync()
@@ -143,6 +166,11 @@ internal sealed class ReplicaVerifier : IAsyncDisposable
                     if (_stopping.IsCancellationRequested || Environment.TickCount64 - Volatile.Read(ref _lastArrivalTicks) < _quiet.TotalMilliseconds)
                     {
                         break; // pushes are arriving: they come first
+                    }
+
+                    if (IsArriving(id))
+                    {
+                        continue;
                     }
 
                     try

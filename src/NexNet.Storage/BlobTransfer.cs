@@ -101,14 +101,15 @@ public sealed class BlobTransfer
     /// it is kept), stores the new ones durably, and returns every id received.
     /// </summary>
     public Task<IReadOnlyList<ChunkId>> ReceiveAsync(Stream source, BlobCheck check, CancellationToken cancellationToken = default) =>
-        ReceiveAsync(source, check, beforeCommit: null, cancellationToken);
+        ReceiveAsync(source, check, beforeCommit: null, afterCommit: null, cancellationToken);
 
     /// <summary>
     /// <see cref="ReceiveAsync(Stream, BlobCheck, CancellationToken)"/>, calling <paramref name="beforeCommit"/>
-    /// with the ids about to be stored just before they become durable and visible.
+    /// with the ids about to be stored just before they become durable and visible, and
+    /// <paramref name="afterCommit"/> with the same ids once they are.
     /// </summary>
     public async Task<IReadOnlyList<ChunkId>> ReceiveAsync(Stream source, BlobCheck check, Action<IReadOnlyList<ChunkId>>? beforeCommit,
-        CancellationToken cancellationToken = default)
+        Action<IReadOnlyList<ChunkId>>? afterCommit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(check);
@@ -156,9 +157,11 @@ public sealed class BlobTransfer
             _buffers.Return(buffer);
         }
 
-        beforeCommit?.Invoke([.. stored.Select(s => s.Item1)]);
+        ChunkId[] storing = [.. stored.Select(s => s.Item1)];
+        beforeCommit?.Invoke(storing);
         batch.Commit();
         _index?.RecordBlobs(stored, DateTimeOffset.UtcNow);
+        afterCommit?.Invoke(storing);
         return received;
     }
 

@@ -50,7 +50,7 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Error, Message = "storing journaled commits in the metadata database failed: {Reason}; they stay in the journal, retrying in {Seconds:F0} s")]
     public static partial void DeferredApplyFailed(ILogger logger, string reason, double seconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "replica of chunk {Chunk} stored here fails its check ({Reason}); deleted, a good copy comes back by repair or the next read")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "replica of chunk {Chunk} stored here fails its check ({Reason}); deleted, fetching a good copy from a peer")]
     public static partial void BadReplica(ILogger logger, NexNet.Crypto.ChunkId chunk, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{What} failed: {Reason}; trying again later")]

@@ -40,14 +40,27 @@ public sealed class ReplicaVerifierTests
     }
 
     [Fact]
-    public async Task A_damaged_replica_is_caught_in_the_background_once_pushes_pause()
+    public async Task A_damaged_replica_is_caught_in_the_background_once_pushes_pause_and_a_good_copy_is_fetched_back()
     {
-        await using NodeCluster cluster = await NodeCluster.StartAsync(1, configure: o => o.ReplicaCheckDelay = TimeSpan.FromMilliseconds(50));
-        ChunkId id = await PushDamagedReplicaAsync(cluster, cluster[0], RandomNumberGenerator.GetBytes(5000));
-        await Eventually.WaitAsync(() => cluster[0].Verifier!.Pending == 0, TimeSpan.FromSeconds(10), "the background check has run");
-        Assert.DoesNotContain(id, cluster[0].LocalChunks());
+        await using NodeCluster cluster = await NodeCluster.StartAsync(2, replicationFactor: 2, configure: o => o.ReplicaCheckDelay = TimeSpan.FromMilliseconds(50));
+        byte[] data = RandomNumberGenerator.GetBytes(5000);
+        ChunkId id = await PushAsync(cluster[1], cluster.NetworkSecret, cluster.VolumeSecret, data, damage: false);
+        Assert.Equal(id, await PushDamagedReplicaAsync(cluster, cluster[0], data));
+
+        await Eventually.WaitAsync(() => cluster[0].Status().ChunksFetched == 1 && cluster[0].Verifier!.Pending == 0, TimeSpan.FromSeconds(10),
+            "the damaged copy is caught and a good one fetched back");
+        Assert.Contains(id, cluster[0].LocalChunks());
         Assert.Equal(1, cluster[0].Status().BadChunksRejected);
         Assert.Contains(cluster.Logs[0].Lines, l => l.Contains($"replica of chunk {id} stored here fails its check", StringComparison.Ordinal));
+        using VolumeKeys keys = VolumeKeys.Derive(cluster.VolumeSecret);
+        using var cipher = new BlobCipher(keys);
+        cipher.Verify(File.ReadAllBytes(BlobPath(cluster.DataDirectory(0), id)), id); // the copy now here is good
+    }
+
+    private static string BlobPath(string dataDirectory, ChunkId id)
+    {
+        string hex = id.ToString();
+        return Path.Combine(dataDirectory, "blobs", hex[..2], hex[2..4], hex);
     }
 
     [Fact]
