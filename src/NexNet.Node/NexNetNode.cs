@@ -161,6 +161,11 @@ public sealed class NexNetNode : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
+        if (_verifier is not null)
+        {
+            await _verifier.DisposeAsync(); // first: a replica it rejects starts a fetch, and fetches are drained next
+        }
+
         if (_fetcher is not null)
         {
             await _fetcher.DrainAsync();
@@ -175,11 +180,6 @@ public sealed class NexNetNode : IAsyncDisposable
 
         _membership.Dispose();
         await _network.DisposeAsync();
-        if (_verifier is not null)
-        {
-            await _verifier.DisposeAsync();
-        }
-
         _tree.Dispose();
         _meta.Dispose();
         _cipher?.Dispose();
