@@ -90,6 +90,21 @@ public sealed class BlobCipher : IDisposable
     }
 
     /// <summary>
+    /// Everything about a whole blob that can be checked without decrypting it: the header (<see cref="VerifiedIv"/>)
+    /// and that some content follows. Returns the IV; throws <see cref="IntegrityException"/>.
+    /// </summary>
+    public ReadOnlySpan<byte> CheckHeader(ReadOnlySpan<byte> sealedBlob, ChunkId id)
+    {
+        ReadOnlySpan<byte> iv = VerifiedIv(sealedBlob, id);
+        if (sealedBlob.Length == BlobFormat.HeaderSize)
+        {
+            throw new IntegrityException($"blob {id} has no content (a valid blob holds at least one byte)");
+        }
+
+        return iv;
+    }
+
+    /// <summary>
     /// Decrypts <paramref name="ciphertext"/>, which starts at plaintext offset <paramref name="offset"/>
     /// of a blob with the given IV, into <paramref name="plaintext"/> (which may be the same memory).
     /// </summary>
@@ -104,12 +119,8 @@ public sealed class BlobCipher : IDisposable
     /// </summary>
     public int Open(ReadOnlySpan<byte> sealedBlob, ChunkId expected, Span<byte> plaintext)
     {
-        ReadOnlySpan<byte> iv = VerifiedIv(sealedBlob, expected);
+        ReadOnlySpan<byte> iv = CheckHeader(sealedBlob, expected);
         ReadOnlySpan<byte> ciphertext = sealedBlob[BlobFormat.HeaderSize..];
-        if (ciphertext.IsEmpty)
-        {
-            throw new IntegrityException($"blob {expected} has no content (a valid blob holds at least one byte)");
-        }
 
         if (plaintext.Length < ciphertext.Length)
         {
@@ -137,12 +148,8 @@ public sealed class BlobCipher : IDisposable
     /// </summary>
     public void Verify(ReadOnlySpan<byte> sealedBlob, ChunkId expected)
     {
-        ReadOnlySpan<byte> iv = VerifiedIv(sealedBlob, expected);
+        ReadOnlySpan<byte> iv = CheckHeader(sealedBlob, expected);
         ReadOnlySpan<byte> ciphertext = sealedBlob[BlobFormat.HeaderSize..];
-        if (ciphertext.IsEmpty)
-        {
-            throw new IntegrityException($"blob {expected} has no content (a valid blob holds at least one byte)");
-        }
 
         const int Step = 64 * 1024;
         byte[] scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Min(Step, ciphertext.Length));

@@ -68,11 +68,7 @@ internal sealed class ReplicaVerifier : IAsyncDisposable
     public void CheckOnArrival(ChunkId id, ReadOnlySpan<byte> sealedBlob)
     {
         Volatile.Write(ref _lastArrivalTicks, Environment.TickCount64); // a push is under way: the background check waits
-        _ = _cipher.VerifiedIv(sealedBlob, id);
-        if (sealedBlob.Length == BlobFormat.HeaderSize)
-        {
-            throw new IntegrityException($"blob {id} has no content (a valid blob holds at least one byte)");
-        }
+        _ = _cipher.CheckHeader(sealedBlob, id);
     }
 
     /// <summary>Lists pushed blobs as unchecked, durably; called just before their batch makes them durable and visible.</summary>

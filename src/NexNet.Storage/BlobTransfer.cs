@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using Microsoft.Win32.SafeHandles;
 using NexNet.Crypto;
 using NexNet.Storage.Internal;
 
@@ -51,14 +50,7 @@ public sealed class BlobTransfer
                 int length;
                 try
                 {
-                    using SafeFileHandle handle = _blobs.OpenRead(id);
-                    long size = RandomAccess.GetLength(handle);
-                    if (size > MaxBlobLength)
-                    {
-                        throw new IntegrityException($"blob {id} is {size} bytes, more than the largest blob of this volume ({MaxBlobLength})");
-                    }
-
-                    length = BlobStore.ReadFully(handle, buffer.Span.Slice(FrameHeaderSize, (int)size), 0);
+                    length = _blobs.ReadInto(id, buffer.Span.Slice(FrameHeaderSize, MaxBlobLength));
                 }
                 catch (BlobNotFoundException)
                 {
