@@ -18,7 +18,7 @@ internal sealed class ConsoleLogger(LogLevel minimum) : ILogger, ILoggerProvider
             return;
         }
 
-        string line = $"{DateTime.Now:HH:mm:ss} {LevelName(logLevel)} {formatter(state, exception)}{(exception is null ? "" : ": " + exception.Message)}";
+        string line = $"{DateTime.Now:HH:mm:ss} {Text(logLevel, state, exception, formatter)}";
         lock (s_lock)
         {
             Console.Error.WriteLine(line);
@@ -31,7 +31,11 @@ internal sealed class ConsoleLogger(LogLevel minimum) : ILogger, ILoggerProvider
     {
     }
 
-    public static string LevelName(LogLevel level) => level switch
+    /// <summary>A log event as both the console and the log file write it after their timestamps: <c>level message[: exception]</c>.</summary>
+    public static string Text<TState>(LogLevel level, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        $"{LevelName(level)} {formatter(state, exception)}{(exception is null ? "" : ": " + exception.Message)}";
+
+    private static string LevelName(LogLevel level) => level switch
     {
         LogLevel.Warning => "warn",
         LogLevel.Error or LogLevel.Critical => "error",

@@ -40,7 +40,7 @@ internal sealed class RollingFileLogger : ILoggerProvider, ILogger
             return;
         }
 
-        string line = $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {ConsoleLogger.LevelName(logLevel)} {formatter(state, exception)}{(exception is null ? "" : ": " + exception.Message)}";
+        string line = $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {ConsoleLogger.Text(logLevel, state, exception, formatter)}";
         lock (_lock)
         {
             try

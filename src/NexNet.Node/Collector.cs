@@ -91,7 +91,7 @@ internal sealed class Collector : IAsyncDisposable
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    Log.HandlerFailed(_log, 0, "(collector)", e.Message);
+                    Log.LoopFailed(_log, "collection", e.Message);
                 }
             }
         }

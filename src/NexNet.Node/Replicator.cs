@@ -110,7 +110,7 @@ internal sealed class Replicator : IAsyncDisposable
             catch (Exception e) when (!stop.IsCancellationRequested)
             {
                 // Whatever went wrong, the queue is durable: say so once and try again, never stop replicating.
-                Log.ReplicationFailed(_log, "(queue)", e.Message);
+                Log.LoopFailed(_log, "the replication queue", e.Message);
                 await Task.Delay(_retryAfter, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
