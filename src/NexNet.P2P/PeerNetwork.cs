@@ -333,6 +333,15 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
         bool first = false;
         lock (_peersLock)
         {
+            if (_stopping.IsCancellationRequested)
+            {
+                // Stopping: DisposeAsync has taken (or is about to take, under this lock) the connections
+                // to close, and one admitted now would outlive the network.
+                handshake.Tls.Dispose();
+                throw new HandshakeException(HandshakeFailure.Refused, "this node is stopping");
+            }
+
+            connection.Start();
             if (_peers.TryGetValue(handshake.RemoteId, out PeerConnection? existing) && !existing.IsClosed)
             {
                 if (Preferred(connection, existing))
@@ -353,7 +362,6 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
             }
         }
 
-        connection.Start();
         if (loser is not null)
         {
             _ = loser.CloseAsync("duplicate connection (the one initiated by the lower node id is kept)").AsTask();
@@ -603,7 +611,13 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
 
         await _stopping.CancelAsync();
         _listener?.Dispose();
-        await Task.WhenAll(_peers.Values.Select(p => p.DisposeAsync().AsTask()));
+        PeerConnection[] open;
+        lock (_peersLock)
+        {
+            open = [.. _peers.Values]; // Admit refuses from now on: none can join after this
+        }
+
+        await Task.WhenAll(open.Select(p => p.DisposeAsync().AsTask()));
         await Task.WhenAll([_acceptLoop, _gossipLoop, .. _dialers.Values.Select(d => d.Loop)]).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _handshakeSlots.Dispose();
         _stopping.Dispose();

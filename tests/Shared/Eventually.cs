@@ -8,8 +8,12 @@ internal static class Eventually
     public static Task WaitAsync(Func<bool> condition, TimeSpan deadline, string what) =>
         WaitAsync(() => Task.FromResult(condition()), deadline, what);
 
+    /// <summary>The same, adding <paramref name="state"/> (what each part sees, its log) to the failure message.</summary>
+    public static Task WaitAsync(Func<bool> condition, TimeSpan deadline, string what, Func<string> state) =>
+        WaitAsync(() => Task.FromResult(condition()), deadline, what, state);
+
     /// <summary>The same for a condition that must ask something (a process, a server) to know.</summary>
-    public static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan deadline, string what)
+    public static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan deadline, string what, Func<string>? state = null)
     {
         if (await condition())
         {
@@ -27,7 +31,8 @@ internal static class Eventually
 
             if (clock.Elapsed > deadline)
             {
-                throw new TimeoutException($"within {deadline.TotalSeconds:F1} s, this never happened: {what}");
+                string message = $"within {deadline.TotalSeconds:F1} s, this never happened: {what}";
+                throw new TimeoutException(state is null ? message : message + "\n" + state());
             }
         }
     }

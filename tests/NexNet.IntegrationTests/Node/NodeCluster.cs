@@ -61,7 +61,8 @@ internal sealed class NodeCluster : IAsyncDisposable
 
     /// <summary>Every node's replication queue is empty.</summary>
     public Task WaitForReplicationAsync(TimeSpan deadline) =>
-        Eventually.WaitAsync(() => Nodes.All(n => n.Status().ReplicationBacklogChunks == 0), deadline, "every replication queue drains");
+        Eventually.WaitAsync(() => Nodes.All(n => n.Status().ReplicationBacklogChunks == 0), deadline, "every replication queue drains",
+            () => string.Join('\n', Nodes.Select((n, i) => $"node{i}: backlog {n.Status().ReplicationBacklogChunks} chunks")) + "\n" + Dump());
 
     public async ValueTask DisposeAsync()
     {
