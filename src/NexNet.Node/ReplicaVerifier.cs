@@ -99,15 +99,23 @@ internal sealed class ReplicaVerifier : IAsyncDisposable
     }
 
     /// <summary>
-    /// Checks the local copy of <paramref name="id"/> in full if it has not been yet. A copy that fails is
-    /// deleted (the caller then finds it missing and fetches a good one).
+    /// Checks the local copy of <paramref name="id"/> in full if it has not been yet, and says whether it
+    /// had to. A copy that fails is deleted (the caller then finds it missing and fetches a good one).
     /// </summary>
-    public void EnsureVerified(ChunkId id)
+    /// <remarks>
+    /// A reader calls this after reading a chunk, not before: an id is listed before its pushed blob
+    /// becomes visible, so a read that found a pushed blob also finds it listed here, even when the push
+    /// landed between the two.
+    /// </remarks>
+    public bool EnsureVerified(ChunkId id)
     {
-        if (_pending.ContainsKey(id)) // lock-free (IsEmpty would take every lock when the set is empty, the usual case)
+        if (!_pending.ContainsKey(id)) // lock-free (IsEmpty would take every lock when the set is empty, the usual case)
         {
-            Verify(id);
+            return false;
         }
+
+        Verify(id);
+        return true;
     }
 
     private void Verify(ChunkId id)

@@ -177,8 +177,14 @@ public sealed class Volume
         {
             try
             {
-                _verifier.EnsureVerified(id); // a replica a peer pushed is checked in full before its first read here
                 _chunks.ReadChunk(id, inChunk, destination.Span);
+                if (_verifier.EnsureVerified(id))
+                {
+                    // What was read is a replica a peer pushed, unchecked until now: read the copy just
+                    // checked (a stored blob is never replaced), or fetch a good one if it failed.
+                    _chunks.ReadChunk(id, inChunk, destination.Span);
+                }
+
                 return;
             }
             catch (BlobNotFoundException)

@@ -99,7 +99,12 @@ public sealed class BlobStore
         return true;
     }
 
-    /// <summary>Renames a written temp file to the blob's final name, making its folders as needed. Returns the folder.</summary>
+    /// <summary>
+    /// Renames a written temp file to the blob's final name, making its folders as needed, unless a blob
+    /// of that id is already there: then the temp file is dropped and the stored blob kept. A blob in
+    /// place is never replaced, so a copy checked once (a read trusts it) cannot be swapped for a copy
+    /// nobody checked, such as a replica a peer pushes as a fetch lands. Returns the folder.
+    /// </summary>
     internal string MoveIntoPlace(string temp, ChunkId id, ICollection<string> createdFolders)
     {
         string final = PathOf(id);
@@ -109,7 +114,11 @@ public sealed class BlobStore
             EnsureFolder(folder, createdFolders);
             try
             {
-                File.Move(temp, final, overwrite: true);
+                if (!Posix.RenameNoReplace(temp, final))
+                {
+                    File.Delete(temp);
+                }
+
                 return folder;
             }
             catch (DirectoryNotFoundException) when (attempt < 3)

@@ -93,7 +93,10 @@ public sealed class BlobWriteBatch : IDisposable
         return Staged(id, temp);
     }
 
-    /// <summary>Makes every staged blob durable and visible. Returns how many were committed.</summary>
+    /// <summary>
+    /// Makes every staged blob durable and visible. Returns how many were staged: a blob of the same id
+    /// stored meanwhile by another writer is kept, and the staged copy dropped.
+    /// </summary>
     public int Commit()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

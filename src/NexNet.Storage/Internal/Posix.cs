@@ -5,13 +5,20 @@ namespace NexNet.Storage.Internal;
 
 /// <summary>
 /// The few POSIX calls durability needs that .NET does not expose: fsync of a directory (so a rename
-/// survives power loss) and early writeback of a file's dirty pages (so a later fsync finds little to do).
+/// survives power loss), early writeback of a file's dirty pages (so a later fsync finds little to do),
+/// and a rename that never replaces (a stored blob, once checked, is never swapped for another copy).
 /// </summary>
 internal static partial class Posix
 {
     private const int ORdOnly = 0;
     private const int OCloExec = 0x80000; // same value on x86_64 and arm64; O_DIRECTORY is not, so it is not used.
     private const uint SyncFileRangeWrite = 2;
+    private const int AtFdCwd = -100;
+    private const uint RenameNoReplaceFlag = 1;
+    private const int Enoent = 2;
+    private const int Eexist = 17;
+    private const int Einval = 22;
+    private const int Enosys = 38;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags);
@@ -27,6 +34,52 @@ internal static partial class Posix
 
     [LibraryImport("libc", EntryPoint = "sync_file_range", SetLastError = true)]
     private static partial int SyncFileRange(int fd, long offset, long count, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenameAt2(int oldDirFd, string oldPath, int newDirFd, string newPath, uint flags);
+
+    private static volatile bool s_noRenameAt2 = !OperatingSystem.IsLinux();
+
+    /// <summary>
+    /// Renames <paramref name="from"/> to <paramref name="to"/> unless <paramref name="to"/> exists, in one
+    /// atomic step: false (and nothing renamed) when it does. A missing folder throws
+    /// <see cref="DirectoryNotFoundException"/>. Uses renameat2(RENAME_NOREPLACE), which costs what a plain
+    /// rename does; where the kernel or file system lacks it, link and unlink (two steps, same guarantee).
+    /// </summary>
+    public static bool RenameNoReplace(string from, string to)
+    {
+        if (!s_noRenameAt2)
+        {
+            if (RenameAt2(AtFdCwd, from, AtFdCwd, to, RenameNoReplaceFlag) == 0)
+            {
+                return true;
+            }
+
+            int errno = Marshal.GetLastPInvokeError();
+            switch (errno)
+            {
+                case Eexist:
+                    return false;
+                case Enoent:
+                    throw new DirectoryNotFoundException($"cannot rename {from} to {to}: {Marshal.GetPInvokeErrorMessage(errno)}");
+                case Einval or Enosys:
+                    s_noRenameAt2 = true; // not supported here: fall through to link and unlink from now on
+                    break;
+                default:
+                    throw new IOException($"cannot rename {from} to {to}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+            }
+        }
+
+        try
+        {
+            File.Move(from, to, overwrite: false); // .NET links and unlinks: fails rather than replaces
+            return true;
+        }
+        catch (IOException) when (File.Exists(to))
+        {
+            return false;
+        }
+    }
 
     /// <summary>Makes a directory's entries (creates, renames, unlinks) durable.</summary>
     public static void FsyncDirectory(string path)

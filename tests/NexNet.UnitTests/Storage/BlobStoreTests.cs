@@ -112,6 +112,38 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_blob_stored_while_a_batch_was_open_is_kept_when_the_batch_commits()
+    {
+        // A fetch (checked) and a push (not yet checked) of the same chunk may land together: the first stays.
+        var store = new BlobStore(_dir.Combine("blobs"));
+        (ChunkId id, byte[] first) = RandomBlob();
+        byte[] other = RandomNumberGenerator.GetBytes(first.Length);
+        using BlobWriteBatch batch = store.BeginBatch();
+        Assert.True(batch.Add(id, other));
+        Assert.True(store.PutVolatile(id, first));
+        Assert.Equal(1, batch.Commit());
+        Assert.Equal(first, store.ReadAll(id));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(store.Directory, "tmp")));
+    }
+
+    [Fact]
+    public void A_rename_that_must_not_replace_says_so_and_leaves_both_files()
+    {
+        string from = _dir.Combine("from"), to = _dir.Combine("to");
+        File.WriteAllText(from, "new");
+        File.WriteAllText(to, "old");
+        Assert.False(Posix.RenameNoReplace(from, to));
+        Assert.Equal("old", File.ReadAllText(to));
+        Assert.Equal("new", File.ReadAllText(from));
+
+        File.Delete(to);
+        Assert.True(Posix.RenameNoReplace(from, to));
+        Assert.Equal("new", File.ReadAllText(to));
+        Assert.False(File.Exists(from));
+        Assert.Throws<DirectoryNotFoundException>(() => Posix.RenameNoReplace(to, _dir.Combine("missing", "to")));
+    }
+
+    [Fact]
     public void A_batch_commits_many_blobs_from_many_threads()
     {
         var store = new BlobStore(_dir.Combine("blobs"));
