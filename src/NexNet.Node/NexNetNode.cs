@@ -73,8 +73,9 @@ public sealed class NexNetNode : IAsyncDisposable
             _verifier!.OnRejected = _fetcher.Prefetch; // this node was an owner: it gets a good copy back at once
             var holds = new ChunkHolds();
             _collector = new Collector(_network, _meta, _blobs, holds, _tree.ApplyPending, options.CollectionGrace, options.CollectionInterval, log);
-            var chunks = new ChunkStore(_blobs, _cipher, _meta, options.ChunkSize);
-            volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher, _verifier!, _sync, holds, options.ReadAhead,
+            ReplicaVerifier verifier = _verifier!;
+            var chunks = new ChunkStore(_blobs, _cipher, _meta, options.ChunkSize) { BeforeReuse = id => verifier.EnsureVerified(id) };
+            volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher, verifier, _sync, holds, options.ReadAhead,
                 (path, copy) => Internal.Log.ConflictCopy(log, path, copy));
             Volume = volume;
             _tree.ReplayJournal();

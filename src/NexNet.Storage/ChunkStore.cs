@@ -47,6 +47,14 @@ public sealed partial class ChunkStore
 
     public BlobStore Blobs => _blobs;
 
+    /// <summary>
+    /// Called with a chunk's id before a write would rely on a blob already stored under it instead of
+    /// storing its own. A member sets it to check, then and there, a replica a peer pushed that nobody has
+    /// checked yet: a damaged one is deleted, so the write stores the copy it holds rather than keep a file
+    /// whose only local copy is bad. Cheap when there is nothing to check (it runs for every chunk).
+    /// </summary>
+    public Action<ChunkId>? BeforeReuse { get; set; }
+
     /// <summary>Chunks, seals and durably stores everything <paramref name="source"/> yields. Equal chunks are stored once.</summary>
     public Task<ChunkList> WriteAsync(Stream source, CancellationToken cancellationToken = default) =>
         WriteAsync(source, sink: null, cancellationToken);
@@ -147,6 +155,7 @@ public sealed partial class ChunkStore
                 try
                 {
                     ChunkId id = _cipher.ComputeId(item.Buffer.Span.Slice(BlobFormat.HeaderSize, item.Length));
+                    BeforeReuse?.Invoke(id);
                     if (batch.TryClaim(id))
                     {
                         int sealedLength = _cipher.SealInPlace(item.Buffer.Span, item.Length, id);
@@ -274,6 +283,7 @@ public sealed partial class ChunkStore
             Span<byte> span = buffer.Span;
             plaintext.CopyTo(span[BlobFormat.HeaderSize..]);
             ChunkId id = _cipher.ComputeId(span.Slice(BlobFormat.HeaderSize, plaintext.Length));
+            BeforeReuse?.Invoke(id);
             if (!_blobs.Has(id))
             {
                 int sealedLength = _cipher.SealInPlace(span, plaintext.Length, id);

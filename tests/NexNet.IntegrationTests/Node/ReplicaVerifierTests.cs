@@ -57,6 +57,23 @@ public sealed class ReplicaVerifierTests
         cipher.Verify(File.ReadAllBytes(BlobPath(cluster.DataDirectory(0), id)), id); // the copy now here is good
     }
 
+    [Fact]
+    public async Task A_write_of_the_same_bytes_as_a_damaged_replica_stores_its_own_good_copy()
+    {
+        await using NodeCluster cluster = await NodeCluster.StartAsync(2, replicationFactor: 2, configure: o => o.ReplicaCheckDelay = TimeSpan.FromDays(1));
+        byte[] data = RandomNumberGenerator.GetBytes(200_000);
+        ChunkId id = await PushDamagedReplicaAsync(cluster, cluster[0], data);
+
+        // The writer would otherwise keep the damaged copy as the file's only local one, and drop the good bytes it holds.
+        EntryInfo file = await cluster[0].Volume!.WriteFileAsync("/f.bin", new MemoryStream(data), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal([id], file.Content!.Chunks);
+        Assert.Equal(0, cluster[0].Verifier!.Pending);
+        Assert.Equal(1, cluster[0].Status().BadChunksRejected);
+        using VolumeKeys keys = VolumeKeys.Derive(cluster.VolumeSecret);
+        using var cipher = new BlobCipher(keys);
+        cipher.Verify(File.ReadAllBytes(BlobPath(cluster.DataDirectory(0), id)), id);
+    }
+
     private static string BlobPath(string dataDirectory, ChunkId id)
     {
         string hex = id.ToString();
