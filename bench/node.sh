@@ -4,7 +4,8 @@
 #   bench/node.sh [ROUNDS]     (default 5; BYTES=1073741824 by default; data dirs under $TMPDIR or /tmp)
 # 1. BYTES stored through one node until every chunk has R copies (the writer's durable replication
 #    queue is empty)  vs  a bare TLS 1.3 copy loop of the same BYTES to two receivers at once (the two
-#    remote copies R = 3 needs) and to one receiver; each after an untimed warm-up of its own kind.
+#    remote copies R = 3 needs) and to one receiver; each after an untimed warm-up of its own kind, and
+#    each node run once the disk has settled from the run before (see settle in bench/common.sh).
 # 2. 1,000 files of 4 KiB stored one after another through one node until all are replicated.
 # 3. Peak RSS (VmHWM) of every node over the 1 GiB run.
 set -euo pipefail
@@ -12,13 +13,19 @@ cd "$(dirname "$0")/.."
 rounds=${1:-5}
 bytes=${BYTES:-1073741824}
 . bench/common.sh
+# Every run's data dirs stay until the end: this machine's ext4 has no journal, and such an ext4 will not
+# reuse an inode freed in the last 60-300 s, scanning past each one on every create. Deleting a round's
+# 4,000 files made the next round's creates pay for it (10% of all CPU samples in recently_deleted).
+work=$(mktemp -d "${TMPDIR:-/tmp}/nexnet-node-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export TMPDIR=$work NEXNET_BENCH_KEEP_DATA=1
 pct() { awk -v r="$(m "$@")" 'BEGIN {printf "%.0f%%", r*100}'; }
 
 declare -a ours fan one r_fan r_one small rss_w rss_max
 for ((i = 1; i <= rounds; i++)); do
-  if ((i % 2)); then read -r o w b c < <($bench node store "$bytes"); f=$($bench p2p bare "$bytes" 2); s=$($bench p2p bare "$bytes");
-  else f=$($bench p2p bare "$bytes" 2); s=$($bench p2p bare "$bytes"); read -r o w b c < <($bench node store "$bytes"); fi
-  read -r n _ < <($bench node small 1000 4096)
+  if ((i % 2)); then settle; read -r o w b c < <($bench node store "$bytes"); settle; f=$($bench p2p bare "$bytes" 2); s=$($bench p2p bare "$bytes");
+  else settle; f=$($bench p2p bare "$bytes" 2); s=$($bench p2p bare "$bytes"); settle; read -r o w b c < <($bench node store "$bytes"); fi
+  settle; read -r n _ < <($bench node small 1000 4096)
   ours+=("$o"); fan+=("$f"); one+=("$s"); small+=("$n"); rss_w+=("$w")
   rss_max+=("$(printf '%s\n' "$w" "$b" "$c" | sort -g | tail -1)")
   r_fan+=("$(awk -v x="$o" -v y="$f" 'BEGIN {print x/y}')"); r_one+=("$(awk -v x="$o" -v y="$s" 'BEGIN {print x/y}')")

@@ -122,7 +122,10 @@ public static class NodeThroughput
                 child.Dispose();
             }
 
-            Directory.Delete(root, recursive: true);
+            if (Environment.GetEnvironmentVariable("NEXNET_BENCH_KEEP_DATA") is null) // bench/node.sh deletes them all at its end
+            {
+                Directory.Delete(root, recursive: true);
+            }
         }
     }
 
