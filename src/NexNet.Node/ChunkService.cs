@@ -131,8 +131,7 @@ internal sealed class ChunkService
 
         foreach (ChunkId id in ids)
         {
-            _blobs.Delete(id);
-            _meta.RemoveBlob(id);
+            _blobs.Delete(id, _meta);
         }
 
         _meta.CompleteReplication(ids);

@@ -60,8 +60,7 @@ internal sealed class Collector : IAsyncDisposable
                 foreach (ChunkId id in garbage)
                 {
                     bytes += _meta.GetBlob(id)?.Size ?? 0;
-                    _blobs.Delete(id);
-                    _meta.RemoveBlob(id);
+                    _blobs.Delete(id, _meta);
                 }
 
                 _meta.CompleteReplication(garbage);

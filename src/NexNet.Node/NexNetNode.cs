@@ -154,8 +154,7 @@ public sealed class NexNetNode : IAsyncDisposable
     {
         foreach (ChunkId id in _blobs.Enumerate().ToList())
         {
-            _blobs.Delete(id);
-            _meta.RemoveBlob(id);
+            _blobs.Delete(id, _meta);
         }
     }
 

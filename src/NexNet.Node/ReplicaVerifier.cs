@@ -138,8 +138,7 @@ internal sealed class ReplicaVerifier : IAsyncDisposable
         {
             Interlocked.Increment(ref _rejected);
             Log.BadReplica(_log, id, e.Message);
-            _blobs.Delete(id);
-            _meta.RemoveBlob(id);
+            _blobs.Delete(id, _meta);
             OnRejected?.Invoke(id);
         }
         finally

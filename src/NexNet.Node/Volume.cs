@@ -200,8 +200,7 @@ public sealed class Volume
             catch (IntegrityException) when (attempt == 0)
             {
                 // The local copy is damaged: drop it and get a good one from a peer.
-                _chunks.Blobs.Delete(id);
-                _meta.RemoveBlob(id);
+                _chunks.Blobs.Delete(id, _meta);
             }
 
             if (attempt > 1)

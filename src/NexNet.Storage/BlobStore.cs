@@ -211,6 +211,18 @@ public sealed class BlobStore
         return ReadFully(handle, destination[..(int)length], 0);
     }
 
+    /// <summary>
+    /// Deletes the blob, as <see cref="Delete(ChunkId)"/>, and then its row in <paramref name="index"/>
+    /// (its size and use, and any unchecked mark), so the index never lists a blob the store lacks.
+    /// </summary>
+    public bool Delete(ChunkId id, MetaStore index)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        bool deleted = Delete(id);
+        index.RemoveBlob(id);
+        return deleted;
+    }
+
     /// <summary>Deletes exactly this blob and prunes its folders if they became empty. Returns false if it was absent.</summary>
     public bool Delete(ChunkId id)
     {

@@ -237,9 +237,7 @@ public sealed partial class MetaStore : IDisposable
             SqliteCommand cmd = Command("DELETE FROM blobs WHERE id = $id");
             cmd.Parameters.AddWithValue("$id", id.ToBytes());
             bool removed = cmd.ExecuteNonQuery() > 0;
-            SqliteCommand unverified = Command("DELETE FROM unverified WHERE id = $id");
-            unverified.Parameters.AddWithValue("$id", id.ToBytes());
-            unverified.ExecuteNonQuery();
+            RemoveUnverified(id);
             return removed;
         }
     }
