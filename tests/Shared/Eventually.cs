@@ -5,11 +5,8 @@ internal static class Eventually
 {
     private static readonly TimeSpan s_poll = TimeSpan.FromMilliseconds(20);
 
-    public static Task WaitAsync(Func<bool> condition, TimeSpan deadline, string what) =>
-        WaitAsync(() => Task.FromResult(condition()), deadline, what);
-
-    /// <summary>The same, adding <paramref name="state"/> (what each part sees, its log) to the failure message.</summary>
-    public static Task WaitAsync(Func<bool> condition, TimeSpan deadline, string what, Func<string> state) =>
+    /// <remarks><paramref name="state"/>, if given, is added to the failure message: what each part sees, its log.</remarks>
+    public static Task WaitAsync(Func<bool> condition, TimeSpan deadline, string what, Func<string>? state = null) =>
         WaitAsync(() => Task.FromResult(condition()), deadline, what, state);
 
     /// <summary>The same for a condition that must ask something (a process, a server) to know.</summary>
