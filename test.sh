@@ -37,9 +37,10 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 if ! command -v pwsh >/dev/null 2>&1 && [ ! -x "$HOME/.dotnet/tools/pwsh" ]; then
-  say "installing PowerShell 7 as a .NET tool (the mount.ps1 test runs it)"
-  if ! dotnet tool install --global PowerShell >/dev/null; then
-    say "could not install PowerShell (dotnet tool install --global PowerShell); install it and run again"
+  # Pinned: the newest (7.7) needs a platform package NuGet does not serve here and may want .NET 11.
+  say "installing PowerShell 7.6 as a .NET tool (the mount.ps1 test runs it)"
+  if ! dotnet tool install --global PowerShell --version 7.6.9 >/dev/null; then
+    say "could not install PowerShell (dotnet tool install --global PowerShell --version 7.6.9); install it and run again"
     echo "0 passed, 1 failed"
     exit 1
   fi

@@ -1,10 +1,17 @@
 using System.Diagnostics;
+using NexNet.IntegrationTests.Node;
 using NexNet.P2P;
 using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.P2P;
 
 /// <summary>Nodes as separate processes: discovery, a frozen node noticed by heartbeats, a killed node rejoining.</summary>
+/// <remarks>
+/// Run alone, like the other node-process tests: their deadlines (5 nodes meshed within 5 s of the first
+/// start, a frozen node noticed within the heartbeat timeout) include starting each process, which on two
+/// cores shared with the rest of the suite took over a second each (a full run on 2026-12-02 saw four starts take 4.2 s).
+/// </remarks>
+[Collection(NodeProcessTests.Name)]
 public sealed class ProcessNetworkTests
 {
     [Fact]

@@ -50,6 +50,6 @@ public sealed class MountPs1Tests
         }
 
         string? onPath = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "pwsh")).FirstOrDefault(File.Exists);
-        return onPath ?? throw new InvalidOperationException("pwsh (PowerShell 7) is not installed: ./test.sh installs it with `dotnet tool install --global PowerShell`");
+        return onPath ?? throw new InvalidOperationException("pwsh (PowerShell 7) is not installed: ./test.sh installs it with `dotnet tool install --global PowerShell --version 7.6.9`");
     }
 }
