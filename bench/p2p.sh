@@ -13,7 +13,7 @@ bytes=${BYTES:-2147483648}
 
 declare -a bare ours ratio p50 p99
 for ((i = 1; i <= rounds; i++)); do
-  if ((i % 2)); then b=$($bench p2p bare "$bytes"); o=$($bench p2p stream "$bytes"); else o=$($bench p2p stream "$bytes"); b=$($bench p2p bare "$bytes"); fi
+  if ((i % 2)); then read -r b _ < <($bench p2p bare "$bytes"); o=$($bench p2p stream "$bytes"); else o=$($bench p2p stream "$bytes"); read -r b _ < <($bench p2p bare "$bytes"); fi
   read -r l50 l99 < <($bench p2p latency 1000)
   bare+=("$b"); ours+=("$o"); ratio+=("$(awk -v x="$o" -v y="$b" 'BEGIN {print x/y}')"); p50+=("$l50"); p99+=("$l99")
   echo "round $i/$rounds: stream $o MiB/s, bare TLS $b MiB/s; latency p50 ${l50} us p99 ${l99} us" >&2

@@ -12,12 +12,16 @@ namespace NexNet.Benchmarks;
 /// Replication through real nodes on loopback: this process is the writer node, two child processes
 /// (this program's <c>node serve</c>) are the other owners; R = 3.
 /// <c>node store BYTES</c>: seconds from the start of a write until every chunk has its R copies (the
-/// writer's replication queue is empty); prints <c>MiB/s writerRssMiB childRssMiB childRssMiB</c>.
+/// writer's replication queue is empty); prints <c>MiB/s writerRssMiB childRssMiB childRssMiB cpuSecondsPerGiB</c>,
+/// the last the CPU time of all three processes over the timed run (a figure the disk's speed does not move).
 /// <c>node small COUNT SIZE</c>: COUNT files of SIZE bytes, one after another, until all are replicated;
-/// prints files per second. Both run an untimed warm-up first: 256 MiB (as the bare TLS reference gets) / 100 files.
+/// prints files per second, the RSS figures and CPU milliseconds per file. Both first run untimed warm-up rounds of 256 MiB / 100 files until the JIT has settled in
+/// all three processes (<see cref="JitWarmUp"/>), as the bare TLS reference does in its process.
 /// </summary>
 public static class NodeThroughput
 {
+    private const string RssQuestion = "rss", JitQuestion = "jit", CpuQuestion = "cpu";
+
     public static async Task<int> RunAsync(string[] args)
     {
         switch (args)
@@ -25,20 +29,34 @@ public static class NodeThroughput
             case ["serve", string dir, .. var bootstrap]:
                 return await ServeAsync(dir, bootstrap);
             case ["store", string bytes]:
-                return await MeasureAsync(async volume =>
+                long length = long.Parse(bytes, CultureInfo.InvariantCulture);
+                return await MeasureAsync(async (volume, sumOverNodes) =>
                 {
-                    await StoreAsync(volume, 256L << 20, 1);
-                    var clock = Stopwatch.StartNew();
-                    await StoreAsync(volume, long.Parse(bytes, CultureInfo.InvariantCulture), 2);
-                    return long.Parse(bytes, CultureInfo.InvariantCulture) / 1048576.0 / clock.Elapsed.TotalSeconds;
+                    Func<Task<double>> jitMilliseconds = () => sumOverNodes(JitQuestion);
+                    await JitWarmUp.RunAsync("node store", round => StoreAsync(volume, 256L << 20, -round), jitMilliseconds);
+                    return await JitWarmUp.TimedAsync("node store", async () =>
+                    {
+                        double cpu = await sumOverNodes(CpuQuestion);
+                        var clock = Stopwatch.StartNew();
+                        await StoreAsync(volume, length, 2);
+                        double seconds = clock.Elapsed.TotalSeconds;
+                        return (length / 1048576.0 / seconds, (await sumOverNodes(CpuQuestion) - cpu) / (length / (double)(1L << 30)));
+                    }, jitMilliseconds);
                 });
             case ["small", string count, string size]:
-                return await MeasureAsync(async volume =>
+                int files = int.Parse(count, CultureInfo.InvariantCulture), fileSize = int.Parse(size, CultureInfo.InvariantCulture);
+                return await MeasureAsync(async (volume, sumOverNodes) =>
                 {
-                    await SmallFilesAsync(volume, "warm", 100, int.Parse(size, CultureInfo.InvariantCulture));
-                    var clock = Stopwatch.StartNew();
-                    await SmallFilesAsync(volume, "timed", int.Parse(count, CultureInfo.InvariantCulture), int.Parse(size, CultureInfo.InvariantCulture));
-                    return int.Parse(count, CultureInfo.InvariantCulture) / clock.Elapsed.TotalSeconds;
+                    Func<Task<double>> jitMilliseconds = () => sumOverNodes(JitQuestion);
+                    await JitWarmUp.RunAsync("node small", round => SmallFilesAsync(volume, $"warm{round}", 100, fileSize), jitMilliseconds);
+                    return await JitWarmUp.TimedAsync("node small", async () =>
+                    {
+                        double cpu = await sumOverNodes(CpuQuestion);
+                        var clock = Stopwatch.StartNew();
+                        await SmallFilesAsync(volume, "timed", files, fileSize);
+                        double seconds = clock.Elapsed.TotalSeconds;
+                        return (files / seconds, (await sumOverNodes(CpuQuestion) - cpu) * 1000 / files);
+                    }, jitMilliseconds);
                 });
             default:
                 Console.Error.WriteLine("usage: node store BYTES | node small COUNT SIZE | node serve DIR [BOOTSTRAP...]");
@@ -60,13 +78,26 @@ public static class NodeThroughput
         Console.WriteLine($"listening {node.Address}");
         while (await Console.In.ReadLineAsync() is { } line)
         {
-            Console.WriteLine(line == "rss" ? PeakRssMiB().ToString(CultureInfo.InvariantCulture) : $"blobs {node.Status().Blobs}");
+            Console.WriteLine(Answer(line).ToString(CultureInfo.InvariantCulture));
         }
 
         return 0;
     }
 
-    private static async Task<int> MeasureAsync(Func<Volume, Task<double>> measure)
+    /// <summary>What a node process answers about itself (the writer for itself, a child over its standard input).</summary>
+    private static double Answer(string question) => question switch
+    {
+        RssQuestion => PeakRssMiB(),
+        JitQuestion => JitWarmUp.OwnMilliseconds,
+        CpuQuestion => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds,
+        _ => throw new ArgumentException($"unknown question {question}", nameof(question)),
+    };
+
+    /// <summary>
+    /// Starts the three nodes and runs <paramref name="measure"/> on the writer's volume, with a way to sum an
+    /// <see cref="Answer"/> over all three processes. Prints the figure, each node's peak RSS and the CPU figure.
+    /// </summary>
+    private static async Task<int> MeasureAsync(Func<Volume, Func<string, Task<double>>, Task<(double Figure, double Cpu)>> measure)
     {
         string root = Directory.CreateTempSubdirectory("nexnet-bench-").FullName;
         byte[] network = RandomNumberGenerator.GetBytes(32), volume = RandomNumberGenerator.GetBytes(32);
@@ -98,15 +129,31 @@ public static class NodeThroughput
                 await Task.Delay(20);
             }
 
-            double figure = await measure(writer.Volume!);
-            var rss = new List<long> { PeakRssMiB() };
-            foreach (Process child in children)
+            async Task<double> AskChildAsync(Process child, string question)
             {
-                await child.StandardInput.WriteLineAsync("rss");
-                rss.Add(long.Parse((await child.StandardOutput.ReadLineAsync())!, CultureInfo.InvariantCulture));
+                await child.StandardInput.WriteLineAsync(question);
+                return double.Parse((await child.StandardOutput.ReadLineAsync())!, CultureInfo.InvariantCulture);
             }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{figure:F0} {string.Join(' ', rss)}"));
+            async Task<double> SumOverNodesAsync(string question)
+            {
+                double total = Answer(question);
+                foreach (Process child in children)
+                {
+                    total += await AskChildAsync(child, question);
+                }
+
+                return total;
+            }
+
+            (double figure, double cpu) = await measure(writer.Volume!, SumOverNodesAsync);
+            var rss = new List<double> { Answer(RssQuestion) };
+            foreach (Process child in children)
+            {
+                rss.Add(await AskChildAsync(child, RssQuestion));
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{figure:F0} {string.Join(' ', rss)} {cpu:F2}"));
             return 0;
         }
         finally

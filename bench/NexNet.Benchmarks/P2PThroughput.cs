@@ -33,11 +33,18 @@ public static class P2PThroughput
 
         switch (args[0])
         {
-            // Each throughput is measured after an untimed 256 MiB run of the same kind in the same process,
-            // so both sides are timed with their code fully compiled (tiered JIT), not while it compiles.
+            // Each throughput is measured after untimed 256 MiB runs of the same kind in the same process (the
+            // bare copy: as many as the node measurements get, see JitWarmUp), so both sides are timed with
+            // their code fully compiled (tiered JIT), not while it compiles.
             case "bare":
-                await BareAsync(WarmUpBytes, receivers);
-                Console.WriteLine((await BareAsync(amount, receivers)).ToString("F0", CultureInfo.InvariantCulture));
+                Func<Task<double>> jitMilliseconds = () => Task.FromResult(JitWarmUp.OwnMilliseconds);
+                await JitWarmUp.RunAsync("bare", _ => BareAsync(WarmUpBytes, receivers), jitMilliseconds);
+                double cpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+                double bare = await JitWarmUp.TimedAsync("bare", () => BareAsync(amount, receivers), jitMilliseconds);
+                cpu = (Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - cpu) / (amount / (double)(1L << 30));
+
+                // MiB/s each receiver got, and the CPU time of the whole copy (senders and receivers) per GiB sent to each.
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{bare:F0} {cpu:F2}"));
                 return 0;
             case "stream":
                 await StreamAsync(WarmUpBytes);
