@@ -44,6 +44,9 @@ internal sealed record NodeConfig
     /// <summary>How long a chunk no file references is kept before it is collected.</summary>
     public double CollectionGraceMinutes { get; init; } = 15;
 
+    /// <summary>The most the local store should hold, in GiB (0: no limit); past it, chunks held only as copies are evicted, least recently used first.</summary>
+    public double CacheLimitGiB { get; init; }
+
     public static NodeConfig Load(string dataDirectory)
     {
         string path = Path.Combine(dataDirectory, FileName);
@@ -79,6 +82,7 @@ internal sealed record NodeConfig
         SyncInterval = TimeSpan.FromSeconds(SyncIntervalSeconds),
         DeadAfter = TimeSpan.FromSeconds(DeadAfterSeconds),
         CollectionGrace = TimeSpan.FromMinutes(CollectionGraceMinutes),
+        CacheLimit = CacheLimitGiB > 0 ? (long)(CacheLimitGiB * (1L << 30)) : 0,
     };
 
     public static IPEndPoint ParseEndPoint(string text, string what) =>

@@ -22,14 +22,20 @@ internal sealed class Collector : IAsyncDisposable
     private readonly TimeSpan _grace;
     private readonly ChunkHolds _holds;
     private readonly Action _settleTree;
+    private readonly CacheEviction _cache;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
     private readonly Lock _lock = new();
 
-    /// <summary><paramref name="settleTree"/> brings the chunk references up to date before each collection (the tree's pending commits).</summary>
-    public Collector(PeerNetwork network, MetaStore meta, BlobStore blobs, ChunkHolds holds, Action settleTree, TimeSpan grace, TimeSpan interval, ILogger log)
+    /// <summary>
+    /// <paramref name="settleTree"/> brings the chunk references up to date before each collection (the tree's
+    /// pending commits); <paramref name="cache"/> evicts after each periodic collection.
+    /// </summary>
+    public Collector(PeerNetwork network, MetaStore meta, BlobStore blobs, ChunkHolds holds, Action settleTree, CacheEviction cache, TimeSpan grace,
+        TimeSpan interval, ILogger log)
     {
+        _cache = cache;
         _settleTree = settleTree;
         _holds = holds;
         _network = network;
@@ -87,6 +93,7 @@ internal sealed class Collector : IAsyncDisposable
                 try
                 {
                     Collect();
+                    _cache.Evict();
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

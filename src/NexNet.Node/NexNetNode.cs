@@ -35,11 +35,14 @@ public sealed class NexNetNode : IAsyncDisposable
     private readonly ChunkFetcher? _fetcher;
     private readonly ReplicaVerifier? _verifier;
     private readonly Collector? _collector;
+    private readonly CacheEviction? _cache;
+    private readonly long _cacheLimit;
     private readonly CancellationTokenSource _stopping = new();
 
     private NexNetNode(string dataDirectory, NodeOptions options, ILogger log)
     {
         DataDirectory = Path.GetFullPath(dataDirectory);
+        _cacheLimit = Math.Max(0, options.CacheLimit);
         Directory.CreateDirectory(DataDirectory);
         byte[] networkSecret = KeyFile.Read(Path.Combine(DataDirectory, NetworkKeyFile));
         string volumeKeyPath = Path.Combine(DataDirectory, VolumeKeyFile);
@@ -72,10 +75,13 @@ public sealed class NexNetNode : IAsyncDisposable
             _fetcher = new ChunkFetcher(_network, _membership, _blobs, transfer, chunkService.Check, options.ReplicationFactor, options.FetchTimeout, log, _stopping.Token);
             _verifier!.OnRejected = _fetcher.Prefetch; // this node was an owner: it gets a good copy back at once
             var holds = new ChunkHolds();
-            _collector = new Collector(_network, _meta, _blobs, holds, _tree.ApplyPending, options.CollectionGrace, options.CollectionInterval, log);
+            // A chunk just stored is indexed a moment before it is queued for replication: eviction waits a minute (or the grace, if shorter).
+            TimeSpan minimumAge = options.CollectionGrace < TimeSpan.FromMinutes(1) ? options.CollectionGrace : TimeSpan.FromMinutes(1);
+            _cache = new CacheEviction(options.CacheLimit, minimumAge, _network.Id, () => _membership.Members, options.ReplicationFactor, _meta, _blobs, holds, log);
+            _collector = new Collector(_network, _meta, _blobs, holds, _tree.ApplyPending, _cache, options.CollectionGrace, options.CollectionInterval, log);
             ReplicaVerifier verifier = _verifier!;
             var chunks = new ChunkStore(_blobs, _cipher, _meta, options.ChunkSize) { BeforeReuse = id => verifier.EnsureVerified(id) };
-            volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher, verifier, _sync, holds, options.ReadAhead,
+            volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher, verifier, _sync, holds, _cache, options.ReadAhead,
                 (path, copy) => Internal.Log.ConflictCopy(log, path, copy));
             Volume = volume;
             _tree.ReplayJournal();
@@ -121,7 +127,7 @@ public sealed class NexNetNode : IAsyncDisposable
         (long backlogChunks, long backlogBytes) = _replicator.Backlog;
         return new NodeStatus(Id.ToString(), Address, IsMember, _network.Peers.Count, _membership.Members.Count, blobs, bytes,
             _meta.RecordCount(), IsMember ? _meta.LiveEntryCount() : 0, backlogChunks, backlogBytes,
-            _fetcher?.Fetched ?? 0, (_fetcher?.Rejected ?? 0) + (_verifier?.Rejected ?? 0), _tree.RejectedRecords, _verifier?.Pending ?? 0);
+            _fetcher?.Fetched ?? 0, (_fetcher?.Rejected ?? 0) + (_verifier?.Rejected ?? 0), _tree.RejectedRecords, _verifier?.Pending ?? 0, _cacheLimit);
     }
 
     /// <summary>The connected peers as <c>nexnet status</c> shows them, and the addresses still being dialed.</summary>
@@ -145,6 +151,9 @@ public sealed class NexNetNode : IAsyncDisposable
 
     /// <summary>Collects unreferenced chunks now (members only); <paramref name="grace"/> overrides the configured grace.</summary>
     public int CollectGarbage(TimeSpan? grace = null) => _collector?.Collect(grace) ?? 0;
+
+    /// <summary>Evicts cached chunks now, as each collection does, until the store is within <see cref="NodeOptions.CacheLimit"/> (tests). Returns how many.</summary>
+    internal int EvictCache() => _cache?.Evict().Count ?? 0;
 
     /// <summary>Queues every local chunk for a replication check (repair) now.</summary>
     public void Repair() => _replicator.Repair();

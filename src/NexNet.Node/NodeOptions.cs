@@ -33,6 +33,13 @@ public sealed class NodeOptions
 
     public TimeSpan CollectionInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// The most bytes the local store should hold (0: no limit). Past it, chunks held only as copies (fetched
+    /// on a miss, or written here for other owners) are evicted, least recently used first, at each
+    /// collection; chunks this node owns or has not yet replicated always stay.
+    /// </summary>
+    public long CacheLimit { get; set; }
+
     /// <summary>The longest one fetch from one peer may take before the next peer is asked.</summary>
     public TimeSpan FetchTimeout { get; set; } = TimeSpan.FromSeconds(15);
 

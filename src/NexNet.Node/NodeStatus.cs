@@ -16,4 +16,5 @@ public sealed record NodeStatus(
     long ChunksFetched,
     long BadChunksRejected,
     long RecordsRejected,
-    long ReplicasUnchecked);
+    long ReplicasUnchecked,
+    long CacheLimit);

@@ -26,13 +26,15 @@ public sealed class Volume
     private readonly ReplicaVerifier _verifier;
     private readonly TreeSync _sync;
     private readonly ChunkHolds _holds;
+    private readonly CacheEviction _cache;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ChunkId, byte> _unflushed = new();
     private readonly int _readAhead;
     private readonly Action<string, string> _onConflictCopy;
 
     internal Volume(Tree tree, ChunkStore chunks, MetaStore meta, Replicator replicator, ChunkFetcher fetcher, ReplicaVerifier verifier, TreeSync sync, ChunkHolds holds,
-        int readAhead, Action<string, string> onConflictCopy)
+        CacheEviction cache, int readAhead, Action<string, string> onConflictCopy)
     {
+        _cache = cache;
         _verifier = verifier;
         _holds = holds;
         _tree = tree;
@@ -185,6 +187,7 @@ public sealed class Volume
                     _chunks.ReadChunk(id, inChunk, destination.Span);
                 }
 
+                _cache.Used(id);
                 return;
             }
             catch (BlobNotFoundException)

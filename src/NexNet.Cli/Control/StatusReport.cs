@@ -31,7 +31,7 @@ internal static class StatusReport
             {
                 ["chunks"] = status.Blobs,
                 ["bytes"] = status.BlobBytes,
-                ["cacheLimit"] = null, // every chunk fetched is kept; collection removes what no file references
+                ["cacheLimit"] = status.CacheLimit > 0 ? status.CacheLimit : null, // bytes; null: no bound (collection still removes what no file references)
                 ["replicasUnchecked"] = status.ReplicasUnchecked, // pushed here, contents not yet checked (ReplicaVerifier)
             },
             ["replication"] = new JsonObject

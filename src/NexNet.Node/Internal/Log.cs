@@ -35,6 +35,9 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Information, Message = "collected {Count} unreferenced chunks ({Bytes} bytes)")]
     public static partial void Collected(ILogger logger, int count, long bytes);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "cache: evicted {Count} chunks ({Bytes} bytes) held only as copies, least recently used first, to keep the store within {Limit} bytes; it holds {Stored} bytes now")]
+    public static partial void Evicted(ILogger logger, int count, long bytes, long limit, long stored);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "request {Type} from {Peer} failed: {Reason}")]
     public static partial void HandlerFailed(ILogger logger, uint type, string peer, string reason);
 

@@ -14,6 +14,11 @@ public sealed class CliNodeTests
     {
         using var temp = new TempDirectory();
         string data = temp.Combine("data");
+        Nexnet.Result init = await Nexnet.RunAsync("init", "--data", data, "--listen", "127.0.0.1:0");
+        Assert.True(init.Exit == 0, init.ToString());
+        string config = Path.Combine(data, "config.json");
+        Assert.Contains("\"cacheLimitGiB\": 0", File.ReadAllText(config), StringComparison.Ordinal); // written, and off
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"cacheLimitGiB\": 0", "\"cacheLimitGiB\": 2", StringComparison.Ordinal));
         await using CliNode node = await CliNode.StartAsync(data);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(data, "control.sock")) & (UnixFileMode)0x1FF);
 
@@ -43,10 +48,12 @@ public sealed class CliNodeTests
         Assert.Equal(true, (bool?)status["member"]);
         Assert.True((long)status["store"]!["chunks"]! >= 3);
         Assert.Equal(0, (long)status["store"]!["replicasUnchecked"]!); // nothing was pushed here
+        Assert.Equal(2L << 30, (long)status["store"]!["cacheLimit"]!);
         Assert.Equal(4, (long)status["tree"]!["entries"]!); // /photo.bin, /albums, /albums/2026, /albums/2026/photo.bin
         Nexnet.Result plain = await Nexnet.RunAsync("status", "--data", data);
         Assert.Contains($"listening: {node.Address}", plain.Stdout, StringComparison.Ordinal);
         Assert.Contains("replication: ", plain.Stdout, StringComparison.Ordinal);
+        Assert.Contains("cache limit 2", plain.Stdout, StringComparison.Ordinal);
         Assert.Contains("peers: 0", plain.Stdout, StringComparison.Ordinal);
 
         Nexnet.Result refuse = await Nexnet.RunAsync("rm", "/albums", "--data", data);

@@ -134,6 +134,31 @@ public sealed class MetaStoreTests : IDisposable
     }
 
     [Fact]
+    public void Eviction_candidates_come_least_recently_used_first_page_by_page_without_queued_notCheckedpinned_or_recent_blobs()
+    {
+        using MetaStore meta = MetaStore.Open(_dir.Combine("meta.db"));
+        var t0 = DateTimeOffset.FromUnixTimeMilliseconds(1_000_000);
+        ChunkId first = NewId(), second = NewId(), third = NewId(), queued = NewId(), notChecked = NewId(), pinned = NewId(), recent = NewId();
+        meta.RecordBlobs([(third, 30)], t0.AddMinutes(3));
+        meta.RecordBlobs([(first, 10), (queued, 1), (notChecked, 1), (pinned, 1)], t0);
+        meta.RecordBlobs([(second, 20)], t0.AddMinutes(2));
+        meta.RecordBlobs([(recent, 1)], t0.AddHours(5));
+        meta.EnqueueReplication([(queued, 1)], t0);
+        meta.AddUnverified([notChecked]);
+        meta.SetPinned(pinned, true);
+        meta.Touch(first, t0.AddMinutes(1)); // used after it was stored: still the least recent
+
+        IReadOnlyList<EvictionCandidate> page1 = meta.EvictionCandidates(t0.AddHours(1), after: null, limit: 2);
+        Assert.Equal([(first, 10L), (second, 20L)], page1.Select(c => (c.Id, c.Size)));
+        IReadOnlyList<EvictionCandidate> page2 = meta.EvictionCandidates(t0.AddHours(1), page1[^1], limit: 2);
+        Assert.Equal([third], page2.Select(c => c.Id));
+        Assert.Empty(meta.EvictionCandidates(t0.AddHours(1), page2[^1], limit: 2));
+
+        meta.CompleteReplication([queued]); // its owners confirmed their copies: now it may go
+        Assert.Contains(queued, meta.EvictionCandidates(t0.AddHours(1), after: null, limit: 10).Select(c => c.Id));
+    }
+
+    [Fact]
     public void A_database_from_a_newer_build_is_refused_clearly()
     {
         string path = _dir.Combine("meta.db");
