@@ -17,7 +17,9 @@ namespace NexNet.Node;
 /// </summary>
 /// <remarks>
 /// Reads only note a chunk in memory (<see cref="Used"/>); the notes are written to the blob index as
-/// last-use times before each pass (or once 65,536 pile up), so a read costs no database write.
+/// last-use times before each pass (or once 65,536 pile up), so a read costs no database write. A chunk
+/// whose hold ends is noted too: an open file's new chunk is queued for replication only when its
+/// deferred commit is stored, a moment after the hold ends, and until then only its age protects it.
 /// </remarks>
 internal sealed class CacheEviction
 {
@@ -83,7 +85,6 @@ internal sealed class CacheEviction
             }
 
             IReadOnlyList<NodeId> members = _members();
-            HashSet<ChunkId> held = [.. _holds.Snapshot()];
             DateTimeOffset usedBefore = DateTimeOffset.UtcNow - _minimumAge;
             EvictionCandidate? after = null;
             while (stored > _limit)
@@ -97,7 +98,9 @@ internal sealed class CacheEviction
                 foreach (EvictionCandidate candidate in page)
                 {
                     after = candidate;
-                    if (held.Contains(candidate.Id) || Array.IndexOf(Placement.Owners(candidate.Id, members, _replicationFactor), _self) >= 0)
+                    // Asked now, not at the start of the pass: a hold taken, or a use noted, since then counts.
+                    if (_holds.IsHeld(candidate.Id) || _used.ContainsKey(candidate.Id) ||
+                        Array.IndexOf(Placement.Owners(candidate.Id, members, _replicationFactor), _self) >= 0)
                     {
                         continue;
                     }

@@ -25,5 +25,7 @@ internal sealed class ChunkHolds
         }
     }
 
+    public bool IsHeld(ChunkId id) => _counts.ContainsKey(id);
+
     public IReadOnlyCollection<ChunkId> Snapshot() => [.. _counts.Keys];
 }

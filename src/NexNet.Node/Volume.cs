@@ -234,8 +234,15 @@ public sealed class Volume
         return id;
     }
 
-    /// <summary>Ends the hold <see cref="StoreChunk"/> took (the chunk is committed, or no longer wanted).</summary>
-    public void ReleaseChunk(ChunkId id) => _holds.Release(id);
+    /// <summary>
+    /// Ends the hold <see cref="StoreChunk"/> took (the chunk is committed, or no longer wanted). The chunk
+    /// counts as just used, so the cache keeps it until its commit has queued it for replication.
+    /// </summary>
+    public void ReleaseChunk(ChunkId id)
+    {
+        _holds.Release(id);
+        _cache.Used(id);
+    }
 
     /// <summary>
     /// Makes <paramref name="content"/> (chunks already stored here, or holes) the file at
