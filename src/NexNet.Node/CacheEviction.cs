@@ -56,11 +56,17 @@ internal sealed class CacheEviction
     /// <summary>Notes that a chunk was just read (cheap: memory only).</summary>
     public void Used(ChunkId id)
     {
-        if (_limit > 0 && _used.TryAdd(id, 0) && _used.Count >= MaxNotedUses)
+        // Never waits for a pass under way (a read must not stall behind deletions): that pass has written the
+        // notes it found, and the first use noted after it ends writes these.
+        if (_limit > 0 && _used.TryAdd(id, 0) && _used.Count >= MaxNotedUses && _lock.TryEnter())
         {
-            lock (_lock)
+            try
             {
                 WriteUses();
+            }
+            finally
+            {
+                _lock.Exit();
             }
         }
     }
