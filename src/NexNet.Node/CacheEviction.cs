@@ -53,6 +53,9 @@ internal sealed class CacheEviction
         _log = log;
     }
 
+    /// <summary>The bound in bytes, 0 for none.</summary>
+    public long Limit => Math.Max(0, _limit);
+
     /// <summary>Notes that a chunk was just read (cheap: memory only).</summary>
     public void Used(ChunkId id)
     {

@@ -36,13 +36,11 @@ public sealed class NexNetNode : IAsyncDisposable
     private readonly ReplicaVerifier? _verifier;
     private readonly Collector? _collector;
     private readonly CacheEviction? _cache;
-    private readonly long _cacheLimit;
     private readonly CancellationTokenSource _stopping = new();
 
     private NexNetNode(string dataDirectory, NodeOptions options, ILogger log)
     {
         DataDirectory = Path.GetFullPath(dataDirectory);
-        _cacheLimit = Math.Max(0, options.CacheLimit);
         Directory.CreateDirectory(DataDirectory);
         byte[] networkSecret = KeyFile.Read(Path.Combine(DataDirectory, NetworkKeyFile));
         string volumeKeyPath = Path.Combine(DataDirectory, VolumeKeyFile);
@@ -127,7 +125,7 @@ public sealed class NexNetNode : IAsyncDisposable
         (long backlogChunks, long backlogBytes) = _replicator.Backlog;
         return new NodeStatus(Id.ToString(), Address, IsMember, _network.Peers.Count, _membership.Members.Count, blobs, bytes,
             _meta.RecordCount(), IsMember ? _meta.LiveEntryCount() : 0, backlogChunks, backlogBytes,
-            _fetcher?.Fetched ?? 0, (_fetcher?.Rejected ?? 0) + (_verifier?.Rejected ?? 0), _tree.RejectedRecords, _verifier?.Pending ?? 0, _cacheLimit);
+            _fetcher?.Fetched ?? 0, (_fetcher?.Rejected ?? 0) + (_verifier?.Rejected ?? 0), _tree.RejectedRecords, _verifier?.Pending ?? 0, _cache?.Limit ?? 0);
     }
 
     /// <summary>The connected peers as <c>nexnet status</c> shows them, and the addresses still being dialed.</summary>
