@@ -11,10 +11,11 @@ namespace NexNet.Crypto;
 /// big-endian counter, so any byte offset can be decrypted without touching what comes before it.
 /// </summary>
 /// <remarks>
-/// Keystream is made 64 KiB at a time by one persistent ECB transform over a buffer of counter
-/// blocks, then XORed with vectors: measured on this machine at about two thirds of OpenSSL's own
-/// CTR, where a one-shot ECB call per block of data pays several microseconds of setup each time.
-/// An instance owns its buffers and is not thread-safe; use one per thread.
+/// Where the system's OpenSSL 3 is present (it is wherever .NET runs TLS on Linux) the work is its CTR
+/// mode, one pass over the data (<see cref="OpenSslCtr"/>). Elsewhere keystream is made 64 KiB at a time
+/// by one persistent ECB transform over a buffer of counter blocks, then XORed with vectors: about two
+/// thirds of OpenSSL's own CTR on this machine, where a one-shot ECB call per block of data pays several
+/// microseconds of setup each time. An instance owns its buffers and is not thread-safe; use one per thread.
 /// </remarks>
 public sealed class AesCtr : IDisposable
 {
@@ -25,19 +26,34 @@ public sealed class AesCtr : IDisposable
     /// <summary>Keystream made per transform call: large enough to amortise the call, small enough for L2.</summary>
     private const int KeystreamBytes = 64 * 1024;
 
-    private readonly Aes _aes;
-    private readonly ICryptoTransform _ecb;
-    private readonly byte[] _counters = GC.AllocateUninitializedArray<byte>(KeystreamBytes);
-    private readonly byte[] _keystream = GC.AllocateUninitializedArray<byte>(KeystreamBytes);
+    private readonly OpenSslCtr? _native;
+    private readonly Aes? _aes;
+    private readonly ICryptoTransform? _ecb;
+    private readonly byte[] _counters = [];
+    private readonly byte[] _keystream = [];
     private bool _disposed;
 
     public AesCtr(ReadOnlySpan<byte> key)
+        : this(key, useOpenSsl: true)
+    {
+    }
+
+    /// <summary>With <paramref name="useOpenSsl"/> false, always the portable ECB-and-XOR path (the tests hold both to the same results).</summary>
+    internal AesCtr(ReadOnlySpan<byte> key, bool useOpenSsl)
     {
         if (key.Length != KeySize)
         {
             throw new ArgumentException($"AES-256 needs a {KeySize}-byte key, got {key.Length} bytes", nameof(key));
         }
 
+        if (useOpenSsl && OpenSslCtr.TryCreate(key) is { } native)
+        {
+            _native = native;
+            return;
+        }
+
+        _counters = GC.AllocateUninitializedArray<byte>(KeystreamBytes);
+        _keystream = GC.AllocateUninitializedArray<byte>(KeystreamBytes);
         _aes = Aes.Create();
         byte[] keyCopy = key.ToArray();
         _aes.Key = keyCopy;
@@ -46,6 +62,9 @@ public sealed class AesCtr : IDisposable
         _aes.Padding = PaddingMode.None;
         _ecb = _aes.CreateEncryptor();
     }
+
+    /// <summary>True when this instance runs on OpenSSL's CTR mode rather than the portable path.</summary>
+    internal bool UsesOpenSsl => _native is not null;
 
     /// <summary>XORs the keystream at <paramref name="offset"/> of the stream started by <paramref name="iv"/> into <paramref name="data"/>, in place.</summary>
     public void Transform(ReadOnlySpan<byte> iv, long offset, Span<byte> data) => Transform(iv, offset, data, data);
@@ -73,12 +92,19 @@ public sealed class AesCtr : IDisposable
         // Counter arithmetic is modulo 2^128, as CTR with a full-width counter defines it.
         UInt128 counter = BinaryPrimitives.ReadUInt128BigEndian(iv) + (UInt128)(ulong)(offset / BlockSize);
         int skip = (int)(offset % BlockSize);
+        if (_native is not null)
+        {
+            Span<byte> start = stackalloc byte[IvSize];
+            BinaryPrimitives.WriteUInt128BigEndian(start, counter);
+            _native.Transform(start, skip, source, destination);
+            return;
+        }
 
         while (!source.IsEmpty)
         {
             int needed = Math.Min(KeystreamBytes, RoundUpToBlock(skip + source.Length));
             FillCounters(counter, _counters.AsSpan(0, needed));
-            _ecb.TransformBlock(_counters, 0, needed, _keystream, 0);
+            _ecb!.TransformBlock(_counters, 0, needed, _keystream, 0);
             counter += (UInt128)(ulong)(needed / BlockSize);
 
             int n = Math.Min(needed - skip, source.Length);
@@ -123,8 +149,9 @@ public sealed class AesCtr : IDisposable
         }
 
         _disposed = true;
-        _ecb.Dispose();
-        _aes.Dispose();
+        _native?.Dispose();
+        _ecb?.Dispose();
+        _aes?.Dispose();
         CryptographicOperations.ZeroMemory(_keystream);
     }
 }
