@@ -3,7 +3,8 @@ using System.Diagnostics.CodeAnalysis;
 namespace NexNet.Crypto;
 
 /// <summary>
-/// The name of a chunk: HMAC-SHA256 of its plaintext under the volume's chunk-id key. Equal chunks in a
+/// The name of a chunk: a keyed hash of its plaintext under the volume's chunk-id key (keyed BLAKE3 for
+/// blobs written now, HMAC-SHA256 for blob format 1; see <see cref="BlobFormat"/>). Equal chunks in a
 /// volume get equal ids (deduplication) while a peer without the key learns nothing from an id.
 /// </summary>
 /// <remarks>
@@ -20,8 +21,8 @@ public readonly struct ChunkId : IEquatable<ChunkId>, IComparable<ChunkId>
     private ChunkId(Hash256 value) => _value = value;
 
     /// <summary>
-    /// All zero bits: a hole in a sparse file, read as zeros and never stored, sent or fetched. An HMAC
-    /// output is all zeros with probability 2^-256, so no real chunk has this id.
+    /// All zero bits: a hole in a sparse file, read as zeros and never stored, sent or fetched. A keyed
+    /// hash's output is all zeros with probability 2^-256, so no real chunk has this id.
     /// </summary>
     public static ChunkId Hole => default;
 
@@ -30,6 +31,16 @@ public readonly struct ChunkId : IEquatable<ChunkId>, IComparable<ChunkId>
     public static ChunkId FromBytes(ReadOnlySpan<byte> bytes) => new(Hash256.FromBytes(bytes, "a chunk id"));
 
     public void WriteTo(Span<byte> destination) => _value.WriteTo(destination);
+
+    /// <summary>Equality in time that does not depend on where the ids differ: for checking a computed id against an expected one.</summary>
+    internal bool FixedTimeEquals(ChunkId other)
+    {
+        Span<byte> mine = stackalloc byte[Size];
+        Span<byte> theirs = stackalloc byte[Size];
+        WriteTo(mine);
+        other.WriteTo(theirs);
+        return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(mine, theirs);
+    }
 
     public byte[] ToBytes() => _value.ToBytes();
 

@@ -43,21 +43,21 @@ public class KeyDerivationKnownAnswerTests
         "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd",
         "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b")]
     public void Chunk_id_HMAC_matches_RFC_4231(string key, string data, string mac) =>
-        Assert.Equal(mac, BlobCipher.ComputeId(Hex.Bytes(key), Hex.Bytes(data)).ToString());
+        Assert.Equal(mac, BlobCipher.ComputeId(1, Hex.Bytes(key), Hex.Bytes(data)).ToString());
 
     [Fact]
     public void Chunk_id_HMAC_matches_RFC_4231_test_case_5_truncated() =>
         Assert.StartsWith("a3b6167473100ee06e0c796c2955552b",
-            BlobCipher.ComputeId(Hex.Bytes("0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c"), "Test With Truncation"u8).ToString(), StringComparison.Ordinal);
+            BlobCipher.ComputeId(1, Hex.Bytes("0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c"), "Test With Truncation"u8).ToString(), StringComparison.Ordinal);
 
     [Fact]
     public void Chunk_id_HMAC_matches_RFC_4231_test_cases_6_and_7_long_key()
     {
         byte[] key = Enumerable.Repeat((byte)0xaa, 131).ToArray();
         Assert.Equal("60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
-            BlobCipher.ComputeId(key, "Test Using Larger Than Block-Size Key - Hash Key First"u8).ToString());
+            BlobCipher.ComputeId(1, key, "Test Using Larger Than Block-Size Key - Hash Key First"u8).ToString());
         Assert.Equal("9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
-            BlobCipher.ComputeId(key, "This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm."u8).ToString());
+            BlobCipher.ComputeId(1, key, "This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm."u8).ToString());
     }
 
     [Fact]
