@@ -85,13 +85,22 @@ internal sealed class LiveReplication
         return session;
     }
 
-    /// <summary>Ends every owner's stream, waits for the owners to make what they got durable, and returns the chunks every owner confirmed.</summary>
-    public async Task<IReadOnlyList<ChunkId>> CompleteAsync()
+    /// <summary>Ends every owner's stream (no more chunks will be sent): each owner starts making what it got durable.</summary>
+    public void EndStreams()
     {
-        var confirmedBy = new Dictionary<NodeId, HashSet<ChunkId>>();
         foreach (OwnerSession session in _sessions.Values)
         {
             session.Done.TrySetResult();
+        }
+    }
+
+    /// <summary>Ends every owner's stream, waits for the owners to make what they got durable, and returns the chunks every owner confirmed.</summary>
+    public async Task<IReadOnlyList<ChunkId>> CompleteAsync()
+    {
+        EndStreams();
+        var confirmedBy = new Dictionary<NodeId, HashSet<ChunkId>>();
+        foreach (OwnerSession session in _sessions.Values)
+        {
             if (session.Response is null || session.Failed)
             {
                 continue;

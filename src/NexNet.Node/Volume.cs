@@ -123,7 +123,19 @@ public sealed class Volume
         // their owners while they are written.
         bool stream = !content.CanSeek || content.Length - content.Position > _chunks.ChunkSize;
         LiveReplication? live = stream ? _replicator.BeginLive() : null;
-        ChunkList list = await _chunks.WriteAsync(content, live is null ? null : live.SendAsync, cancellationToken);
+        ChunkList list;
+        try
+        {
+            // The owners are told the stream has ended as soon as the last chunk is sent: they make their
+            // copies durable while this node makes its own (each a device flush), not one after the other.
+            list = await _chunks.WriteAsync(content, live is null ? null : live.SendAsync, live is null ? null : live.EndStreams, cancellationToken);
+        }
+        catch when (live is not null)
+        {
+            await live.CompleteAsync(); // the owners' requests end now, not at their timeout; their copies are unreferenced garbage
+            throw;
+        }
+
         var info = new EntryInfo(path, EntryKind.File, list.Length, mode & 0xFFF, modifiedAt ?? DateTimeOffset.UtcNow, RecordVersion.None, list, null)
         {
             Properties = Stat(path)?.Properties, // read at commit, after a long write: a PROPPATCH meanwhile counts

@@ -64,7 +64,15 @@ public sealed partial class ChunkStore
     /// <paramref name="sink"/> while its buffer is still held (read once, write to many): the sink may
     /// send the bytes elsewhere, and its pace bounds the writer's. A failing sink fails the write.
     /// </summary>
-    public async Task<ChunkList> WriteAsync(Stream source, SealedChunkSink? sink, CancellationToken cancellationToken = default)
+    public Task<ChunkList> WriteAsync(Stream source, SealedChunkSink? sink, CancellationToken cancellationToken = default) =>
+        WriteAsync(source, sink, sinkComplete: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="WriteAsync(Stream, SealedChunkSink?, CancellationToken)"/>, calling <paramref name="sinkComplete"/>
+    /// once the sink has had its last chunk (or the write has failed) and before this store makes its
+    /// chunks durable, so that whoever the sink sent them to can make them durable at the same time.
+    /// </summary>
+    public async Task<ChunkList> WriteAsync(Stream source, SealedChunkSink? sink, Action? sinkComplete, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
         var work = Channel.CreateBounded<ChunkWork>(new BoundedChannelOptions(_workers)
@@ -134,6 +142,7 @@ public sealed partial class ChunkStore
                 .FirstOrDefault(e => e is not null and not OperationCanceledException);
         }
 
+        sinkComplete?.Invoke();
         Exception? failure = workerFailure ?? readFailure;
         if (failure is not null)
         {
