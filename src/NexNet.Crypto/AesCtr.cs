@@ -89,6 +89,11 @@ public sealed class AesCtr : IDisposable
             throw new ArgumentException("destination is shorter than source", nameof(destination));
         }
 
+        if (source.Overlaps(destination, out int shift) && shift != 0)
+        {
+            throw new ArgumentException("destination overlaps source without being the same memory", nameof(destination));
+        }
+
         // Counter arithmetic is modulo 2^128, as CTR with a full-width counter defines it.
         UInt128 counter = BinaryPrimitives.ReadUInt128BigEndian(iv) + (UInt128)(ulong)(offset / BlockSize);
         int skip = (int)(offset % BlockSize);

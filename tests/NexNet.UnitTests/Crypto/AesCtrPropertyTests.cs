@@ -139,6 +139,9 @@ public class AesCtrPropertyTests
         using var ctr = new AesCtr(s_key, useOpenSsl);
         Assert.Throws<ArgumentException>(() => ctr.Transform(new byte[8], 0, new byte[16]));
         Assert.Throws<ArgumentOutOfRangeException>(() => ctr.Transform(new byte[16], -1, new byte[16]));
+        byte[] buffer = new byte[64];
+        Assert.Throws<ArgumentException>(() => ctr.Transform(new byte[16], 0, buffer.AsSpan(0, 32), buffer.AsSpan(16, 32)));
+        ctr.Transform(new byte[16], 0, buffer.AsSpan(0, 32), buffer.AsSpan(32, 32)); // adjacent, not overlapping
     }
 
     [Fact]
