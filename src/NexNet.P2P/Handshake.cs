@@ -3,6 +3,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Text;
 using Google.Protobuf;
+using NexNet.P2P.Internal;
 using NexNet.P2P.Wire;
 
 namespace NexNet.P2P;
@@ -57,7 +58,7 @@ internal static class Handshake
 
     public static async Task<Result> InitiateAsync(Stream network, NodeIdentity identity, byte[] proofKey, CancellationToken cancellationToken, uint version = PeerOptions.ProtocolVersion)
     {
-        var tls = new SslStream(network, leaveInnerStreamOpen: false);
+        var tls = new SslStream(new ReadBufferedStream(network), leaveInnerStreamOpen: false);
         try
         {
             await tls.AuthenticateAsClientAsync(ClientOptions(identity), cancellationToken);
@@ -94,7 +95,7 @@ internal static class Handshake
 
     public static async Task<Result> RespondAsync(Stream network, NodeIdentity identity, byte[] proofKey, CancellationToken cancellationToken, uint version = PeerOptions.ProtocolVersion)
     {
-        var tls = new SslStream(network, leaveInnerStreamOpen: false);
+        var tls = new SslStream(new ReadBufferedStream(network), leaveInnerStreamOpen: false);
         try
         {
             await tls.AuthenticateAsServerAsync(ServerOptions(identity), cancellationToken);
