@@ -17,9 +17,18 @@ internal abstract class ChunkIdHash : IDisposable
 
     public abstract void Append(ReadOnlySpan<byte> data);
 
-    public abstract ChunkId Finish();
+    /// <summary>The id of everything appended.</summary>
+    public ChunkId Finish()
+    {
+        Span<byte> hash = stackalloc byte[ChunkId.Size];
+        WriteHash(hash);
+        return ChunkId.FromBytes(hash);
+    }
 
     public abstract void Dispose();
+
+    /// <summary>Writes the 32-byte hash of everything appended.</summary>
+    protected abstract void WriteHash(Span<byte> destination);
 
     private sealed class Hmac(ReadOnlySpan<byte> key) : ChunkIdHash
     {
@@ -27,12 +36,7 @@ internal abstract class ChunkIdHash : IDisposable
 
         public override void Append(ReadOnlySpan<byte> data) => _hmac.AppendData(data);
 
-        public override ChunkId Finish()
-        {
-            Span<byte> mac = stackalloc byte[ChunkId.Size];
-            _hmac.GetHashAndReset(mac);
-            return ChunkId.FromBytes(mac);
-        }
+        protected override void WriteHash(Span<byte> destination) => _hmac.GetHashAndReset(destination);
 
         public override void Dispose() => _hmac.Dispose();
     }
@@ -53,12 +57,7 @@ internal abstract class ChunkIdHash : IDisposable
 
         public override void Append(ReadOnlySpan<byte> data) => _hasher.Update(data);
 
-        public override ChunkId Finish()
-        {
-            Span<byte> hash = stackalloc byte[ChunkId.Size];
-            _hasher.Finalize(hash);
-            return ChunkId.FromBytes(hash);
-        }
+        protected override void WriteHash(Span<byte> destination) => _hasher.Finalize(destination);
 
         public override void Dispose() => _hasher.Dispose();
     }

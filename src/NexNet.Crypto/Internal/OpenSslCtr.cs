@@ -22,9 +22,6 @@ internal sealed unsafe class OpenSslCtr : IDisposable
 
     private OpenSslCtr(ContextHandle context) => _context = context;
 
-    /// <summary>True when the system's libcrypto offers AES-256-CTR through EVP.</summary>
-    public static bool IsAvailable => s_api is not null;
-
     /// <summary>A context keyed with <paramref name="key"/>, or null when OpenSSL is not available here.</summary>
     public static OpenSslCtr? TryCreate(ReadOnlySpan<byte> key)
     {
@@ -55,11 +52,11 @@ internal sealed unsafe class OpenSslCtr : IDisposable
     public void Transform(ReadOnlySpan<byte> counter, int skip, ReadOnlySpan<byte> source, Span<byte> destination)
     {
         Api api = s_api!;
-        IntPtr context = _context.DangerousGetHandle();
         bool added = false;
         _context.DangerousAddRef(ref added);
         try
         {
+            IntPtr context = _context.DangerousGetHandle();
             fixed (byte* iv = counter)
             {
                 // A new IV also restarts the position inside the block.
