@@ -60,6 +60,9 @@ public sealed class BlobStore
 
     public bool Has(ChunkId id) => File.Exists(PathOf(id));
 
+    /// <summary>The fan-out folder the blob with this id lives in.</summary>
+    internal string FolderOf(ChunkId id) => Path.GetDirectoryName(PathOf(id))!;
+
     /// <summary>Size in bytes of a stored blob.</summary>
     public long LengthOf(ChunkId id)
     {
@@ -108,7 +111,7 @@ public sealed class BlobStore
     internal string MoveIntoPlace(string temp, ChunkId id, ICollection<string> createdFolders)
     {
         string final = PathOf(id);
-        string folder = Path.GetDirectoryName(final)!;
+        string folder = FolderOf(id);
         for (int attempt = 0; ; attempt++)
         {
             EnsureFolder(folder, createdFolders);

@@ -22,6 +22,7 @@ public sealed class BlobWriteBatch : IDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<ChunkId, string> _staged = [];
     private readonly HashSet<ChunkId> _claimed = [];
+    private readonly List<string> _createdFolders = [];
     private bool _disposed;
 
     internal BlobWriteBatch(BlobStore store) => _store = store;
@@ -129,8 +130,15 @@ public sealed class BlobWriteBatch : IDisposable
         }
 
         // 2. Names: rename into place, then flush each folder that changed (and the parents of new folders).
+        //    The folders were made as the blobs were staged, so this is one rename per blob.
         var folders = new HashSet<string>(StringComparer.Ordinal);
-        var created = new List<string>();
+        List<string> created;
+        lock (_lock)
+        {
+            created = [.. _createdFolders];
+            _createdFolders.Clear();
+        }
+
         foreach ((ChunkId id, string temp) in staged)
         {
             folders.Add(_store.MoveIntoPlace(temp, id, created));
@@ -186,16 +194,34 @@ public sealed class BlobWriteBatch : IDisposable
 
     private bool Staged(ChunkId id, string temp)
     {
+        bool added;
         lock (_lock)
         {
-            if (_staged.TryAdd(id, temp))
+            added = _staged.TryAdd(id, temp);
+        }
+
+        if (!added)
+        {
+            File.Delete(temp); // lost a race with another thread staging the same id
+            return false;
+        }
+
+        // The blob's fan-out folders are made now, while the data is being written, and not at the
+        // commit, whose renames are the serial tail of every large write: in a young store nearly every
+        // 1 MiB blob lands in a folder of its own, so this was a mkdir per blob on that tail. An empty
+        // folder left by a batch that is never committed is harmless, and one pruned meanwhile by a
+        // delete is made again by the rename.
+        var created = new List<string>(2);
+        _store.EnsureFolder(_store.FolderOf(id), created);
+        if (created.Count > 0)
+        {
+            lock (_lock)
             {
-                return true;
+                _createdFolders.AddRange(created);
             }
         }
 
-        File.Delete(temp); // lost a race with another thread staging the same id
-        return false;
+        return true;
     }
 
     public void Dispose()

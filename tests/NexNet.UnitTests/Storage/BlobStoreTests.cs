@@ -112,6 +112,36 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_batch_makes_folders_as_it_stages_and_commits_even_when_a_delete_pruned_them_meanwhile()
+    {
+        var store = new BlobStore(_dir.Combine("blobs"));
+        (ChunkId id, byte[] bytes) = RandomBlob();
+        (ChunkId neighbour, byte[] neighbourBytes) = (SameFolderAs(id), RandomNumberGenerator.GetBytes(100));
+        string folder = Path.GetDirectoryName(store.PathOf(id))!;
+        using BlobWriteBatch batch = store.BeginBatch();
+        Assert.True(batch.Add(id, bytes));
+        Assert.True(Directory.Exists(folder));
+        Assert.False(store.Has(id));
+
+        // A blob of the same folder comes and goes before the commit: its delete prunes the (empty) folder.
+        Assert.True(store.Put(neighbour, neighbourBytes));
+        Assert.True(store.Delete(neighbour));
+        Assert.False(Directory.Exists(folder));
+
+        Assert.Equal(1, batch.Commit());
+        Assert.Equal(bytes, store.ReadAll(id));
+        Assert.Equal([id], store.Enumerate());
+    }
+
+    /// <summary>Another id whose blob shares <paramref name="id"/>'s fan-out folder (same first two bytes).</summary>
+    private static ChunkId SameFolderAs(ChunkId id)
+    {
+        byte[] bytes = id.ToBytes();
+        bytes[^1] ^= 0xff;
+        return ChunkId.FromBytes(bytes);
+    }
+
+    [Fact]
     public void A_blob_stored_while_a_batch_was_open_is_kept_when_the_batch_commits()
     {
         // A fetch (checked) and a push (not yet checked) of the same chunk may land together: the first stays.
