@@ -111,7 +111,7 @@ public sealed class BlobStore
     internal string MoveIntoPlace(string temp, ChunkId id, ICollection<string> createdFolders)
     {
         string final = PathOf(id);
-        string folder = FolderOf(id);
+        string folder = Path.GetDirectoryName(final)!;
         for (int attempt = 0; ; attempt++)
         {
             EnsureFolder(folder, createdFolders);
