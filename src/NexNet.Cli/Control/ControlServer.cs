@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using NexNet.Crypto;
 using NexNet.Node;
+using NexNet.P2P;
 using NexNet.Storage;
 
 namespace NexNet.Cli.Control;
@@ -141,6 +142,25 @@ internal sealed class ControlServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Returns once this node has a peer, or at once when it has none and dials none.</summary>
+    private async Task FirstPeerAsync(CancellationToken cancellationToken)
+    {
+        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnConnected(PeerConnection _) => connected.TrySetResult();
+        _node.Network.PeerConnected += OnConnected; // before looking, so a peer arriving in between is not missed
+        try
+        {
+            if (_node.Network.Peers.Count == 0 && _node.Network.DialingAddresses.Count > 0)
+            {
+                await connected.Task.WaitAsync(cancellationToken); // still dialing the peers it was told about
+            }
+        }
+        finally
+        {
+            _node.Network.PeerConnected -= OnConnected;
+        }
+    }
+
     private async Task HandleAsync(JsonObject request, Stream stream, CancellationToken stop, bool synced = false)
     {
         string op = (string?)request["op"] ?? "";
@@ -164,11 +184,7 @@ internal sealed class ControlServer : IAsyncDisposable
             deadline.CancelAfter(TimeSpan.FromSeconds(5));
             try
             {
-                while (_node.Network.Peers.Count == 0 && _node.Network.DialingAddresses.Count > 0)
-                {
-                    await Task.Delay(50, deadline.Token); // still dialing the peers it was told about
-                }
-
+                await FirstPeerAsync(deadline.Token);
                 await _node.SyncNowAsync(deadline.Token);
             }
             catch (OperationCanceledException) when (!stop.IsCancellationRequested)
