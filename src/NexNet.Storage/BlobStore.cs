@@ -44,6 +44,60 @@ public sealed class BlobStore
 
     internal string TempDirectory { get; }
 
+    private readonly ConcurrentDictionary<int, AlignedBufferPool> _bufferPools = new();
+
+    /// <summary>
+    /// The store's pool of aligned buffers of (at least) this size, shared by everyone writing here: a pool
+    /// keeps what was ever in use at once, and the staging queue bounds that per store, not per writer.
+    /// </summary>
+    internal AlignedBufferPool Buffers(int bufferSize) => _bufferPools.GetOrAdd(DirectIo.Padded(bufferSize), static size => new AlignedBufferPool(size));
+
+    /// <summary>Where large writes stage their blobs: off the threads that seal, send and receive.</summary>
+    internal StagingQueue Staging { get; } = new();
+
+    /// <summary>
+    /// Staged bytes after which the store flushes the file system in the background while a large write
+    /// goes on. The virtual disk here keeps what it is given in its host's cache until asked to flush, and
+    /// a flush of a whole GiB times three at the end of a write took 0.3–1.6 s with both cores idle; in
+    /// pieces while the write runs, with the staging queue absorbing each stall, most of it overlaps the
+    /// sealing and sending (bench/RESULTS.md, 2026-12-02, session 11). The commit's own flush still makes
+    /// the batch durable: these only start the disk's work earlier.
+    /// </summary>
+    internal const long BackgroundFlushBytes = 96L << 20;
+
+    private long _stagedSinceFlush;
+    private int _flushing;
+
+    /// <summary>Counts staged bytes and starts a background flush each <see cref="BackgroundFlushBytes"/>, one at a time.</summary>
+    internal void NoteStaged(int length)
+    {
+        if (!Posix.CanSyncFileSystem
+            || Interlocked.Add(ref _stagedSinceFlush, length) < BackgroundFlushBytes
+            || Interlocked.CompareExchange(ref _flushing, 1, 0) != 0)
+        {
+            return;
+        }
+
+        Interlocked.Exchange(ref _stagedSinceFlush, 0);
+        new Thread(FlushInBackground) { IsBackground = true, Name = "NexNet background flush" }.Start();
+    }
+
+    private void FlushInBackground()
+    {
+        try
+        {
+            Posix.SyncFileSystem(TempDirectory);
+        }
+        catch (IOException)
+        {
+            // Only a head start: the batch's commit flushes again and reports a failing disk to its writer.
+        }
+        finally
+        {
+            Volatile.Write(ref _flushing, 0);
+        }
+    }
+
     /// <summary>False once the store's file system has refused direct I/O (tmpfs does); writes are then buffered.</summary>
     internal bool UsesDirectIo => !_directIoUnsupported;
 

@@ -9,7 +9,7 @@ namespace NexNet.Storage;
 /// Moves sealed blobs between a store and a byte stream (a peer's stream): each blob as
 /// <c>chunk id (32) | length (u32 big-endian) | sealed bytes</c>, until the stream ends. Receiving checks
 /// every length before reading, checks every blob with the caller's rule, and stages what is new in one
-/// batch that is durable before <see cref="ReceiveAsync(Stream, BlobCheck, CancellationToken)"/> returns, so a sender that hears back knows its
+/// batch (through the store's staging queue, so receiving goes on while the disk is busy) that is durable before <see cref="ReceiveAsync(Stream, BlobCheck, CancellationToken)"/> returns, so a sender that hears back knows its
 /// blobs survive a crash.
 /// </summary>
 public sealed class BlobTransfer
@@ -28,7 +28,7 @@ public sealed class BlobTransfer
         _blobs = blobs;
         _index = index;
         MaxBlobLength = maxBlobLength;
-        _buffers = new AlignedBufferPool(FrameHeaderSize + maxBlobLength);
+        _buffers = blobs.Buffers(FrameHeaderSize + maxBlobLength);
     }
 
     public int MaxBlobLength { get; }
@@ -107,12 +107,14 @@ public sealed class BlobTransfer
         ArgumentNullException.ThrowIfNull(check);
         var received = new List<ChunkId>();
         var stored = new List<(ChunkId, long)>();
+        var staging = new Queue<Staging>();
         using BlobWriteBatch batch = _blobs.BeginBatch();
-        AlignedBuffer buffer = _buffers.Rent();
+        AlignedBuffer? buffer = null;
         try
         {
             while (true)
             {
+                buffer ??= _buffers.Rent();
                 int got = await source.ReadAtLeastAsync(buffer.Memory[..FrameHeaderSize], FrameHeaderSize, throwOnEndOfStream: false, cancellationToken);
                 if (got == 0)
                 {
@@ -134,19 +136,32 @@ public sealed class BlobTransfer
                 Memory<byte> blob = buffer.Memory[..(int)length];
                 await source.ReadExactlyAsync(blob, cancellationToken);
                 received.Add(id);
-                if (!batch.TryClaim(id))
+                if (!batch.TryReserve(id))
                 {
                     continue;
                 }
 
                 check(id, blob.Span);
-                batch.AddAligned(id, buffer.Span, (int)length);
-                stored.Add((id, length));
+                staging.Enqueue(new Staging(id, length, await _blobs.Staging.EnqueueAsync(batch, id, buffer, (int)length, cancellationToken), buffer));
+                buffer = null;
+                await TakeStagedAsync(staging, stored, all: false);
             }
+
+            await TakeStagedAsync(staging, stored, all: true);
         }
         finally
         {
-            _buffers.Return(buffer);
+            // On failure, the blobs still queued are staged or refused before the batch is disposed (which deletes what was staged).
+            while (staging.TryDequeue(out Staging? left))
+            {
+                await ((Task)left.Staged).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                _buffers.Return(left.Buffer);
+            }
+
+            if (buffer is not null)
+            {
+                _buffers.Return(buffer);
+            }
         }
 
         ChunkId[] storing = [.. stored.Select(s => s.Item1)];
@@ -156,6 +171,28 @@ public sealed class BlobTransfer
         afterCommit?.Invoke(storing);
         return received;
     }
+
+    /// <summary>Takes the staged blobs at the head of the queue (every one, with <paramref name="all"/>): their buffers go back, the new ones count as stored.</summary>
+    private async Task TakeStagedAsync(Queue<Staging> staging, List<(ChunkId, long)> stored, bool all)
+    {
+        while (staging.TryPeek(out Staging? next) && (all || next.Staged.IsCompleted))
+        {
+            staging.Dequeue();
+            try
+            {
+                if (await next.Staged)
+                {
+                    stored.Add((next.Id, next.Length));
+                }
+            }
+            finally
+            {
+                _buffers.Return(next.Buffer);
+            }
+        }
+    }
+
+    private sealed record Staging(ChunkId Id, long Length, Task<bool> Staged, AlignedBuffer Buffer);
 
     private static void WriteFrameHeader(Span<byte> destination, ChunkId id, int length)
     {

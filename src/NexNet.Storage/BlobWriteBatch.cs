@@ -56,6 +56,23 @@ public sealed class BlobWriteBatch : IDisposable
         return !_store.Has(id);
     }
 
+    /// <summary>
+    /// Reserves an id in this batch without asking the store (whose folders may be held by a flush): true
+    /// if this batch had not reserved or claimed it. The blob is then staged with <see cref="AddAlignedIfNew"/>,
+    /// which asks the store.
+    /// </summary>
+    internal bool TryReserve(ChunkId id)
+    {
+        lock (_lock)
+        {
+            return _claimed.Add(id);
+        }
+    }
+
+    /// <summary>As <see cref="AddAligned"/> for an id reserved with <see cref="TryReserve"/>: false, and nothing written, when the store already holds it.</summary>
+    internal bool AddAlignedIfNew(ChunkId id, Span<byte> alignedBuffer, int length) =>
+        !_store.Has(id) && AddAligned(id, alignedBuffer, length);
+
     /// <summary>Stages a sealed blob. Returns false if the store or this batch already holds the id.</summary>
     public bool Add(ChunkId id, ReadOnlySpan<byte> sealedBlob)
     {
@@ -91,6 +108,7 @@ public sealed class BlobWriteBatch : IDisposable
             WriteBuffered(temp, alignedBuffer[..length]);
         }
 
+        _store.NoteStaged(length);
         return Staged(id, temp);
     }
 

@@ -12,8 +12,9 @@ namespace NexNet.Storage;
 /// bytes asked for, straight into the caller's buffer.
 /// </summary>
 /// <remarks>
-/// Memory while writing is bounded by (workers × 2 + 1) chunk buffers however long the stream is
-/// (workers default to twice the cores, capped at 16). A
+/// Memory while writing is bounded by (workers × 2 + 1) chunk buffers, plus those waiting in the store's
+/// staging queue (at most <see cref="StagingQueue.Capacity"/> for the whole store), however long the
+/// stream is (workers default to twice the cores, capped at 16). A
 /// chunk is read once into a buffer whose first bytes are left free for the blob header, hashed, and
 /// encrypted in place, so sealing makes no copy.
 /// </remarks>
@@ -40,7 +41,7 @@ public sealed partial class ChunkStore
         // Twice the cores: chunks are written with synchronous direct I/O, so while one worker waits on
         // the disk another hashes and encrypts (measured: 4 workers on 2 cores store ~10% faster than 2).
         _workers = workers > 0 ? workers : Math.Clamp(2 * Environment.ProcessorCount, 2, 16);
-        _buffers = new AlignedBufferPool(BlobFormat.SealedLength(chunkSize));
+        _buffers = blobs.Buffers(BlobFormat.SealedLength(chunkSize));
     }
 
     public int ChunkSize { get; }
@@ -82,13 +83,14 @@ public sealed partial class ChunkStore
         });
         var ids = new List<ChunkId>();
         var newBlobs = new List<(ChunkId, long)>();
+        var staging = new List<Task>();
         using BlobWriteBatch batch = _blobs.BeginBatch();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
 
         Task[] workers = new Task[_workers];
         for (int w = 0; w < workers.Length; w++)
         {
-            workers[w] = Task.Run(() => SealWorker(work.Reader, batch, ids, newBlobs, sink, stop), CancellationToken.None);
+            workers[w] = Task.Run(() => SealWorker(work.Reader, batch, ids, newBlobs, staging, sink, stop), CancellationToken.None);
         }
 
         long length = 0;
@@ -143,6 +145,25 @@ public sealed partial class ChunkStore
         }
 
         sinkComplete?.Invoke();
+        Task[] staged;
+        lock (staging)
+        {
+            staged = [.. staging];
+        }
+
+        try
+        {
+            await Task.WhenAll(staged); // every blob staged (or refused) before the batch commits or, on failure, is disposed
+        }
+        catch (Exception e) when (workerFailure is null)
+        {
+            workerFailure = staged.Select(t => t.Exception?.GetBaseException()).FirstOrDefault(x => x is not null) ?? e;
+        }
+        catch
+        {
+            // the worker's failure is the cause; a staging failure follows from it
+        }
+
         Exception? failure = workerFailure ?? readFailure;
         if (failure is not null)
         {
@@ -154,29 +175,65 @@ public sealed partial class ChunkStore
         return new ChunkList(ChunkSize, length, [.. ids]);
     }
 
+    /// <summary>Returns a chunk's buffer once its blob is staged (or refused), counting it as new if staged; the sink is done with the buffer before this runs. A failure stops the write.</summary>
+    private async Task ReturnWhenStagedAsync(Task<bool> staged, AlignedBuffer buffer, ChunkId id, int sealedLength, List<(ChunkId, long)> newBlobs,
+        CancellationTokenSource stop)
+    {
+        try
+        {
+            if (await staged)
+            {
+                lock (newBlobs)
+                {
+                    newBlobs.Add((id, sealedLength));
+                }
+            }
+        }
+        catch
+        {
+            await stop.CancelAsync(); // a full disk, say: stop reading and sealing, the write fails
+            throw;
+        }
+        finally
+        {
+            _buffers.Return(buffer);
+        }
+    }
+
     private async Task SealWorker(ChannelReader<ChunkWork> reader, BlobWriteBatch batch, List<ChunkId> ids, List<(ChunkId, long)> newBlobs,
-        SealedChunkSink? sink, CancellationTokenSource stop)
+        List<Task> staging, SealedChunkSink? sink, CancellationTokenSource stop)
     {
         try
         {
             await foreach (ChunkWork item in reader.ReadAllAsync(stop.Token))
             {
+                bool handedOver = false;
                 try
                 {
                     ChunkId id = _cipher.ComputeId(item.Buffer.Span.Slice(BlobFormat.HeaderSize, item.Length));
                     BeforeReuse?.Invoke(id);
-                    if (batch.TryClaim(id))
+                    if (batch.TryReserve(id))
                     {
+                        // Staged by the store's staging queue, which alone asks whether the store has the
+                        // chunk: a chunk stored by an earlier write is sealed and sent to its owners again
+                        // (they keep their copy), but no thread here waits on the file system.
                         int sealedLength = _cipher.SealInPlace(item.Buffer.Span, item.Length, id);
-                        batch.AddAligned(id, item.Buffer.Span, sealedLength);
-                        lock (newBlobs)
+                        Task<bool> staged = await _blobs.Staging.EnqueueAsync(batch, id, item.Buffer, sealedLength, stop.Token);
+                        handedOver = true;
+                        try
                         {
-                            newBlobs.Add((id, sealedLength));
+                            if (sink is not null)
+                            {
+                                await sink(id, item.Buffer.Memory[..sealedLength], stop.Token);
+                            }
                         }
-
-                        if (sink is not null)
+                        finally
                         {
-                            await sink(id, item.Buffer.Memory[..sealedLength], stop.Token);
+                            Task stagedAndReturned = ReturnWhenStagedAsync(staged, item.Buffer, id, sealedLength, newBlobs, stop);
+                            lock (staging)
+                            {
+                                staging.Add(stagedAndReturned);
+                            }
                         }
                     }
 
@@ -192,7 +249,10 @@ public sealed partial class ChunkStore
                 }
                 finally
                 {
-                    _buffers.Return(item.Buffer);
+                    if (!handedOver)
+                    {
+                        _buffers.Return(item.Buffer);
+                    }
                 }
             }
         }

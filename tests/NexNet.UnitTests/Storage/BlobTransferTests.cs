@@ -6,8 +6,9 @@ using NexNet.Tests.Shared;
 namespace NexNet.UnitTests.Storage;
 
 /// <summary>
-/// Receiving stages every new blob of a transfer in one batch: whatever ends a transfer early, nothing of
-/// it is left, and a transfer that ends well stores each blob once.
+/// Receiving stages every new blob of a transfer in one batch, through the store's staging queue while it
+/// reads on: whatever ends a transfer early, nothing of it is left (not even what the queue was still
+/// writing), and a transfer that ends well stores each blob once.
 /// </summary>
 public sealed class BlobTransferTests : IDisposable
 {
@@ -63,6 +64,23 @@ public sealed class BlobTransferTests : IDisposable
 
         Assert.Equal(blobs.Count, _store.Enumerate().Count());
         Assert.Empty(Directory.EnumerateFiles(_dir.Combine("blobs", "tmp")));
+    }
+
+    [Fact]
+    public async Task A_blob_the_store_already_holds_is_received_but_neither_written_again_nor_counted_as_stored()
+    {
+        List<(ChunkId Id, byte[] Bytes)> blobs = RandomBlobs(3);
+        Assert.True(_store.Put(blobs[1].Id, blobs[1].Bytes));
+        DateTime written = File.GetLastWriteTimeUtc(_store.PathOf(blobs[1].Id));
+        var storedNow = new List<ChunkId>();
+
+        IReadOnlyList<ChunkId> received = await _transfer.ReceiveAsync(await FramesAsync(blobs), static (_, _) => { },
+            beforeCommit: null, afterCommit: storedNow.AddRange, TestContext.Current.CancellationToken);
+
+        Assert.Equal(blobs.Select(b => b.Id), received);
+        Assert.Equal([blobs[0].Id, blobs[2].Id], storedNow);
+        Assert.Equal(written, File.GetLastWriteTimeUtc(_store.PathOf(blobs[1].Id)));
+        Assert.Equal(3, _store.Enumerate().Count());
     }
 
     [Fact]
