@@ -111,7 +111,15 @@ internal static class Demo
             nodes[0].Volume!.Delete(file.Path);
             Say($"deleted /demo/photo.bin through {nodes[0].Address}: a tombstone record replicates like any change");
             await WaitAsync(() => nodes.All(n => n.Volume!.Stat(file.Path) is null), "the tombstone reaches every node", cancellationToken);
-            int collected = nodes.Sum(n => n.CollectGarbage(TimeSpan.Zero));
+            // Collect until no node holds a copy: a read-ahead fetch or a repair push still under way when
+            // the tombstone arrived can land a copy after a pass (it is unreferenced, so the next pass takes it).
+            int collected = 0;
+            await WaitAsync(() =>
+            {
+                collected += nodes.Sum(n => n.CollectGarbage(TimeSpan.Zero));
+                return nodes.All(n => !n.LocalChunks().Any());
+            }, "collection leaves no copy of the deleted file's chunks on any node", cancellationToken,
+                () => string.Join(", ", nodes.Select(n => $"{n.Address} holds {n.LocalChunks().Count()}")));
             Say($"every node sees it gone; collection removed {collected} unreferenced chunk copies: " +
                 string.Join(", ", nodes.Select(n => $"{n.Address} holds {n.LocalChunks().Count()}")));
             Say("demo: done");
