@@ -21,7 +21,10 @@ public sealed class BlobStore
     private const string TempFolder = "tmp";
 
     private readonly ConcurrentDictionary<string, bool> _knownFolders = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<int, AlignedBufferPool> _bufferPools = new();
     private bool _directIoUnsupported;
+    private long _stagedSinceFlush;
+    private int _flushing;
 
     public BlobStore(string directory)
         : this(directory, directIo: true)
@@ -44,8 +47,6 @@ public sealed class BlobStore
 
     internal string TempDirectory { get; }
 
-    private readonly ConcurrentDictionary<int, AlignedBufferPool> _bufferPools = new();
-
     /// <summary>
     /// The store's pool of aligned buffers of (at least) this size, shared by everyone writing here: a pool
     /// keeps what was ever in use at once, and the staging queue bounds that per store, not per writer.
@@ -64,9 +65,6 @@ public sealed class BlobStore
     /// the batch durable: these only start the disk's work earlier.
     /// </summary>
     internal const long BackgroundFlushBytes = 96L << 20;
-
-    private long _stagedSinceFlush;
-    private int _flushing;
 
     /// <summary>Counts staged bytes and starts a background flush each <see cref="BackgroundFlushBytes"/>, one at a time.</summary>
     internal void NoteStaged(int length)

@@ -21,7 +21,7 @@ public sealed class BlobWriteBatch : IDisposable
     private readonly BlobStore _store;
     private readonly Lock _lock = new();
     private readonly Dictionary<ChunkId, string> _staged = [];
-    private readonly HashSet<ChunkId> _claimed = [];
+    private readonly HashSet<ChunkId> _reserved = [];
     private readonly List<string> _createdFolders = [];
     private bool _disposed;
 
@@ -40,32 +40,15 @@ public sealed class BlobWriteBatch : IDisposable
     }
 
     /// <summary>
-    /// Claims an id for this batch: true if the caller should seal and add it, false if the store or
-    /// this batch already has it. Lets a writer skip sealing duplicate chunks.
-    /// </summary>
-    public bool TryClaim(ChunkId id)
-    {
-        lock (_lock)
-        {
-            if (!_claimed.Add(id))
-            {
-                return false;
-            }
-        }
-
-        return !_store.Has(id);
-    }
-
-    /// <summary>
     /// Reserves an id in this batch without asking the store (whose folders may be held by a flush): true
-    /// if this batch had not reserved or claimed it. The blob is then staged with <see cref="AddAlignedIfNew"/>,
+    /// if this batch had not reserved it. The blob is then staged with <see cref="AddAlignedIfNew"/>,
     /// which asks the store.
     /// </summary>
     internal bool TryReserve(ChunkId id)
     {
         lock (_lock)
         {
-            return _claimed.Add(id);
+            return _reserved.Add(id);
         }
     }
 
@@ -90,15 +73,15 @@ public sealed class BlobWriteBatch : IDisposable
     /// Stages a sealed blob held at the start of a buffer aligned to <see cref="DirectIo.Alignment"/>:
     /// written with direct I/O where the file system allows it, buffered otherwise.
     /// </summary>
-    /// <remarks>The caller has claimed <paramref name="id"/> with <see cref="TryClaim"/>, which already asked the store, so the store is not asked again.</remarks>
-    internal bool AddAligned(ChunkId id, Span<byte> alignedBuffer, int length)
+    /// <remarks>The caller has reserved <paramref name="id"/> with <see cref="TryReserve"/> and asked the store (<see cref="AddAlignedIfNew"/>), so the store is not asked again.</remarks>
+    private bool AddAligned(ChunkId id, Span<byte> alignedBuffer, int length)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         lock (_lock)
         {
-            if (!_claimed.Contains(id))
+            if (!_reserved.Contains(id))
             {
-                throw new InvalidOperationException($"blob {id} was not claimed with TryClaim before AddAligned");
+                throw new InvalidOperationException($"blob {id} was not reserved with TryReserve before AddAligned");
             }
         }
 

@@ -157,7 +157,7 @@ public sealed partial class ChunkStore
         }
         catch (Exception e) when (workerFailure is null)
         {
-            workerFailure = staged.Select(t => t.Exception?.GetBaseException()).FirstOrDefault(x => x is not null) ?? e;
+            workerFailure = e; // the first staging failure, a full disk say
         }
         catch
         {

@@ -210,8 +210,8 @@ public sealed class BlobStoreTests : IDisposable
         ChunkId id = ChunkId.FromBytes(SHA256.HashData(blob));
         using (BlobWriteBatch batch = store.BeginBatch())
         {
-            Assert.True(batch.TryClaim(id));
-            Assert.True(batch.AddAligned(id, buffer.Span, blob.Length));
+            Assert.True(batch.TryReserve(id));
+            Assert.True(batch.AddAlignedIfNew(id, buffer.Span, blob.Length));
             batch.Commit();
         }
 
@@ -231,8 +231,8 @@ public sealed class BlobStoreTests : IDisposable
             blob.CopyTo(buffer.Span);
             ChunkId id = ChunkId.FromBytes(SHA256.HashData(blob));
             using BlobWriteBatch batch = store.BeginBatch();
-            Assert.True(batch.TryClaim(id));
-            Assert.True(batch.AddAligned(id, buffer.Span, blob.Length));
+            Assert.True(batch.TryReserve(id));
+            Assert.True(batch.AddAlignedIfNew(id, buffer.Span, blob.Length));
             batch.Commit();
             Assert.Equal(blob, store.ReadAll(id));
             Assert.Equal(blob.Length, store.LengthOf(id));
@@ -254,12 +254,12 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
-    public void An_aligned_put_of_an_unclaimed_id_is_refused()
+    public void An_aligned_put_of_an_unreserved_id_is_refused()
     {
         var store = new BlobStore(_dir.Combine("blobs"));
         var buffer = new AlignedBuffer(DirectIo.Alignment);
         using BlobWriteBatch batch = store.BeginBatch();
-        Assert.Throws<InvalidOperationException>(() => batch.AddAligned(RandomBlob().Id, buffer.Span, 10));
+        Assert.Throws<InvalidOperationException>(() => batch.AddAlignedIfNew(RandomBlob().Id, buffer.Span, 10));
     }
 
     public void Dispose() => _dir.Dispose();
