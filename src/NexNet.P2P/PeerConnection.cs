@@ -43,12 +43,31 @@ public sealed class PeerConnection : IAsyncDisposable
     private long _nextRequestId;
     private long _nextStreamId;
     private long _lastReceivedTicks = Environment.TickCount64;
+
+    /// <summary>When the write under way began (0: none), so a peer that stops reading is noticed.</summary>
+    private long _writingSinceTicks;
     private long _unknownFrames;
     private long _unknownMessages;
     private int _closeStarted;
 
-    /// <summary>Requests from the peer whose handlers still run; disposal waits for them, so none touches the node's stores after it.</summary>
+    /// <summary>Requests from the peer whose handlers still run or wait for a slot; disposal waits for them, so none touches the node's stores after it.</summary>
     private int _serving;
+
+    /// <summary>Requests of the peer that may wait for a slot beyond the ones running.</summary>
+    private const int MaxWaitingRequests = 256;
+
+    /// <summary>Bytes of request bodies that may wait for a slot.</summary>
+    private const int MaxWaitingBytes = 8 * 1024 * 1024;
+
+    /// <summary>Longest error text a reply carries (a handler's message may quote what it was given).</summary>
+    private const int MaxErrorLength = 1024;
+
+    /// <summary>Largest reply body: what fits in one message frame beside its envelope.</summary>
+    public const int MaxReplyBody = FrameCodec.MaxPayload - 1024;
+
+    private readonly SemaphoreSlim _requestSlots;
+    private long _waitingBytes;
+    private long _refusedBusy;
     private Task _readLoop = Task.CompletedTask;
     private Task _writeLoop = Task.CompletedTask;
     private Task _heartbeatLoop = Task.CompletedTask;
@@ -64,6 +83,7 @@ public sealed class PeerConnection : IAsyncDisposable
         _options = options;
         _owner = owner;
         _logger = logger;
+        _requestSlots = new SemaphoreSlim(options.MaxConcurrentRequests, options.MaxConcurrentRequests);
         _nextStreamId = isInitiator ? -1 : 0; // initiator opens odd stream ids, responder even
     }
 
@@ -92,6 +112,9 @@ public sealed class PeerConnection : IAsyncDisposable
     public long UnknownFrames => Interlocked.Read(ref _unknownFrames);
 
     public long UnknownMessages => Interlocked.Read(ref _unknownMessages);
+
+    /// <summary>Requests of the peer answered "busy" because it had too many in progress here.</summary>
+    public long RefusedBusy => Interlocked.Read(ref _refusedBusy);
 
     internal void Start()
     {
@@ -215,6 +238,7 @@ public sealed class PeerConnection : IAsyncDisposable
         ObjectDisposedException.ThrowIf(IsClosed, this);
         using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
         await _writeGate.WaitAsync(either.Token);
+        Volatile.Write(ref _writingSinceTicks, Environment.TickCount64);
         try
         {
             int used = await DrainQueuedAsync(either.Token);
@@ -245,6 +269,7 @@ public sealed class PeerConnection : IAsyncDisposable
         }
         finally
         {
+            Volatile.Write(ref _writingSinceTicks, 0);
             _writeGate.Release();
         }
     }
@@ -257,6 +282,7 @@ public sealed class PeerConnection : IAsyncDisposable
             while (await _outgoing.Reader.WaitToReadAsync(_closing.Token))
             {
                 await _writeGate.WaitAsync(_closing.Token);
+                Volatile.Write(ref _writingSinceTicks, Environment.TickCount64);
                 try
                 {
                     int used = await DrainQueuedAsync(_closing.Token);
@@ -268,6 +294,7 @@ public sealed class PeerConnection : IAsyncDisposable
                 }
                 finally
                 {
+                    Volatile.Write(ref _writingSinceTicks, 0);
                     _writeGate.Release();
                 }
             }
@@ -469,25 +496,53 @@ public sealed class PeerConnection : IAsyncDisposable
             {
                 Interlocked.Increment(ref _unknownMessages);
                 stream?.Reset("unknown request type");
-                TryEnqueue(new OutgoingFrame(FrameType.Message, 0, new Envelope
-                {
-                    RequestId = envelope.RequestId,
-                    IsResponse = true,
-                    Type = envelope.Type,
-                    Error = $"unknown request type {envelope.Type}",
-                }.ToByteArray()));
+                RefuseRequest(envelope, $"unknown request type {envelope.Type}");
+                return;
+            }
+
+            // Bounded per connection: so many run at once, and so many more (and so many bytes of their
+            // bodies) wait for a slot; past that the peer hears "busy" at once instead of this node
+            // holding whatever it sends.
+            int bodyBytes = envelope.Body.Length;
+            long waitingBytes = Interlocked.Add(ref _waitingBytes, bodyBytes);
+            int serving = Volatile.Read(ref _serving);
+            if (serving >= _options.MaxConcurrentRequests + MaxWaitingRequests
+                || (serving >= _options.MaxConcurrentRequests && waitingBytes > MaxWaitingBytes))
+            {
+                Interlocked.Add(ref _waitingBytes, -bodyBytes);
+                Interlocked.Increment(ref _refusedBusy);
+                stream?.Reset("busy");
+                RefuseRequest(envelope, $"busy: {_options.MaxConcurrentRequests} requests of this peer in progress here");
                 return;
             }
 
             Interlocked.Increment(ref _serving);
             _ = Task.Run(async () =>
             {
+                bool slot = false;
                 try
                 {
+                    await _requestSlots.WaitAsync(_closing.Token);
+                    slot = true;
+                    Interlocked.Add(ref _waitingBytes, -bodyBytes);
+                    bodyBytes = 0;
                     await ServeAsync(handler, envelope, stream);
+                }
+                catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+                {
+                    if (stream is not null)
+                    {
+                        await stream.DisposeAsync();
+                    }
                 }
                 finally
                 {
+                    Interlocked.Add(ref _waitingBytes, -bodyBytes);
+                    if (slot)
+                    {
+                        _requestSlots.Release();
+                    }
+
                     if (Interlocked.Decrement(ref _serving) == 0 && IsClosed)
                     {
                         _served.TrySetResult();
@@ -510,12 +565,17 @@ public sealed class PeerConnection : IAsyncDisposable
         try
         {
             reply = await handler(new PeerRequest(this, request.Type, request.Body.Memory, requestStream), _closing.Token);
+            if (reply.Body.Length > MaxReplyBody)
+            {
+                throw new InvalidOperationException($"the reply ({reply.Body.Length} bytes) is larger than a message may be ({MaxReplyBody} bytes)");
+            }
+
             response.Body = ByteString.CopyFrom(reply.Body.Span);
         }
         catch (Exception e) when (e is not OperationCanceledException || !_closing.IsCancellationRequested)
         {
             Log.RequestFailed(_logger, request.Type, RemoteId.Abbreviated, e.Message);
-            response.Error = e.Message;
+            response.Error = e.Message.Length > MaxErrorLength ? e.Message[..MaxErrorLength] : e.Message;
             reply = null;
         }
         catch (OperationCanceledException)
@@ -530,11 +590,13 @@ public sealed class PeerConnection : IAsyncDisposable
             }
         }
 
+        bool answered = false;
         try
         {
             PeerStream? download = reply?.WriteBody is null ? null : OpenStream();
             response.StreamId = download?.Id ?? 0;
             await SendEnvelopeAsync(response, _closing.Token);
+            answered = true;
             if (download is not null)
             {
                 await using (download)
@@ -555,7 +617,27 @@ public sealed class PeerConnection : IAsyncDisposable
         {
             // The connection closed under the reply; its close is logged once, elsewhere.
         }
+        catch (Exception e)
+        {
+            // Whatever went wrong, the peer hears of it (an error reply, or the reset of the reply's
+            // stream) rather than waiting out its timeout, and this node says so once.
+            Log.RequestFailed(_logger, request.Type, RemoteId.Abbreviated, $"{e.GetType().Name}: {e.Message}");
+            if (!answered)
+            {
+                RefuseRequest(request, $"the reply failed: {e.Message}");
+            }
+        }
     }
+
+    /// <summary>Answers a request with an error at once (without running a handler).</summary>
+    private void RefuseRequest(Envelope request, string error) =>
+        TryEnqueue(new OutgoingFrame(FrameType.Message, 0, new Envelope
+        {
+            RequestId = request.RequestId,
+            IsResponse = true,
+            Type = request.Type,
+            Error = error.Length > MaxErrorLength ? error[..MaxErrorLength] : error,
+        }.ToByteArray()));
 
     private static T? ParseOrDefault<T>(MessageParser<T> parser, ByteString body) where T : class, IMessage<T>
     {
@@ -582,6 +664,15 @@ public sealed class PeerConnection : IAsyncDisposable
                 if (silentMs > _options.HeartbeatTimeout.TotalMilliseconds)
                 {
                     Abort($"no frame for {silentMs / 1000.0:F1} s (heartbeat timeout)");
+                    return;
+                }
+
+                // A peer that sends but never reads would hold the writer, and every reply queued behind it, for good.
+                long writingSince = Volatile.Read(ref _writingSinceTicks);
+                long stuckMs = writingSince == 0 ? 0 : Environment.TickCount64 - writingSince;
+                if (stuckMs > _options.RequestTimeout.TotalMilliseconds)
+                {
+                    Abort($"the peer has read nothing for {stuckMs / 1000.0:F1} s (write stalled)");
                     return;
                 }
 

@@ -38,6 +38,10 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
     private readonly Lock _peersLock = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _handshakeSlots;
+    private readonly Dictionary<IPAddress, int> _handshakesByAddress = [];
+
+    /// <summary>Longest host:port taken from gossip (a DNS name is at most 253 characters).</summary>
+    private const int MaxAddressLength = 262;
     private Socket? _listener;
     private Task _acceptLoop = Task.CompletedTask;
     private Task _gossipLoop = Task.CompletedTask;
@@ -278,6 +282,15 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
                 continue;
             }
 
+            IPAddress? remote = (socket.RemoteEndPoint as IPEndPoint)?.Address;
+            if (remote is not null && !TryTakeAddressSlot(remote))
+            {
+                Log.RefusedIncoming(_logger, socket.RemoteEndPoint?.ToString() ?? "?", $"{_options.MaxHandshakesPerAddress} handshakes from this address are already in progress");
+                socket.Dispose();
+                _handshakeSlots.Release();
+                continue;
+            }
+
             _ = Task.Run(async () =>
             {
                 try
@@ -286,9 +299,45 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
                 }
                 finally
                 {
+                    if (remote is not null)
+                    {
+                        ReleaseAddressSlot(remote);
+                    }
+
                     _handshakeSlots.Release();
                 }
             });
+        }
+    }
+
+    private bool TryTakeAddressSlot(IPAddress address)
+    {
+        lock (_handshakesByAddress)
+        {
+            int now = _handshakesByAddress.GetValueOrDefault(address);
+            if (now >= _options.MaxHandshakesPerAddress)
+            {
+                return false;
+            }
+
+            _handshakesByAddress[address] = now + 1;
+            return true;
+        }
+    }
+
+    private void ReleaseAddressSlot(IPAddress address)
+    {
+        lock (_handshakesByAddress)
+        {
+            int left = _handshakesByAddress.GetValueOrDefault(address) - 1;
+            if (left <= 0)
+            {
+                _handshakesByAddress.Remove(address);
+            }
+            else
+            {
+                _handshakesByAddress[address] = left;
+            }
         }
     }
 
@@ -300,6 +349,30 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
         deadline.CancelAfter(_options.HandshakeTimeout);
         try
         {
+            // A real peer's TLS ClientHello comes at once; a socket that stays silent is not holding a slot for long.
+            using (var firstByte = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token))
+            {
+                firstByte.CancelAfter(_options.FirstByteTimeout);
+                try
+                {
+                    if (await socket.ReceiveAsync(new byte[1], SocketFlags.Peek, firstByte.Token) == 0)
+                    {
+                        socket.Dispose();
+                        return; // closed before it said anything: nothing worth a log line
+                    }
+                }
+                catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+                {
+                    socket.Dispose();
+                    throw new HandshakeException(HandshakeFailure.Timeout, $"nothing received within {_options.FirstByteTimeout.TotalSeconds:F0} s of connecting");
+                }
+                catch (SocketException e)
+                {
+                    socket.Dispose();
+                    throw new HandshakeException(HandshakeFailure.Transport, $"the connection failed before its first byte: {e.Message}", e);
+                }
+            }
+
             Handshake.Result result = await Handshake.RespondAsync(new NetworkStream(socket, ownsSocket: true), _identity, _proofKey, deadline.Token, _options.AdvertisedProtocolVersion);
             Admit(result, endPoint, isInitiator: false, listenAddress: "");
         }
@@ -543,9 +616,13 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
 
                 return true;
             case MessageType.Peers:
-                foreach (PeerAddress peer in PeerList.Parser.ParseFrom(envelope.Body).Peers)
+                // Gossip is a hint from a peer that may lie: only the first few addresses of a list are
+                // looked at, and only so many gossiped addresses are dialed at once (the rest come round
+                // again in the next gossip if they are real).
+                foreach (PeerAddress peer in PeerList.Parser.ParseFrom(envelope.Body).Peers.Take(_options.MaxGossipAddresses))
                 {
-                    if (NodeId.TryFromBytes(peer.NodeId.Span, out NodeId id) && id != Id && Find(id) is null && peer.Address.Length > 0)
+                    if (NodeId.TryFromBytes(peer.NodeId.Span, out NodeId id) && id != Id && Find(id) is null && peer.Address.Length is > 0 and <= MaxAddressLength
+                        && _dialers.Count(d => !d.Value.IsBootstrap) < _options.MaxGossipDialers)
                     {
                         AddAddress(peer.Address);
                     }

@@ -33,6 +33,27 @@ public sealed class PeerOptions
     /// <summary>Handshakes in progress at once on the listener; further connections wait in the backlog.</summary>
     public int MaxPendingHandshakes { get; set; } = 64;
 
+    /// <summary>
+    /// Handshakes in progress at once from one remote IP address: more are closed at accept, so one host
+    /// holding sockets open cannot take the slots every other host needs.
+    /// </summary>
+    public int MaxHandshakesPerAddress { get; set; } = 8;
+
+    /// <summary>How long an accepted connection may stay silent before its first byte (a TLS ClientHello comes at once).</summary>
+    public TimeSpan FirstByteTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Requests one peer may have this node serving at once on one connection; more are answered at once
+    /// with a "busy" error, so a peer that never reads its replies holds a bounded amount of this node.
+    /// </summary>
+    public int MaxConcurrentRequests { get; set; } = 32;
+
+    /// <summary>Addresses taken from one gossiped peer list; the rest of the list is ignored.</summary>
+    public int MaxGossipAddresses { get; set; } = 32;
+
+    /// <summary>Dialers to gossiped (not bootstrap) addresses running at once; addresses learned past it wait for the next gossip round.</summary>
+    public int MaxGossipDialers { get; set; } = 16;
+
     public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);

@@ -55,7 +55,8 @@ public sealed class HostileInputTests
         // 1. Random bytes before TLS.
         await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => RawAsync(host, port, RandomNumberGenerator.GetBytes(4096))));
         // 2. A valid TLS handshake, then garbage instead of Hello.
-        await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => AfterTlsAsync(host, port, RandomNumberGenerator.GetBytes(65536))));
+        // From ten source addresses (of 127/8): more at once from one address than MaxHandshakesPerAddress are refused at accept.
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(i => AfterTlsAsync(host, port, RandomNumberGenerator.GetBytes(65536), source: IPAddress.Parse($"127.0.0.{20 + i}"))));
         // 3. A 4 GiB length prefix: before the handshake's Hello, and on a fully authenticated connection.
         await AfterTlsAsync(host, port, [0xFF, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0, 0]);
         await AfterHandshakeAsync(host, port, [0xFF, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0, 0], expectClose: true);
@@ -111,9 +112,14 @@ public sealed class HostileInputTests
         }
     }
 
-    private static async Task<SslStream> TlsAsync(IPAddress host, int port)
+    private static async Task<SslStream> TlsAsync(IPAddress host, int port, IPAddress? source = null)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        if (source is not null)
+        {
+            socket.Bind(new IPEndPoint(source, 0));
+        }
+
         await socket.ConnectAsync(host, port);
         using NodeIdentity stranger = NodeIdentity.CreateEphemeral();
         var tls = new SslStream(new NetworkStream(socket, ownsSocket: true));
@@ -121,9 +127,9 @@ public sealed class HostileInputTests
         return tls;
     }
 
-    private static async Task AfterTlsAsync(IPAddress host, int port, byte[] bytes, bool waitForClose = true)
+    private static async Task AfterTlsAsync(IPAddress host, int port, byte[] bytes, bool waitForClose = true, IPAddress? source = null)
     {
-        await using SslStream tls = await TlsAsync(host, port);
+        await using SslStream tls = await TlsAsync(host, port, source);
         if (await TryWriteAsync(tls, bytes) && waitForClose)
         {
             await ExpectCloseAsync(tls, TimeSpan.FromSeconds(10));
