@@ -7,15 +7,17 @@ namespace NexNet.Cli;
 
 /// <summary>
 /// What <c>nexnet invite</c> prints and <c>nexnet join</c> takes: a bootstrap address, the network secret
-/// and, for a member (not a storage peer), the volume secret — one line, <c>nexnet1.</c> then base64url of
-/// <c>flags · address length · address · network secret · [volume secret] · check</c>. The check (8 bytes of
-/// SHA-256 over the rest) catches a token cut short or mistyped before anything is created. A token is
-/// a secret: whoever has it can join (and, for a member token, read everything).
+/// and, for a member, the volume secret, or for a storage peer the volume's public signing key (so it can
+/// tell what members signed) — one line, <c>nexnet1.</c> then base64url of
+/// <c>flags · address length · address · network secret · [volume secret | volume public key] · check</c>.
+/// The check (8 bytes of SHA-256 over the rest) catches a token cut short or mistyped before anything is
+/// created. A token is a secret: whoever has it can join (and, for a member token, read everything).
 /// </summary>
-internal sealed record InviteToken(string Address, byte[] NetworkSecret, byte[]? VolumeSecret)
+internal sealed record InviteToken(string Address, byte[] NetworkSecret, byte[]? VolumeSecret, byte[]? VolumePublicKey = null)
 {
     private const string Prefix = "nexnet1.";
     private const byte MemberFlag = 1;
+    private const byte PublicKeyFlag = 2;
     private const int CheckSize = 8;
 
     public bool IsMember => VolumeSecret is not null;
@@ -23,12 +25,17 @@ internal sealed record InviteToken(string Address, byte[] NetworkSecret, byte[]?
     public string Encode()
     {
         byte[] address = Encoding.UTF8.GetBytes(Address);
-        var payload = new List<byte> { IsMember ? MemberFlag : (byte)0, checked((byte)address.Length) };
+        byte[]? publicKey = IsMember ? null : VolumePublicKey;
+        var payload = new List<byte> { (byte)((IsMember ? MemberFlag : 0) | (publicKey is null ? 0 : PublicKeyFlag)), checked((byte)address.Length) };
         payload.AddRange(address);
         payload.AddRange(NetworkSecret);
         if (VolumeSecret is not null)
         {
             payload.AddRange(VolumeSecret);
+        }
+        else if (publicKey is not null)
+        {
+            payload.AddRange(publicKey);
         }
 
         payload.AddRange(Check([.. payload]));
@@ -60,17 +67,20 @@ internal sealed record InviteToken(string Address, byte[] NetworkSecret, byte[]?
         }
 
         bool member = (payload[0] & MemberFlag) != 0;
+        bool publicKey = !member && (payload[0] & PublicKeyFlag) != 0;
         int addressLength = payload[1];
-        int expected = 2 + addressLength + KeyFile.SecretSize + (member ? KeyFile.SecretSize : 0) + CheckSize;
+        int expected = 2 + addressLength + KeyFile.SecretSize + (member ? KeyFile.SecretSize : 0) + (publicKey ? VolumeVerifier.PublicKeySize : 0) + CheckSize;
         if (payload.Length != expected)
         {
             throw damaged;
         }
 
         string address = Encoding.UTF8.GetString(payload, 2, addressLength);
+        int keys = 2 + addressLength + KeyFile.SecretSize;
         byte[] network = payload.AsSpan(2 + addressLength, KeyFile.SecretSize).ToArray();
-        byte[]? volume = member ? payload.AsSpan(2 + addressLength + KeyFile.SecretSize, KeyFile.SecretSize).ToArray() : null;
-        return new InviteToken(address, network, volume);
+        byte[]? volume = member ? payload.AsSpan(keys, KeyFile.SecretSize).ToArray() : null;
+        byte[]? verifyKey = publicKey ? payload.AsSpan(keys, VolumeVerifier.PublicKeySize).ToArray() : null;
+        return new InviteToken(address, network, volume, verifyKey);
     }
 
     private static byte[] Check(ReadOnlySpan<byte> data) => SHA256.HashData(data)[..CheckSize];

@@ -47,6 +47,9 @@ internal sealed record NodeConfig
     /// <summary>The most the local store should hold, in GiB (0: no limit); past it, chunks held only as copies are evicted, least recently used first.</summary>
     public double CacheLimitGiB { get; init; }
 
+    /// <summary>On a storage peer, the most it stores for others, in GiB (0: no limit); past it, pushes are refused.</summary>
+    public double StorageQuotaGiB { get; init; }
+
     public static NodeConfig Load(string dataDirectory)
     {
         string path = Path.Combine(dataDirectory, FileName);
@@ -83,6 +86,7 @@ internal sealed record NodeConfig
         DeadAfter = TimeSpan.FromSeconds(DeadAfterSeconds),
         CollectionGrace = TimeSpan.FromMinutes(CollectionGraceMinutes),
         CacheLimit = CacheLimitGiB > 0 ? (long)(CacheLimitGiB * (1L << 30)) : 0,
+        StorageQuota = StorageQuotaGiB > 0 ? (long)(StorageQuotaGiB * (1L << 30)) : 0,
     };
 
     public static IPEndPoint ParseEndPoint(string text, string what) =>

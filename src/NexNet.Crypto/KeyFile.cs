@@ -31,6 +31,17 @@ public static class KeyFile
             throw new ArgumentException($"a secret is {SecretSize} bytes, got {secret.Length}", nameof(secret));
         }
 
+        WriteNew(path, secret);
+    }
+
+    /// <summary>
+    /// Writes a public key (any length) the same way: a new file, 0600 like everything in a data directory,
+    /// flushed. Public, but it decides what this node trusts, so nobody else should write it.
+    /// </summary>
+    public static void WritePublic(string path, ReadOnlySpan<byte> key) => WriteNew(path, key);
+
+    private static void WriteNew(string path, ReadOnlySpan<byte> secret)
+    {
         var options = new FileStreamOptions
         {
             Mode = FileMode.CreateNew,

@@ -19,11 +19,16 @@ public sealed class VolumeKeys : IDisposable
     internal const string RecordMacLabel = "nexnet/v1/record-mac-key";
     internal const string PathLabel = "nexnet/v1/path-key";
     internal const string BlobTagLabel = "nexnet/v1/blob-iv-tag-key";
+    internal const string SigningLabel = "nexnet/v2/record-signing-key";
+
+    /// <summary>Bytes of HKDF output the signing scalar is reduced from (32 + 16, so the reduction is unbiased to 2^-128).</summary>
+    internal const int SigningSeedSize = 48;
 
     private static readonly byte[] s_salt = Encoding.ASCII.GetBytes("NexNet.Fs volume");
 
-    private VolumeKeys(byte[] content, byte[] chunkId, byte[] recordEncryption, byte[] recordMac, byte[] path, byte[] blobTag)
+    private VolumeKeys(byte[] content, byte[] chunkId, byte[] recordEncryption, byte[] recordMac, byte[] path, byte[] blobTag, byte[] signingSeed)
     {
+        SigningSeed = signingSeed;
         BlobTagKey = blobTag;
         ContentKey = content;
         ChunkIdKey = chunkId;
@@ -48,6 +53,9 @@ public sealed class VolumeKeys : IDisposable
     /// <summary>HMAC key that binds a blob's IV to its chunk id.</summary>
     public byte[] BlobTagKey { get; }
 
+    /// <summary>What the volume's signing key pair is made from (<see cref="VolumeSigner"/>).</summary>
+    internal byte[] SigningSeed { get; }
+
     public static VolumeKeys Derive(ReadOnlySpan<byte> volumeSecret)
     {
         if (volumeSecret.Length != SecretSize)
@@ -64,7 +72,8 @@ public sealed class VolumeKeys : IDisposable
                 Expand(prk, RecordEncryptionLabel),
                 Expand(prk, RecordMacLabel),
                 Expand(prk, PathLabel),
-                Expand(prk, BlobTagLabel));
+                Expand(prk, BlobTagLabel),
+                Hkdf.Expand(prk, Encoding.ASCII.GetBytes(SigningLabel), SigningSeedSize));
         }
         finally
         {
@@ -82,5 +91,6 @@ public sealed class VolumeKeys : IDisposable
         CryptographicOperations.ZeroMemory(RecordMacKey);
         CryptographicOperations.ZeroMemory(PathKey);
         CryptographicOperations.ZeroMemory(BlobTagKey);
+        CryptographicOperations.ZeroMemory(SigningSeed);
     }
 }

@@ -888,6 +888,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         VolumeError.NotEmpty => Errno.ENOTEMPTY,
         VolumeError.InvalidPath => Errno.EINVAL,
         VolumeError.NotAMember => Errno.EROFS,
+        VolumeError.TooLarge => Errno.EFBIG,
         _ => Errno.EIO,
     };
 

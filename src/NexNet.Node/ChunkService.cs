@@ -25,11 +25,16 @@ internal sealed class ChunkService
     private readonly BlobCheck _check;
     private readonly bool _isMember;
     private readonly ReplicaVerifier? _verifier;
+    private readonly CollectNotices _collectNotices;
+    private readonly long _quota;
     private readonly ILogger _log;
 
     /// <summary>Serves chunk requests on <paramref name="network"/>; a member passes its <paramref name="verifier"/>, which checks pushed blobs on arrival and in full later.</summary>
-    public ChunkService(PeerNetwork network, BlobStore blobs, MetaStore meta, BlobTransfer transfer, BlobCipher? cipher, ReplicaVerifier? verifier, ILogger log)
+    public ChunkService(PeerNetwork network, BlobStore blobs, MetaStore meta, BlobTransfer transfer, BlobCipher? cipher, ReplicaVerifier? verifier,
+        CollectNotices collectNotices, long quota, ILogger log)
     {
+        _quota = quota;
+        _collectNotices = collectNotices;
         _blobs = blobs;
         _meta = meta;
         _transfer = transfer;
@@ -66,6 +71,13 @@ internal sealed class ChunkService
         if (request.BodyStream is null)
         {
             throw new InvalidDataException("PutChunks without a body stream");
+        }
+
+        if (_quota > 0 && _meta.BlobTotals().Bytes >= _quota)
+        {
+            // Checked as each push starts, so one push may pass the quota by at most its own size.
+            Log.QuotaFull(_log, request.From.RemoteId.Abbreviated, _quota);
+            throw new InvalidOperationException($"this storage peer's quota ({_quota:N0} bytes) is full");
         }
 
         try
@@ -118,14 +130,9 @@ internal sealed class ChunkService
             return; // members decide what is garbage from their own tree
         }
 
-        IReadOnlyList<ChunkId> ids;
-        try
+        if (_collectNotices.Accept(body, out string? problem) is not { } ids)
         {
-            ids = ParseIds(body);
-        }
-        catch (InvalidDataException e)
-        {
-            Log.RecordRejected(_log, from.RemoteId.Abbreviated, $"a bad collect message ({e.Message})");
+            Log.RecordRejected(_log, from.RemoteId.Abbreviated, problem!);
             return;
         }
 

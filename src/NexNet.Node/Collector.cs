@@ -10,7 +10,7 @@ namespace NexNet.Node;
 /// Deletes chunks no live entry uses once they have been unused for the grace period (a concurrent
 /// writer elsewhere may have reused one whose record has not arrived yet, and chunks pushed ahead of
 /// their record wait here too). Every member decides from its own tree; storage peers, which cannot
-/// read the tree, are told what members collected.
+/// read the tree, are told what members collected, in notices the volume key signs (<see cref="CollectNotices"/>).
 /// </summary>
 internal sealed class Collector : IAsyncDisposable
 {
@@ -23,6 +23,7 @@ internal sealed class Collector : IAsyncDisposable
     private readonly ChunkHolds _holds;
     private readonly Action _settleTree;
     private readonly CacheEviction _cache;
+    private readonly VolumeSigner _signer;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
@@ -32,9 +33,10 @@ internal sealed class Collector : IAsyncDisposable
     /// <paramref name="settleTree"/> brings the chunk references up to date before each collection (the tree's
     /// pending commits); <paramref name="cache"/> evicts after each periodic collection.
     /// </summary>
-    public Collector(PeerNetwork network, MetaStore meta, BlobStore blobs, ChunkHolds holds, Action settleTree, CacheEviction cache, TimeSpan grace,
-        TimeSpan interval, ILogger log)
+    public Collector(PeerNetwork network, MetaStore meta, BlobStore blobs, ChunkHolds holds, Action settleTree, CacheEviction cache, VolumeSigner signer,
+        TimeSpan grace, TimeSpan interval, ILogger log)
     {
+        _signer = signer;
         _cache = cache;
         _settleTree = settleTree;
         _holds = holds;
@@ -71,7 +73,7 @@ internal sealed class Collector : IAsyncDisposable
 
                 _meta.CompleteReplication(garbage);
                 total += garbage.Count;
-                _network.Broadcast(NodeMessageType.CollectChunks, ChunkService.EncodeIds(garbage));
+                _network.Broadcast(NodeMessageType.CollectChunks, CollectNotices.Make(_signer, garbage, DateTimeOffset.UtcNow));
             }
         }
 

@@ -21,12 +21,17 @@ public sealed class NexNetNode : IAsyncDisposable
     public const string NetworkKeyFile = "network.key";
     public const string VolumeKeyFile = "volume.key";
 
+    /// <summary>A storage peer's copy of the volume's public signing key (65 bytes), from its storage-only invite.</summary>
+    public const string VolumePublicKeyFile = "volume.pub";
+
     private readonly NodeIdentity _identity;
     private readonly MetaStore _meta;
     private readonly BlobStore _blobs;
     private readonly VolumeKeys? _keys;
     private readonly BlobCipher? _cipher;
     private readonly RecordSealer? _sealer;
+    private readonly VolumeSigner? _signer;
+    private readonly VolumeVerifier? _publicKey;
     private readonly PeerNetwork _network;
     private readonly Membership _membership;
     private readonly Tree _tree;
@@ -37,6 +42,7 @@ public sealed class NexNetNode : IAsyncDisposable
     private readonly Collector? _collector;
     private readonly CacheEviction? _cache;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly long _storageQuota;
 
     private NexNetNode(string dataDirectory, NodeOptions options, ILogger log)
     {
@@ -51,6 +57,11 @@ public sealed class NexNetNode : IAsyncDisposable
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(volumeSecret);
             _cipher = new BlobCipher(_keys);
             _sealer = new RecordSealer(_keys);
+            _signer = VolumeSigner.Create(_keys);
+        }
+        else
+        {
+            _publicKey = ReadVolumePublicKey(DataDirectory);
         }
 
         _identity = NodeIdentity.LoadOrCreate(DataDirectory);
@@ -63,8 +74,11 @@ public sealed class NexNetNode : IAsyncDisposable
         var remembered = _meta.KnownPeers().Select(p => NodeId.TryFromBytes(p.NodeId, out NodeId id) ? id : default).Where(id => id != default);
         _membership = new Membership(_network, options.DeadAfter, remembered, log);
         _verifier = _cipher is null ? null : new ReplicaVerifier(_blobs, _meta, _cipher, transfer.MaxBlobLength, options.ReplicaCheckDelay, log);
-        var chunkService = new ChunkService(_network, _blobs, _meta, transfer, _cipher, _verifier, log);
-        _tree = new Tree(_meta, _network.Id, new HybridClock(), _sealer, log, Path.Combine(DataDirectory, "commits.journal"));
+        var clock = new HybridClock(maxSkew: options.MaxClockSkew);
+        _storageQuota = options.StorageQuota;
+        var chunkService = new ChunkService(_network, _blobs, _meta, transfer, _cipher, _verifier, new CollectNotices(_publicKey, options.MaxClockSkew),
+            _cipher is null ? options.StorageQuota : 0, log);
+        _tree = new Tree(_meta, _network.Id, clock, _sealer, _signer, _publicKey, log, Path.Combine(DataDirectory, "commits.journal"));
         _replicator = new Replicator(_network, _membership, _meta, _blobs, transfer, options.ReplicationFactor, options.ReplicationRetry, log);
         Volume? volume = null;
         _sync = new TreeSync(_network, _tree, _meta, options.SyncInterval, losers => volume?.KeepConflictCopies(losers), log);
@@ -76,17 +90,45 @@ public sealed class NexNetNode : IAsyncDisposable
             // A chunk just stored is indexed a moment before it is queued for replication: eviction waits a minute (or the grace, if shorter).
             TimeSpan minimumAge = options.CollectionGrace < TimeSpan.FromMinutes(1) ? options.CollectionGrace : TimeSpan.FromMinutes(1);
             _cache = new CacheEviction(options.CacheLimit, minimumAge, _network.Id, () => _membership.Members, options.ReplicationFactor, _meta, _blobs, holds, log);
-            _collector = new Collector(_network, _meta, _blobs, holds, _tree.ApplyPending, _cache, options.CollectionGrace, options.CollectionInterval, log);
+            _collector = new Collector(_network, _meta, _blobs, holds, _tree.ApplyPending, _cache, _signer!, options.CollectionGrace, options.CollectionInterval, log);
             ReplicaVerifier verifier = _verifier!;
             var chunks = new ChunkStore(_blobs, _cipher, _meta, options.ChunkSize) { BeforeReuse = id => verifier.EnsureVerified(id) };
             volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher, verifier, _sync, holds, _cache, options.ReadAhead,
                 (path, copy) => Internal.Log.ConflictCopy(log, path, copy));
             Volume = volume;
             _tree.ReplayJournal();
+            _tree.SignUnsigned(); // records stored before they were signed (schema 6)
+        }
+        else if (_publicKey is null)
+        {
+            Internal.Log.NoVolumePublicKey(log);
         }
 
         _network.Start(options.Listen, options.Bootstrap);
     }
+
+    /// <summary>A storage peer's <see cref="VolumePublicKeyFile"/>, or null when it has none (it was set up before records were signed).</summary>
+    private static VolumeVerifier? ReadVolumePublicKey(string dataDirectory)
+    {
+        string path = Path.Combine(dataDirectory, VolumePublicKeyFile);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        byte[] key = File.ReadAllBytes(path);
+        try
+        {
+            return new VolumeVerifier(key);
+        }
+        catch (IntegrityException e)
+        {
+            throw new IntegrityException($"{path} is not a volume public key: {e.Message}");
+        }
+    }
+
+    /// <summary>The volume's public signing key, for a storage-only invite (null on a storage peer without one).</summary>
+    public byte[]? VolumePublicKey => _signer?.PublicKey ?? _publicKey?.PublicKey;
 
     /// <summary>Opens the data directory and starts the node: listening, dialing, syncing, replicating.</summary>
     public static NexNetNode Start(string dataDirectory, NodeOptions? options = null, ILogger? logger = null)
@@ -125,7 +167,8 @@ public sealed class NexNetNode : IAsyncDisposable
         (long backlogChunks, long backlogBytes) = _replicator.Backlog;
         return new NodeStatus(Id.ToString(), Address, IsMember, _network.Peers.Count, _membership.Members.Count, blobs, bytes,
             _meta.RecordCount(), IsMember ? _meta.LiveEntryCount() : 0, backlogChunks, backlogBytes,
-            _fetcher?.Fetched ?? 0, (_fetcher?.Rejected ?? 0) + (_verifier?.Rejected ?? 0), _tree.RejectedRecords, _verifier?.Pending ?? 0, _cache?.Limit ?? 0);
+            _fetcher?.Fetched ?? 0, (_fetcher?.Rejected ?? 0) + (_verifier?.Rejected ?? 0), _tree.RejectedRecords, _verifier?.Pending ?? 0, _cache?.Limit ?? 0,
+            IsMember ? 0 : _storageQuota);
     }
 
     /// <summary>The connected peers as <c>nexnet status</c> shows them, and the addresses still being dialed.</summary>
@@ -191,6 +234,8 @@ public sealed class NexNetNode : IAsyncDisposable
         _meta.Dispose();
         _cipher?.Dispose();
         _sealer?.Dispose();
+        _signer?.Dispose();
+        _publicKey?.Dispose();
         _keys?.Dispose();
         _identity.Dispose();
         _stopping.Dispose();

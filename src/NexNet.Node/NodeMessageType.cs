@@ -18,6 +18,6 @@ internal static class NodeMessageType
     /// <summary>Request: <c>ChunkIds</c> (one id) → the blob as a streamed body, or an error when absent.</summary>
     public const uint GetChunk = 124;
 
-    /// <summary>One-way: <c>ChunkIds</c> a member has collected as garbage (storage peers delete them too).</summary>
+    /// <summary>One-way: a signed <c>CollectNotice</c> of chunks a member has collected as garbage (storage peers delete them too).</summary>
     public const uint CollectChunks = 125;
 }

@@ -40,11 +40,24 @@ public sealed class NodeOptions
     /// </summary>
     public long CacheLimit { get; set; }
 
+    /// <summary>
+    /// On a storage peer, the most bytes of chunks it stores for others (0: no limit). Past it, pushes are
+    /// refused with an error the pusher logs, so no peer holding the network key can fill its disk; what
+    /// it holds stays, and members place the copies elsewhere.
+    /// </summary>
+    public long StorageQuota { get; set; }
+
     /// <summary>The longest one fetch from one peer may take before the next peer is asked.</summary>
     public TimeSpan FetchTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>How long pushes must pause before replicas pushed here are checked in the background (they are always checked before their first read here).</summary>
     public TimeSpan ReplicaCheckDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How far ahead of this node's wall clock a record's clock (or a collect notice's time) may be; a record
+    /// further ahead is refused with one log line, so nobody can stamp a path into the far future.
+    /// </summary>
+    public TimeSpan MaxClockSkew { get; set; } = HybridClock.DefaultMaxSkew;
 
     /// <summary>Chunks fetched ahead of a reader that missed.</summary>
     public int ReadAhead { get; set; } = 4;

@@ -17,4 +17,5 @@ public sealed record NodeStatus(
     long BadChunksRejected,
     long RecordsRejected,
     long ReplicasUnchecked,
-    long CacheLimit);
+    long CacheLimit,
+    long StorageQuota);

@@ -1,3 +1,4 @@
+using NexNet.Crypto;
 using NexNet.Node.Internal;
 using NexNet.Node.Protocol;
 using NexNet.P2P;
@@ -126,7 +127,7 @@ internal sealed partial class Tree
                     foreach (Stamped item in batch)
                     {
                         // Newer than what the database has: every other change there applied the pending ones first.
-                        Store(item.Entry, item.Version, item.Key, item.Origin, item.Body);
+                        Store(item.Entry, item.Version, item.Key, item.Origin, item.Body, item.Signature);
                     }
 
                     tx.Commit();
@@ -206,8 +207,9 @@ internal sealed partial class Tree
                 }
 
                 var version = new RecordVersion((long)record.Clock, NodeId.FromBytes(origin));
-                _clock.Observe(version.Clock);
-                if (StoreIfNewer(entry, version, key, origin, body))
+                _clock.TryObserve(version.Clock); // this node's own stamps: at most as far ahead as its clock was
+                byte[] signature = record.Signature.Length == VolumeVerifier.SignatureSize ? record.Signature.ToByteArray() : Sign(key, version.Clock, origin, body);
+                if (StoreIfNewer(entry, version, key, origin, body, signature))
                 {
                     replayed++;
                 }
@@ -226,20 +228,20 @@ internal sealed partial class Tree
     }
 
     /// <summary>Stores a deferred record unless the database already has this version or a newer one. Inside a transaction.</summary>
-    private bool StoreIfNewer(Entry entry, RecordVersion version, byte[] key, byte[] origin, byte[] body)
+    private bool StoreIfNewer(Entry entry, RecordVersion version, byte[] key, byte[] origin, byte[] body, byte[] signature)
     {
         if (StoredIsAtLeast(key, version))
         {
             return false;
         }
 
-        Store(entry, version, key, origin, body);
+        Store(entry, version, key, origin, body, signature);
         return true;
     }
 
-    private void Store(Entry entry, RecordVersion version, byte[] key, byte[] origin, byte[] body)
+    private void Store(Entry entry, RecordVersion version, byte[] key, byte[] origin, byte[] body, byte[] signature)
     {
-        _meta.PutRecord(key, version.Clock, origin, body);
+        _meta.PutRecord(key, version.Clock, origin, body, signature);
         StoreEntry(entry, version, key, body);
         StoringDeferred?.Invoke(entry);
     }

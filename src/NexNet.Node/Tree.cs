@@ -23,17 +23,40 @@ internal sealed partial class Tree : IDisposable
     private readonly NodeId _self;
     private readonly HybridClock _clock;
     private readonly RecordSealer? _sealer;
+    private readonly VolumeSigner? _signer;
+    private readonly VolumeVerifier? _verifier;
     private readonly ILogger _log;
     private readonly Lock _applyLock = new();
+    private int _unverifiableLogged;
 
-    /// <summary><paramref name="journalPath"/>: where deferred file commits are journaled (members only; null: every commit goes straight to the database).</summary>
-    public Tree(MetaStore meta, NodeId self, HybridClock clock, RecordSealer? sealer, ILogger log, string? journalPath = null)
+    /// <summary>
+    /// The largest sealed record body a node makes, keeps or sends: one record, its signature and its
+    /// envelope fit in one message frame (1 MiB) with room to spare. A file's chunk list is in its record,
+    /// so this bounds a file at about 30,000 chunks (30 GiB of 1 MiB chunks).
+    /// </summary>
+    public const int MaxRecordBody = 960 * 1024;
+
+    /// <summary>
+    /// A member passes its <paramref name="sealer"/> and <paramref name="signer"/>; a storage peer passes
+    /// only the volume's <paramref name="verifier"/> (null: it has none, and keeps no record at all).
+    /// <paramref name="journalPath"/>: where deferred file commits are journaled (members only; null: every
+    /// commit goes straight to the database).
+    /// </summary>
+    public Tree(MetaStore meta, NodeId self, HybridClock clock, RecordSealer? sealer, VolumeSigner? signer, VolumeVerifier? verifier, ILogger log,
+        string? journalPath = null)
     {
         _meta = meta;
         _self = self;
         _clock = clock;
         _sealer = sealer;
+        _signer = signer;
+        _verifier = signer?.Verifier ?? verifier;
         _log = log;
+        if ((sealer is null) != (signer is null))
+        {
+            throw new ArgumentException("a member has both the sealer and the signer; a storage peer neither");
+        }
+
         if (sealer is not null && journalPath is not null)
         {
             _journal = CommitJournal.Open(journalPath);
@@ -152,7 +175,7 @@ internal sealed partial class Tree : IDisposable
             try
             {
                 using MetaTransaction tx = _meta.BeginTransaction();
-                _meta.PutRecord(stamped.Key, stamped.Version.Clock, stamped.Origin, stamped.Body);
+                _meta.PutRecord(stamped.Key, stamped.Version.Clock, stamped.Origin, stamped.Body, stamped.Signature);
                 StoreEntry(entry, stamped.Version, stamped.Key, stamped.Body);
                 alsoInTransaction?.Invoke();
                 tx.Commit();
@@ -174,15 +197,33 @@ internal sealed partial class Tree : IDisposable
     }
 
     /// <summary>A local change with its new version, sealed.</summary>
-    private sealed record Stamped(Entry Entry, RecordVersion Version, byte[] Key, byte[] Origin, byte[] Body)
+    private sealed record Stamped(Entry Entry, RecordVersion Version, byte[] Key, byte[] Origin, byte[] Body, byte[] Signature)
     {
-        public SealedRecord Record => new()
-        {
-            Key = UnsafeByteOperations.UnsafeWrap(Key),
-            Clock = (ulong)Version.Clock,
-            Origin = UnsafeByteOperations.UnsafeWrap(Origin),
-            Body = UnsafeByteOperations.UnsafeWrap(Body),
-        };
+        public SealedRecord Record => Wire(Key, Version.Clock, Origin, Body, Signature);
+    }
+
+    private static SealedRecord Wire(byte[] key, long clock, byte[] origin, byte[] body, byte[]? signature) => new()
+    {
+        Key = UnsafeByteOperations.UnsafeWrap(key),
+        Clock = (ulong)clock,
+        Origin = UnsafeByteOperations.UnsafeWrap(origin),
+        Body = UnsafeByteOperations.UnsafeWrap(body),
+        Signature = signature is null ? ByteString.Empty : UnsafeByteOperations.UnsafeWrap(signature),
+    };
+
+    /// <summary>The volume key's signature over a record as it travels (members only).</summary>
+    private byte[] Sign(byte[] key, long clock, byte[] origin, byte[] body) =>
+        (_signer ?? throw new VolumeException(VolumeError.NotAMember, "this node has no volume key: it cannot sign records"))
+            .Sign(SignatureDomain.Record, key, ClockBytes(clock), origin, body);
+
+    private bool HasValidSignature(byte[] key, long clock, byte[] origin, byte[] body, ReadOnlySpan<byte> signature) =>
+        _verifier is not null && _verifier.Verify(SignatureDomain.Record, signature, key, ClockBytes(clock), origin, body);
+
+    private static byte[] ClockBytes(long clock)
+    {
+        byte[] bytes = new byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(bytes, clock);
+        return bytes;
     }
 
     /// <summary>Gives <paramref name="entry"/> a new version, records the version it replaces, and seals it. Caller holds the apply lock.</summary>
@@ -198,7 +239,14 @@ internal sealed partial class Tree : IDisposable
         var version = new RecordVersion(_clock.Next(), _self);
         byte[] key = sealer.RecordKey(entry.Path);
         byte[] origin = _self.ToBytes();
-        return new Stamped(entry, version, key, origin, sealer.Seal(AssociatedData(key, version.Clock, origin), entry.ToByteArray()));
+        byte[] body = sealer.Seal(AssociatedData(key, version.Clock, origin), entry.ToByteArray());
+        if (body.Length > MaxRecordBody)
+        {
+            throw new VolumeException(VolumeError.TooLarge,
+                $"{entry.Path} would need a record of {body.Length:N0} bytes, more than the {MaxRecordBody:N0} one may have (a file of more than about {MaxRecordBody / ChunkId.Size:N0} chunks)");
+        }
+
+        return new Stamped(entry, version, key, origin, body, Sign(key, version.Clock, origin, body));
     }
 
     /// <summary>
@@ -250,15 +298,22 @@ internal sealed partial class Tree : IDisposable
 
     private bool TryApply(SealedRecord record, PeerConnection from, List<string> changed, List<EntryInfo> conflicts)
     {
-        if (record.Key.Length != 32 || record.Origin.Length != NodeId.Size || record.Clock == 0 || record.Body.IsEmpty)
+        if (record.Key.Length != 32 || record.Origin.Length != NodeId.Size || record.Clock == 0 || record.Clock > long.MaxValue || record.Body.IsEmpty)
         {
             Reject(from, "a malformed record (bad key, origin or clock)");
             return false;
         }
 
+        if (record.Body.Length > MaxRecordBody)
+        {
+            Reject(from, $"a record of {record.Body.Length:N0} bytes (at most {MaxRecordBody:N0})");
+            return false;
+        }
+
         var version = new RecordVersion((long)record.Clock, NodeId.FromBytes(record.Origin.Span));
-        _clock.Observe(version.Clock);
-        if (StoredIsAtLeast(record.Key.Span, version))
+        StoredRecord? stored = _meta.GetRecord(record.Key.Span);
+        RecordVersion storedVersion = stored is null ? RecordVersion.None : new RecordVersion(stored.Clock, NodeId.FromBytes(stored.Origin));
+        if (storedVersion > version)
         {
             return false;
         }
@@ -268,13 +323,59 @@ internal sealed partial class Tree : IDisposable
         byte[] body = record.Body.ToByteArray();
         if (_sealer is null)
         {
-            _meta.PutRecord(key, version.Clock, origin, body);
+            // A storage peer cannot open the body: it keeps only what the volume key signed, so a holder of
+            // the network key alone can neither plant records nor move a path's version.
+            if (_verifier is null)
+            {
+                if (Interlocked.Exchange(ref _unverifiableLogged, 1) == 0)
+                {
+                    Log.NoVolumePublicKey(_log);
+                }
+
+                return false;
+            }
+
+            if (!HasValidSignature(key, version.Clock, origin, body, record.Signature.Span))
+            {
+                Reject(from, record.Signature.IsEmpty ? "an unsigned record" : "a record whose signature is not the volume's");
+                return false;
+            }
+
+            if (storedVersion == version)
+            {
+                if (stored!.Signature is null && CryptographicOperations.FixedTimeEquals(stored.Body, body))
+                {
+                    _meta.SetRecordSignature(key, version.Clock, origin, record.Signature.ToByteArray()); // kept unsigned before: take the signature
+                }
+
+                return false;
+            }
+
+            if (!_clock.TryObserve(version.Clock))
+            {
+                Reject(from, ClockAhead(version));
+                return false;
+            }
+
+            _meta.PutRecord(key, version.Clock, origin, body, record.Signature.ToByteArray());
             return true;
+        }
+
+        if (storedVersion == version)
+        {
+            return false;
         }
 
         if (OpenRecord(key, version.Clock, origin, body, out string? problem) is not { } entry)
         {
             Reject(from, $"a record that fails authentication ({problem})");
+            return false;
+        }
+
+        // Observed only now that it authenticates, and only within the skew bound.
+        if (!_clock.TryObserve(version.Clock))
+        {
+            Reject(from, ClockAhead(version));
             return false;
         }
 
@@ -286,10 +387,21 @@ internal sealed partial class Tree : IDisposable
             conflicts.Add(EntryCodec.ToInfo(mine.Entry, mine.Version));
         }
 
-        _meta.PutRecord(key, version.Clock, origin, body);
+        // A member signs what it keeps itself (cheaper than checking the sender's signature, and always
+        // valid), so what it relays to storage peers verifies whoever sent it here.
+        _meta.PutRecord(key, version.Clock, origin, body, Sign(key, version.Clock, origin, body));
         StoreEntry(entry, version, key, body);
         changed.Add(entry.Path);
         return true;
+    }
+
+    private string ClockAhead(RecordVersion version) =>
+        $"a record stamped {WallTimeText(version.Clock)}, more than {_clock.MaxSkew.TotalMinutes:F0} min ahead of this node's clock";
+
+    private static string WallTimeText(long clock)
+    {
+        long ms = clock >> 16;
+        return ms is > 0 and < 253402300800000 ? HybridClock.WallTime(clock).ToString("u", System.Globalization.CultureInfo.InvariantCulture) : $"clock {clock:x}";
     }
 
     /// <summary>
@@ -340,6 +452,35 @@ internal sealed partial class Tree : IDisposable
         Log.RecordRejected(_log, from.RemoteId.Abbreviated, what);
     }
 
+    /// <summary>
+    /// Signs the records this member holds that were stored before records were signed (schema 6), in
+    /// batches, each under a new sequence number so peers read them again. Returns how many.
+    /// </summary>
+    public int SignUnsigned()
+    {
+        int signed = 0;
+        while (true)
+        {
+            lock (_applyLock)
+            {
+                IReadOnlyList<StoredRecord> unsigned = _meta.UnsignedRecords(500);
+                if (unsigned.Count == 0)
+                {
+                    return signed;
+                }
+
+                using MetaTransaction tx = _meta.BeginTransaction();
+                foreach (StoredRecord r in unsigned)
+                {
+                    _meta.SetRecordSignature(r.Key, r.Clock, r.Origin, Sign(r.Key, r.Clock, r.Origin, r.Body));
+                }
+
+                tx.Commit();
+                signed += unsigned.Count;
+            }
+        }
+    }
+
     /// <summary>Which records <paramref name="after"/> to answer a peer's anti-entropy request with.</summary>
     public RecordBatch RecordsAfter(long after, int maxCount = 1000, long maxBytes = 512 * 1024)
     {
@@ -349,13 +490,14 @@ internal sealed partial class Tree : IDisposable
         var batch = new RecordBatch { LastSeq = (ulong)last, More = stored.Count > 0 && _meta.LastRecordSeq() > last };
         foreach (StoredRecord r in stored)
         {
-            batch.Records.Add(new SealedRecord
+            if (r.Body.Length > MaxRecordBody)
             {
-                Key = UnsafeByteOperations.UnsafeWrap(r.Key),
-                Clock = (ulong)r.Clock,
-                Origin = UnsafeByteOperations.UnsafeWrap(r.Origin),
-                Body = UnsafeByteOperations.UnsafeWrap(r.Body),
-            });
+                // Kept by an older build, which bounded nothing: skipped (the cursor still moves past it), never a reply too large to send.
+                Log.RecordTooLargeToSend(_log, r.Seq, r.Body.Length);
+                continue;
+            }
+
+            batch.Records.Add(Wire(r.Key, r.Clock, r.Origin, r.Body, r.Signature));
         }
 
         return batch;

@@ -50,10 +50,28 @@ internal sealed class TreeSync : IAsyncDisposable
             return;
         }
 
+        // In batches of a bounded size: a message is at most one frame, and one record always fits in one.
         var batch = new RecordBatch();
-        batch.Records.Add(records);
+        int bytes = 0;
+        foreach (SealedRecord record in records)
+        {
+            int size = record.CalculateSize();
+            if (batch.Records.Count > 0 && bytes + size > PushBatchBytes)
+            {
+                _network.Broadcast(NodeMessageType.RecordPush, batch.ToByteArray());
+                batch = new RecordBatch();
+                bytes = 0;
+            }
+
+            batch.Records.Add(record);
+            bytes += size;
+        }
+
         _network.Broadcast(NodeMessageType.RecordPush, batch.ToByteArray());
     }
+
+    /// <summary>Bytes of records one push carries (one larger record goes alone).</summary>
+    private const int PushBatchBytes = 256 * 1024;
 
     private Task<PeerReply> AnswerAsync(PeerRequest request, CancellationToken cancellationToken)
     {

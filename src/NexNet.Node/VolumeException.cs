@@ -15,6 +15,9 @@ public enum VolumeError
 
     /// <summary>This node has only the network secret: it stores for others and cannot read the volume.</summary>
     NotAMember,
+
+    /// <summary>The entry's record would be larger than a record may be (960 KiB sealed): a file of too many chunks.</summary>
+    TooLarge,
 }
 
 /// <summary>A volume operation failed for a reason the caller can act on (<see cref="Error"/>).</summary>

@@ -9,28 +9,60 @@ public sealed partial class MetaStore
     {
         lock (_lock)
         {
-            SqliteCommand cmd = Command("SELECT key, clock, origin, body, seq FROM records WHERE key = $key");
+            SqliteCommand cmd = Command("SELECT key, clock, origin, body, seq, sig FROM records WHERE key = $key");
             cmd.Parameters.AddWithValue("$key", key.ToArray());
             return ReadRecords(cmd).FirstOrDefault();
         }
     }
 
     /// <summary>Stores (or replaces) the record under its key with the next local sequence number, which it returns.</summary>
-    public long PutRecord(byte[] key, long clock, byte[] origin, byte[] body)
+    public long PutRecord(byte[] key, long clock, byte[] origin, byte[] body, byte[]? signature)
     {
         lock (_lock)
         {
             SqliteCommand cmd = Command("""
-                INSERT INTO records (key, clock, origin, body, seq)
-                VALUES ($key, $clock, $origin, $body, (SELECT COALESCE(MAX(seq), 0) + 1 FROM records))
-                ON CONFLICT (key) DO UPDATE SET clock = excluded.clock, origin = excluded.origin, body = excluded.body, seq = excluded.seq
+                INSERT INTO records (key, clock, origin, body, seq, sig)
+                VALUES ($key, $clock, $origin, $body, (SELECT COALESCE(MAX(seq), 0) + 1 FROM records), $sig)
+                ON CONFLICT (key) DO UPDATE SET clock = excluded.clock, origin = excluded.origin, body = excluded.body, seq = excluded.seq, sig = excluded.sig
                 RETURNING seq
                 """);
             cmd.Parameters.AddWithValue("$key", key);
             cmd.Parameters.AddWithValue("$clock", clock);
             cmd.Parameters.AddWithValue("$origin", origin);
             cmd.Parameters.AddWithValue("$body", body);
+            cmd.Parameters.AddWithValue("$sig", (object?)signature ?? DBNull.Value);
             return (long)cmd.ExecuteScalar()!;
+        }
+    }
+
+    /// <summary>Records stored without a signature (before schema 6), up to <paramref name="limit"/>.</summary>
+    public IReadOnlyList<StoredRecord> UnsignedRecords(int limit)
+    {
+        lock (_lock)
+        {
+            SqliteCommand cmd = Command("SELECT key, clock, origin, body, seq, sig FROM records WHERE sig IS NULL LIMIT $limit");
+            cmd.Parameters.AddWithValue("$limit", limit);
+            return [.. ReadRecords(cmd)];
+        }
+    }
+
+    /// <summary>
+    /// Adds a signature to a stored record, if it still holds that version, under the next sequence number,
+    /// so peers that read it unsigned read it again and storage peers can take the signature.
+    /// </summary>
+    public void SetRecordSignature(byte[] key, long clock, byte[] origin, byte[] signature)
+    {
+        lock (_lock)
+        {
+            SqliteCommand cmd = Command("""
+                UPDATE records SET sig = $sig, seq = (SELECT MAX(seq) + 1 FROM records)
+                WHERE key = $key AND clock = $clock AND origin = $origin
+                """);
+            cmd.Parameters.AddWithValue("$key", key);
+            cmd.Parameters.AddWithValue("$clock", clock);
+            cmd.Parameters.AddWithValue("$origin", origin);
+            cmd.Parameters.AddWithValue("$sig", signature);
+            cmd.ExecuteNonQuery();
         }
     }
 
@@ -39,14 +71,14 @@ public sealed partial class MetaStore
     {
         lock (_lock)
         {
-            SqliteCommand cmd = Command("SELECT key, clock, origin, body, seq FROM records WHERE seq > $seq ORDER BY seq LIMIT $limit");
+            SqliteCommand cmd = Command("SELECT key, clock, origin, body, seq, sig FROM records WHERE seq > $seq ORDER BY seq LIMIT $limit");
             cmd.Parameters.AddWithValue("$seq", seq);
             cmd.Parameters.AddWithValue("$limit", maxCount);
             var records = new List<StoredRecord>();
             long bytes = 0;
             foreach (StoredRecord record in ReadRecords(cmd))
             {
-                bytes += record.Body.Length + record.Key.Length + record.Origin.Length + 16;
+                bytes += record.Body.Length + record.Key.Length + record.Origin.Length + (record.Signature?.Length ?? 0) + 16;
                 if (records.Count > 0 && bytes > maxBytes)
                 {
                     break;
@@ -94,7 +126,8 @@ public sealed partial class MetaStore
         using SqliteDataReader reader = cmd.ExecuteReader();
         while (reader.Read())
         {
-            yield return new StoredRecord((byte[])reader.GetValue(0), reader.GetInt64(1), (byte[])reader.GetValue(2), (byte[])reader.GetValue(3), reader.GetInt64(4));
+            yield return new StoredRecord((byte[])reader.GetValue(0), reader.GetInt64(1), (byte[])reader.GetValue(2), (byte[])reader.GetValue(3), reader.GetInt64(4),
+                reader.IsDBNull(5) ? null : (byte[])reader.GetValue(5));
         }
     }
 }

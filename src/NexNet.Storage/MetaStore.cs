@@ -103,6 +103,13 @@ public sealed partial class MetaStore : IDisposable
             id BLOB NOT NULL PRIMARY KEY
         ) WITHOUT ROWID;
         """,
+
+        // 6: each record's signature by the volume signing key (docs/formats.md, "Signed records"), so
+        // storage peers keep and relay only what members wrote. NULL for records stored before: a member
+        // signs them when it next starts (Tree.SignUnsigned); a storage peer cannot, and sends them unsigned.
+        """
+        ALTER TABLE records ADD COLUMN sig BLOB;
+        """,
     ];
 
     private readonly SqliteConnection _connection;

@@ -107,7 +107,7 @@ internal static class NodeHost
             case ["status"]:
                 NodeStatus s = node.Status();
                 return FormattableString.Invariant(
-                    $"blobs={s.Blobs} records={s.Records} entries={s.Entries} backlog={s.ReplicationBacklogChunks} peers={s.ConnectedPeers} members={s.Members} fetched={s.ChunksFetched} rss={ProcessMemory.PeakRssKib()}");
+                    $"blobs={s.Blobs} records={s.Records} entries={s.Entries} backlog={s.ReplicationBacklogChunks} peers={s.ConnectedPeers} members={s.Members} fetched={s.ChunksFetched} rss={ProcessMemory.PeakRssKib()} dialing={node.Network.DialingAddresses.Count} rejected={s.RecordsRejected}");
             default:
                 throw new ArgumentException($"unknown command: {string.Join(' ', args)}");
         }

@@ -61,7 +61,13 @@ internal static class SetupCommands
             }
 
             byte[]? volume = member ? KeyFile.Read(volumePath) : null;
-            string token = new InviteToken(bootstrap, network, volume).Encode();
+            byte[]? publicKey = member ? null : VolumePublicKeyOf(data);
+            if (!member && publicKey is null)
+            {
+                Console.Error.WriteLine($"nexnet: {data} has no volume public key ({NexNetNode.VolumePublicKeyFile}): the storage peer this token makes will keep no records until it gets one (join again with a storage-only token from a member)");
+            }
+
+            string token = new InviteToken(bootstrap, network, volume, publicKey).Encode();
             if (result.GetValue(global.Json))
             {
                 Console.WriteLine(new JsonObject { ["token"] = token, ["address"] = bootstrap, ["member"] = member }.ToJsonString());
@@ -87,6 +93,12 @@ internal static class SetupCommands
         {
             InviteToken invite = InviteToken.Decode(result.GetValue(token)!);
             string data = global.DataDirectoryOf(result);
+            if (TryAddPublicKey(data, invite))
+            {
+                Console.WriteLine($"nexnet: added the volume public key to the storage peer in {data}: it now keeps and relays the records members signed");
+                return Task.FromResult(ExitCodes.Ok);
+            }
+
             RefuseExisting(data);
             var config = new NodeConfig
             {
@@ -99,6 +111,10 @@ internal static class SetupCommands
             if (invite.VolumeSecret is { } volume)
             {
                 KeyFile.Write(Path.Combine(data, NexNetNode.VolumeKeyFile), volume);
+            }
+            else if (invite.VolumePublicKey is { } publicKey)
+            {
+                KeyFile.WritePublic(Path.Combine(data, NexNetNode.VolumePublicKeyFile), publicKey);
             }
 
             config.Save(data);
@@ -119,6 +135,45 @@ internal static class SetupCommands
             return Task.FromResult(ExitCodes.Ok);
         }));
         return command;
+    }
+
+    /// <summary>The volume's public signing key as this data directory knows it: derived from volume.key on a member, volume.pub on a storage peer.</summary>
+    private static byte[]? VolumePublicKeyOf(string data)
+    {
+        string volumePath = Path.Combine(data, NexNetNode.VolumeKeyFile);
+        if (File.Exists(volumePath))
+        {
+            byte[] secret = KeyFile.Read(volumePath);
+            using VolumeKeys keys = VolumeKeys.Derive(secret);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(secret);
+            using VolumeSigner signer = VolumeSigner.Create(keys);
+            return signer.PublicKey;
+        }
+
+        string publicPath = Path.Combine(data, NexNetNode.VolumePublicKeyFile);
+        return File.Exists(publicPath) ? File.ReadAllBytes(publicPath) : null;
+    }
+
+    /// <summary>
+    /// The migration of a storage peer set up before records were signed: a storage-only token of the same
+    /// network adds the volume public key to it and changes nothing else. False when it does not apply.
+    /// </summary>
+    private static bool TryAddPublicKey(string data, InviteToken invite)
+    {
+        if (invite.IsMember || invite.VolumePublicKey is null || !DataDirectory.IsInitialised(data)
+            || File.Exists(Path.Combine(data, NexNetNode.VolumeKeyFile)) || File.Exists(Path.Combine(data, NexNetNode.VolumePublicKeyFile)))
+        {
+            return false;
+        }
+
+        byte[] network = KeyFile.Read(Path.Combine(data, NexNetNode.NetworkKeyFile));
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(network, invite.NetworkSecret))
+        {
+            throw new CliException($"{data} is a storage peer of another network (the token's network key differs); nothing was changed", ExitCodes.Usage);
+        }
+
+        KeyFile.WritePublic(Path.Combine(data, NexNetNode.VolumePublicKeyFile), invite.VolumePublicKey);
+        return true;
     }
 
     private static void RefuseExisting(string data)

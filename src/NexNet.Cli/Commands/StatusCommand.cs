@@ -102,7 +102,7 @@ internal static class StatusCommand
         }
 
         long awaitingCheck = (long?)store["replicasUnchecked"] ?? 0;
-        yield return ("store", $"{(long?)store["chunks"]} chunks, {Units.Bytes((long?)store["bytes"] ?? 0)}, {((long?)store["cacheLimit"] is { } limit ? $"cache limit {Units.Bytes(limit)}" : "no cache limit")} (collection removes chunks no file uses)" +
+        yield return ("store", $"{(long?)store["chunks"]} chunks, {Units.Bytes((long?)store["bytes"] ?? 0)}, {((long?)store["cacheLimit"] is { } limit ? $"cache limit {Units.Bytes(limit)}" : "no cache limit")}{((long?)store["quota"] is { } quota ? $", quota {Units.Bytes(quota)} for others' chunks" : "")} (collection removes chunks no file uses)" +
             (awaitingCheck > 0 ? $"; {awaitingCheck} replicas from peers not yet checked" : ""));
         long pendingBytes = (long?)replication["pendingBytes"] ?? 0;
         double rate = (double?)replication["bytesPerSecond"] ?? 0;

@@ -32,6 +32,7 @@ internal static class StatusReport
                 ["chunks"] = status.Blobs,
                 ["bytes"] = status.BlobBytes,
                 ["cacheLimit"] = status.CacheLimit > 0 ? status.CacheLimit : null, // bytes; null: no bound (collection still removes what no file references)
+                ["quota"] = status.StorageQuota > 0 ? status.StorageQuota : null, // bytes a storage peer stores for others; null: no quota (or a member)
                 ["replicasUnchecked"] = status.ReplicasUnchecked, // pushed here, contents not yet checked (ReplicaVerifier)
             },
             ["replication"] = new JsonObject

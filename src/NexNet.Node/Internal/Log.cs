@@ -58,4 +58,13 @@ internal static partial class Log
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{What} failed: {Reason}; trying again later")]
     public static partial void LoopFailed(ILogger logger, string what, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "this storage peer has no volume public key (volume.pub), so it cannot tell members' records and collect notices from forgeries and keeps none: give it one by running `nexnet join` here with a storage-only invite from a member")]
+    public static partial void NoVolumePublicKey(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "record at sequence {Seq} is {Bytes} bytes, larger than a record may be: not sent to peers")]
+    public static partial void RecordTooLargeToSend(ILogger logger, long seq, int bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "refused chunks from {Peer}: the storage quota ({Quota} bytes) is full")]
+    public static partial void QuotaFull(ILogger logger, string peer, long quota);
 }

@@ -34,6 +34,10 @@ internal sealed class NodeCluster : IAsyncDisposable
         {
             KeyFile.Write(dir.Combine(NexNetNode.VolumeKeyFile), VolumeSecret);
         }
+        else
+        {
+            KeyFile.WritePublic(dir.Combine(NexNetNode.VolumePublicKeyFile), VolumePublicKeys.Of(VolumeSecret));
+        }
 
         NodeOptions options = FastNodeOptions.Create(_nodes.Select(n => n.Node.Address), replicationFactor);
         configure?.Invoke(options);

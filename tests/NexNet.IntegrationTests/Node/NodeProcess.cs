@@ -32,13 +32,19 @@ internal sealed class NodeProcess : IDisposable
 
     public string Log => $"--- {Name} ---\n" + string.Join('\n', Process.Lines.TakeLast(200));
 
-    public static async Task<NodeProcess> StartAsync(string name, byte[] networkSecret, byte[]? volumeSecret, int replicationFactor, params string[] bootstrap)
+    /// <summary>A member with <paramref name="volumeSecret"/>; without it, a storage peer that holds <paramref name="volumePublicKey"/> (as its invite gives it) if any.</summary>
+    public static async Task<NodeProcess> StartAsync(string name, byte[] networkSecret, byte[]? volumeSecret, int replicationFactor, byte[]? volumePublicKey,
+        params string[] bootstrap)
     {
         var dir = new TempDirectory();
         KeyFile.Write(dir.Combine("network.key"), networkSecret);
         if (volumeSecret is not null)
         {
             KeyFile.Write(dir.Combine("volume.key"), volumeSecret);
+        }
+        else if (volumePublicKey is not null)
+        {
+            KeyFile.WritePublic(dir.Combine("volume.pub"), volumePublicKey);
         }
 
         (ChildProcess process, string address, string id) = await ChildProcess.StartListeningTestHostAsync(s_startDeadline,
@@ -90,7 +96,7 @@ internal sealed class NodeProcessCluster : IDisposable
     /// <summary>Starts a node bootstrapped to every live node started before it.</summary>
     public async Task<NodeProcess> AddAsync(string name, bool member = true)
     {
-        NodeProcess node = await NodeProcess.StartAsync(name, NetworkSecret, member ? VolumeSecret : null, ReplicationFactor,
+        NodeProcess node = await NodeProcess.StartAsync(name, NetworkSecret, member ? VolumeSecret : null, ReplicationFactor, VolumePublicKeys.Of(VolumeSecret),
             [.. _nodes.Where(n => !n.Process.HasExited).Select(n => n.Address)]);
         _nodes.Add(node);
         return node;

@@ -194,8 +194,6 @@ public sealed class MetaStoreTests : IDisposable
         using (MetaStore old = MetaStore.Open(path, schemaVersion: 3))
         {
             Assert.Equal(3, old.SchemaVersion);
-            old.PutRecord(fileKey, 7, origin, [1, 2, 3]);
-            old.PutRecord(goneKey, 8, origin, [4, 5]);
         }
 
         using (var connection = new SqliteConnection($"Data Source={path};Pooling=false"))
@@ -203,11 +201,14 @@ public sealed class MetaStoreTests : IDisposable
             connection.Open();
             using SqliteCommand insert = connection.CreateCommand();
             insert.CommandText = $"""
+                INSERT INTO records (key, clock, origin, body, seq) VALUES ($file, 7, $origin, x'010203', 1), ($gone, 8, $origin, x'0405', 2);
                 INSERT INTO entries (path, parent, deleted, clock, origin, body) VALUES
                 ('{file}', '{dir}', 0, 7, $origin, x'010203'),
                 ('{gone}', '{dir}', 1, 8, $origin, x'0405')
                 """;
             insert.Parameters.AddWithValue("$origin", origin);
+            insert.Parameters.AddWithValue("$file", fileKey);
+            insert.Parameters.AddWithValue("$gone", goneKey);
             insert.ExecuteNonQuery();
         }
 
@@ -226,6 +227,44 @@ public sealed class MetaStoreTests : IDisposable
         meta.PutEntry(row with { Summary = [9, 9] });
         Assert.Equal([(file, true)], meta.ListChildSummaries(dir).Select(s => (s.Path, s.IsSummary)));
         Assert.Equal(1, meta.LiveEntryCount());
+    }
+
+    [Fact]
+    public void Schema_6_keeps_records_of_a_schema_5_database_unsigned_until_signed()
+    {
+        string path = _dir.Combine("meta.db");
+        byte[] key = RandomNumberGenerator.GetBytes(32), origin = RandomNumberGenerator.GetBytes(32);
+        using (MetaStore old = MetaStore.Open(path, schemaVersion: 5))
+        {
+            Assert.Equal(5, old.SchemaVersion);
+        }
+
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=false"))
+        {
+            connection.Open();
+            using SqliteCommand insert = connection.CreateCommand();
+            insert.CommandText = "INSERT INTO records (key, clock, origin, body, seq) VALUES ($key, 7, $origin, x'010203', 1)";
+            insert.Parameters.AddWithValue("$key", key);
+            insert.Parameters.AddWithValue("$origin", origin);
+            insert.ExecuteNonQuery();
+        }
+
+        using MetaStore meta = MetaStore.Open(path);
+        Assert.Equal(6, meta.SchemaVersion);
+        StoredRecord before = Assert.Single(meta.UnsignedRecords(10));
+        Assert.Equal(key, before.Key);
+        Assert.Equal(origin, before.Origin);
+        Assert.Equal(new byte[] { 1, 2, 3 }, before.Body);
+        Assert.Equal((7L, 1L), (before.Clock, before.Seq));
+        Assert.Null(before.Signature);
+
+        meta.SetRecordSignature(key, 6, origin, [9]); // another version: untouched
+        Assert.Single(meta.UnsignedRecords(10));
+        meta.SetRecordSignature(key, 7, origin, [4, 2]);
+        Assert.Empty(meta.UnsignedRecords(10));
+        StoredRecord after = meta.GetRecord(key)!;
+        Assert.Equal(new byte[] { 4, 2 }, after.Signature);
+        Assert.Equal(2L, after.Seq); // a new sequence number: peers that read it unsigned read it again
     }
 
     public void Dispose()

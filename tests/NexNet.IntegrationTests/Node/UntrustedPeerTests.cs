@@ -1,0 +1,359 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Google.Protobuf;
+using NexNet.Crypto;
+using NexNet.IntegrationTests.P2P;
+using NexNet.Node;
+using NexNet.Node.Protocol;
+using NexNet.P2P;
+using NexNet.P2P.Wire;
+using NexNet.Storage;
+using NexNet.Tests.Shared;
+
+namespace NexNet.IntegrationTests.Node;
+
+/// <summary>
+/// Real node processes on 127.0.0.1 (two members and a storage peer) against a hostile peer that holds
+/// only the network key, as every storage peer does: each attack that once worked is tried again, and
+/// each test asserts what a user cares about (edits keep arriving, every copy stays real, sync goes on,
+/// a real peer still gets in).
+/// </summary>
+public sealed class UntrustedPeerTests
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private static async Task<NodeProcessCluster> MembersAndStoragePeerAsync()
+    {
+        var cluster = new NodeProcessCluster { ReplicationFactor = 3 };
+        await cluster.AddAsync("A");
+        await cluster.AddAsync("B");
+        await cluster.AddAsync("S", member: false);
+        await cluster.WaitForMeshAsync();
+        return cluster;
+    }
+
+    [Fact]
+    public async Task A_record_stamped_at_the_end_of_time_freezes_no_path_and_poisons_no_late_joiner()
+    {
+        using NodeProcessCluster cluster = await MembersAndStoragePeerAsync();
+        NodeProcess a = cluster[0], b = cluster[1], storage = cluster[2];
+        await a.RunAsync("gen /f 1000 1");
+        await cluster.WaitAllAsync(async n => (await n.StatusAsync())["records"] == 1, TimeSpan.FromSeconds(20), "every node keeps /f's record");
+
+        await using var attacker = new HostilePeer(cluster.NetworkSecret);
+        PeerConnection toStorage = await attacker.ConnectAsync(storage.Address);
+        List<SealedRecord> known = await HostilePeer.RecordsOfAsync(toStorage); // record keys travel in clear: any peer learns them
+        SealedRecord real = Assert.Single(known);
+        Assert.Equal(VolumeVerifier.SignatureSize, real.Signature.Length);
+        SealedRecord[] poison =
+        [
+            attacker.Junk(real.Key, long.MaxValue - 1), // the real path, just below the end of the range
+            attacker.Junk(ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), long.MaxValue), // a new key at the very end
+            new SealedRecord(real) { Clock = (ulong)long.MaxValue }, // the real body and signature under another clock
+        ];
+        foreach (NodeProcess victim in cluster.Nodes)
+        {
+            await HostilePeer.PushAsync(victim == storage ? toStorage : await attacker.ConnectAsync(victim.Address), poison);
+        }
+
+        await cluster.WaitAllAsync(async n => (await n.StatusAsync())["rejected"] >= 3, TimeSpan.FromSeconds(10), "every node refuses the three records");
+
+        // A member's next edit reaches the other member within 2 s, and the storage peer keeps it.
+        await a.RunAsync("gen /f 2000 2");
+        var clock = Stopwatch.StartNew();
+        await Eventually.WaitAsync(async () => await TryAsync(() => b.RunAsync("check /f 2000 2")), TimeSpan.FromSeconds(2), "B reads A's new /f",
+            () => cluster.Logs);
+        TestContext.Current.TestOutputHelper?.WriteLine($"A's edit after the poison reached B in {clock.ElapsedMilliseconds} ms");
+        Assert.Equal(1, (await storage.StatusAsync())["records"]);
+
+        // A member that joins later, through the storage peer first, gets the real version and can edit it.
+        NodeProcess late = await NodeProcess.StartAsync("C", cluster.NetworkSecret, cluster.VolumeSecret, 3, null, storage.Address);
+        using (late)
+        {
+            await Eventually.WaitAsync(async () => await TryAsync(() => late.RunAsync("check /f 2000 2")), TimeSpan.FromSeconds(20), "the late member reads /f as A last wrote it",
+                () => late.Log + storage.Log);
+            await late.RunAsync("gen /f 3000 3");
+            await Eventually.WaitAsync(async () => await TryAsync(() => a.RunAsync("check /f 3000 3")), TimeSpan.FromSeconds(5), "A reads the late member's edit",
+                () => late.Log + a.Log);
+        }
+
+        Assert.Contains("unsigned record", storage.Log, StringComparison.Ordinal);
+        Assert.Contains("signature is not the volume's", storage.Log, StringComparison.Ordinal);
+        Assert.Contains("fails authentication", a.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_member_record_stamped_past_the_skew_is_refused_and_later_edits_still_win()
+    {
+        // What a member whose clock ran a day ahead would send: sealed and signed with the real keys.
+        await using NodeCluster cluster = await NodeCluster.StartAsync(2);
+        NexNetNode a = cluster[0], b = cluster[1];
+        await a.Volume!.WriteFileAsync("/f", new MemoryStream([1, 2, 3]), cancellationToken: Cancel);
+        await Eventually.WaitAsync(() => b.Volume!.Stat("/f") is not null, TimeSpan.FromSeconds(10), "B sees /f");
+
+        using VolumeKeys keys = VolumeKeys.Derive(cluster.VolumeSecret);
+        using var sealer = new RecordSealer(keys);
+        using VolumeSigner signer = VolumeSigner.Create(keys);
+        await using var skewed = new PeerNetwork(NodeIdentity.CreateEphemeral(), cluster.NetworkSecret, FastPeerOptions.Create());
+        skewed.Start(new IPEndPoint(IPAddress.Loopback, 0));
+        PeerConnection toB = await skewed.ConnectAsync(b.Address, Cancel);
+        long dayAhead = (DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds()) << 16;
+        byte[] key = sealer.RecordKey("/f"), origin = skewed.Id.ToBytes();
+        byte[] ad = [.. key, .. BitConverter.GetBytes(dayAhead).Reverse(), .. origin];
+        byte[] body = sealer.Seal(ad, new Entry { Path = "/f", Kind = Entry.Types.Kind.File, Size = 1, InlineData = ByteString.CopyFrom([9]) }.ToByteArray());
+        byte[] clockBytes = [.. BitConverter.GetBytes(dayAhead).Reverse()];
+        var batch = new RecordBatch();
+        batch.Records.Add(new SealedRecord
+        {
+            Key = ByteString.CopyFrom(key),
+            Clock = (ulong)dayAhead,
+            Origin = ByteString.CopyFrom(origin),
+            Body = ByteString.CopyFrom(body),
+            Signature = ByteString.CopyFrom(signer.Sign(SignatureDomain.Record, key, clockBytes, origin, body)),
+        });
+        await toB.SendAsync(NodeMessageType.RecordPush, batch.ToByteArray(), Cancel);
+        await Eventually.WaitAsync(() => b.Status().RecordsRejected == 1, TimeSpan.FromSeconds(10), "B refuses the record from a day ahead");
+        Assert.Contains(cluster.Logs[1].Lines, l => l.Contains("ahead of this node's clock", StringComparison.Ordinal));
+        Assert.Equal(3, b.Volume!.Stat("/f")!.Size);
+
+        await b.Volume.WriteFileAsync("/f", new MemoryStream([4, 5, 6, 7]), cancellationToken: Cancel);
+        await Eventually.WaitAsync(() => a.Volume.Stat("/f")?.Size == 4, TimeSpan.FromSeconds(2), "A sees B's edit");
+    }
+
+    [Fact]
+    public async Task A_forged_collect_and_a_junk_copy_leave_every_copy_of_every_chunk_real()
+    {
+        using NodeProcessCluster cluster = await MembersAndStoragePeerAsync();
+        NodeProcess a = cluster[0], storage = cluster[2];
+        await a.RunAsync("gen /big 3000000 7"); // three chunks, each owned by all three nodes (R = 3)
+        await cluster.WaitForCopiesAsync(chunks: 3, copies: 3, TimeSpan.FromSeconds(60));
+        ChunkId[] ids = [.. (await storage.ChunksAsync()).Select(ChunkId.Parse)];
+
+        var attacker = new HostilePeer(cluster.NetworkSecret);
+        PeerConnection toStorage = await attacker.ConnectAsync(storage.Address);
+        // The old unsigned id list, and a notice signed with a key of the attacker's own.
+        await toStorage.SendAsync(NodeMessageType.CollectChunks, new ChunkIds { Ids = ByteString.CopyFrom([.. ids.SelectMany(i => i.ToBytes())]) }.ToByteArray(), Cancel);
+        using (VolumeKeys own = VolumeKeys.Derive(RandomNumberGenerator.GetBytes(32)))
+        using (VolumeSigner ownSigner = VolumeSigner.Create(own))
+        {
+            await toStorage.SendAsync(NodeMessageType.CollectChunks, CollectNotices.Make(ownSigner, ids, DateTimeOffset.UtcNow), Cancel);
+        }
+
+        // Then a well-formed blob of random bytes under each id, as if to take the copy's place.
+        foreach (ChunkId id in ids)
+        {
+            byte[] junk = [(byte)'N', (byte)'X', (byte)'B', 2, .. RandomNumberGenerator.GetBytes(32 + 1_000_000)];
+            try
+            {
+                await using PeerResponse _ = await toStorage.RequestAsync(NodeMessageType.PutChunks, ReadOnlyMemory<byte>.Empty,
+                    (stream, ct) => BlobTransfer.SendAsync(id, junk, stream, ct).AsTask(), cancellationToken: Cancel);
+            }
+            catch (PeerRequestException)
+            {
+                // Refused outright is as good as ignored.
+            }
+        }
+
+        await Eventually.WaitAsync(() => storage.Log.Contains("collect notice the volume key did not sign", StringComparison.Ordinal), TimeSpan.FromSeconds(10),
+            "the storage peer says it refused the forged notices", () => storage.Log);
+
+        // Gone again (while it was connected it counted as a node that owns chunks, and held none).
+        await attacker.DisposeAsync();
+        await a.RunAsync("repair");
+        await cluster.WaitForReplicationAsync(TimeSpan.FromSeconds(30));
+        foreach (ChunkId id in ids)
+        {
+            byte[] original = await File.ReadAllBytesAsync(BlobPath(a, id), Cancel);
+            foreach (NodeProcess node in cluster.Nodes)
+            {
+                Assert.True(File.Exists(BlobPath(node, id)), $"{node.Name} lost chunk {id}");
+                Assert.Equal(original, await File.ReadAllBytesAsync(BlobPath(node, id), Cancel)); // the writer's sealed bytes, not the junk
+            }
+        }
+
+        await cluster[1].RunAsync("check /big 3000000 7");
+    }
+
+    [Fact]
+    public async Task A_record_of_a_megabyte_is_refused_and_sync_goes_on()
+    {
+        using NodeProcessCluster cluster = await MembersAndStoragePeerAsync();
+        NodeProcess a = cluster[0], b = cluster[1], storage = cluster[2];
+        await using var attacker = new HostilePeer(cluster.NetworkSecret);
+        PeerConnection toStorage = await attacker.ConnectAsync(storage.Address);
+        await HostilePeer.PushAsync(toStorage, attacker.Junk(ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16,
+            bodyBytes: FrameCodec.MaxPayload - 1024));
+        await Eventually.WaitAsync(() => storage.Log.Contains("bytes (at most", StringComparison.Ordinal), TimeSpan.FromSeconds(10),
+            "the storage peer refuses the oversized record on arrival", () => storage.Log);
+
+        await a.RunAsync("gen /after 500 5");
+        await Eventually.WaitAsync(async () => (await storage.StatusAsync())["records"] == 1, TimeSpan.FromSeconds(10), "the storage peer keeps the new record", () => storage.Log);
+        NodeProcess late = await NodeProcess.StartAsync("C", cluster.NetworkSecret, cluster.VolumeSecret, 3, null, storage.Address);
+        using (late)
+        {
+            await Eventually.WaitAsync(async () => await TryAsync(() => late.RunAsync("check /after 500 5")), TimeSpan.FromSeconds(20), "a member joining through the storage peer reads /after",
+                () => late.Log + storage.Log);
+        }
+
+        await b.RunAsync("sync");
+        Assert.DoesNotContain("did not answer request type 120", b.Log + a.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unread_requests_and_idle_sockets_leave_a_real_peer_a_fast_handshake_and_the_node_bounded()
+    {
+        using NodeProcessCluster cluster = await NodeProcessCluster.StartAsync(1);
+        NodeProcess victim = cluster[0];
+        await victim.RunAsync("gen /data 8388608 3");
+        string[] chunkIds = [.. await victim.ChunksAsync()];
+        long rssBefore = (await victim.StatusAsync())["rss"];
+
+        // 100 GetChunk requests on one session that never reads a byte of the replies (pinging, so it is not dropped as dead).
+        await using SslStream unread = await HostilePeer.RawSessionAsync(victim.Address, cluster.NetworkSecret);
+        for (int i = 0; i < 100; i++)
+        {
+            var ids = new ChunkIds { Ids = ByteString.CopyFrom(Convert.FromHexString(chunkIds[i % chunkIds.Length])) };
+            await unread.WriteAsync(HostilePeer.Frame(new Envelope { RequestId = (ulong)i + 1, Type = NodeMessageType.GetChunk, Body = ids.ToByteString() }), Cancel);
+        }
+
+        await unread.FlushAsync(Cancel);
+        using var stopPinging = new CancellationTokenSource();
+        Task pinging = PingAsync(unread, stopPinging.Token);
+
+        // 64 sockets from another host (127.0.0.2) that connect and say nothing.
+        var idle = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 64; i++)
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+                socket.Bind(new IPEndPoint(IPAddress.Parse("127.0.0.2"), 0));
+                await socket.ConnectAsync(IPEndPoint.Parse(victim.Address), Cancel);
+                idle.Add(socket);
+            }
+
+            await using var real = new PeerNetwork(NodeIdentity.CreateEphemeral(), cluster.NetworkSecret, FastPeerOptions.Create());
+            var times = new List<double>();
+            for (int i = 0; i < 3; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                PeerConnection connection = await real.ConnectAsync(victim.Address, Cancel);
+                times.Add(clock.Elapsed.TotalMilliseconds);
+                await connection.CloseAsync("measured");
+            }
+
+            long rss = (await victim.StatusAsync())["rss"];
+            TestContext.Current.TestOutputHelper?.WriteLine($"real handshakes under attack: {string.Join(", ", times.Select(t => $"{t:F0} ms"))}; victim peak RSS {rssBefore / 1024} -> {rss / 1024} MiB");
+            Assert.All(times, t => Assert.True(t < 1000, $"a real peer's handshake took {t:F0} ms"));
+            Assert.True(rss < 200 * 1024, $"the node's peak RSS reached {rss / 1024} MiB");
+        }
+        finally
+        {
+            idle.ForEach(s => s.Dispose());
+            await stopPinging.CancelAsync();
+            await pinging;
+        }
+
+        Assert.Contains("handshakes from this address are already in progress", victim.Log, StringComparison.Ordinal);
+        await victim.RunAsync("check /data 8388608 3");
+    }
+
+    [Fact]
+    public async Task A_gossiped_list_of_200_addresses_starts_a_bounded_number_of_dialers()
+    {
+        using NodeProcessCluster cluster = await NodeProcessCluster.StartAsync(2);
+        NodeProcess victim = cluster[0];
+        await using var attacker = new HostilePeer(cluster.NetworkSecret);
+        PeerConnection toVictim = await attacker.ConnectAsync(victim.Address);
+        var list = new PeerList();
+        for (int i = 0; i < 200; i++)
+        {
+            // Loopback ports nobody listens on: every dial fails at once and is tried again.
+            list.Peers.Add(new PeerAddress { NodeId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), Address = $"127.0.0.1:{1 + i}" });
+        }
+
+        long most = 0;
+        for (int round = 0; round < 10; round++)
+        {
+            await toVictim.SendAsync(MessageType.Peers, list, Cancel);
+            await victim.RunAsync("sync");
+            most = Math.Max(most, (await victim.StatusAsync())["dialing"]);
+        }
+
+        Assert.True(most <= new PeerOptions().MaxGossipDialers + 1, $"{most} dialers ran at once"); // + the bootstrap dialer of the other node
+        Assert.True(most > 0, "no gossiped address was dialed at all");
+        await victim.RunAsync("gen /still 100 1");
+        await cluster[1].RunAsync("sync");
+        await Eventually.WaitAsync(async () => await TryAsync(() => cluster[1].RunAsync("check /still 100 1")), TimeSpan.FromSeconds(10), "the other node still syncs");
+    }
+
+    [Fact]
+    public async Task A_storage_peer_stores_no_more_for_others_than_its_quota()
+    {
+        await using var cluster = new NodeCluster();
+        const long Quota = 2_500_000;
+        NexNetNode storage = cluster.Add(member: false, configure: o => o.StorageQuota = Quota);
+        Assert.Equal(Quota, storage.Status().StorageQuota);
+        await using var attacker = new HostilePeer(cluster.NetworkSecret);
+        PeerConnection toStorage = await attacker.ConnectAsync(storage.Address);
+        int refused = 0;
+        for (int i = 0; i < 6; i++)
+        {
+            var id = ChunkId.FromBytes(RandomNumberGenerator.GetBytes(32));
+            byte[] junk = [(byte)'N', (byte)'X', (byte)'B', 2, .. RandomNumberGenerator.GetBytes(32 + 1_000_000)];
+            try
+            {
+                await using PeerResponse _ = await toStorage.RequestAsync(NodeMessageType.PutChunks, ReadOnlyMemory<byte>.Empty,
+                    (stream, ct) => BlobTransfer.SendAsync(id, junk, stream, ct).AsTask(), cancellationToken: Cancel);
+            }
+            catch (PeerRequestException e) when (e.Message.Contains("quota", StringComparison.Ordinal))
+            {
+                refused++;
+            }
+        }
+
+        NodeStatus status = storage.Status();
+        Assert.Equal(3, status.Blobs); // each push is checked as it starts: the third passes the quota by its own size, no more
+        Assert.Equal(3, refused);
+        Assert.True(status.BlobBytes < Quota + 1_100_000, $"{status.BlobBytes} bytes stored");
+        Assert.Contains(cluster.Logs[0].Lines, l => l.Contains("storage quota", StringComparison.Ordinal));
+    }
+
+    private static async Task PingAsync(Stream session, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                await session.WriteAsync(HostilePeer.Frame(new Envelope { Type = MessageType.Ping, Body = ByteString.CopyFrom(new byte[8]) }), stop);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            // Stopped, or the node closed the session (it may: the session reads nothing).
+        }
+    }
+
+    private static string BlobPath(NodeProcess node, ChunkId id)
+    {
+        string hex = id.ToString();
+        return Path.Combine(node.Dir.Path, "blobs", hex[..2], hex[2..4], hex);
+    }
+
+    private static async Task<bool> TryAsync(Func<Task> action)
+    {
+        try
+        {
+            await action();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+}

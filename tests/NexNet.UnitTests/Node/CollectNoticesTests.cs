@@ -1,0 +1,86 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
+using NexNet.Crypto;
+using NexNet.Node;
+using NexNet.Node.Protocol;
+
+namespace NexNet.UnitTests.Node;
+
+/// <summary>A storage peer acts on a collect notice only when the volume key signed it, it is recent, and it is new.</summary>
+public sealed class CollectNoticesTests : IDisposable
+{
+    private static readonly DateTimeOffset s_now = new(2027, 3, 1, 12, 0, 0, TimeSpan.Zero);
+    private readonly VolumeSigner _signer;
+    private readonly VolumeVerifier _verifier;
+    private readonly ChunkId[] _ids = [ChunkId.FromBytes(RandomNumberGenerator.GetBytes(32)), ChunkId.FromBytes(RandomNumberGenerator.GetBytes(32))];
+
+    public CollectNoticesTests()
+    {
+        using VolumeKeys keys = VolumeKeys.Derive(RandomNumberGenerator.GetBytes(32));
+        _signer = VolumeSigner.Create(keys);
+        _verifier = new VolumeVerifier(_signer.PublicKey);
+    }
+
+    private CollectNotices Receiver() => new(_verifier, TimeSpan.FromMinutes(10), () => s_now);
+
+    [Fact]
+    public void A_signed_recent_notice_is_acted_on_once()
+    {
+        CollectNotices receiver = Receiver();
+        byte[] notice = CollectNotices.Make(_signer, _ids, s_now.AddMinutes(-9));
+        Assert.Equal(_ids, receiver.Accept(notice, out string? problem));
+        Assert.Null(problem);
+        Assert.Null(receiver.Accept(notice, out problem));
+        Assert.Contains("replayed", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_notice_from_a_holder_of_the_network_key_alone_is_refused()
+    {
+        // What such a peer can make: the old unsigned id list, or a notice signed by a key of its own.
+        byte[] unsigned = new ChunkIds { Ids = ByteString.CopyFrom([.. _ids.SelectMany(i => i.ToBytes())]) }.ToByteArray();
+        using VolumeKeys otherKeys = VolumeKeys.Derive(RandomNumberGenerator.GetBytes(32));
+        using VolumeSigner forger = VolumeSigner.Create(otherKeys);
+        CollectNotices receiver = Receiver();
+        Assert.Null(receiver.Accept(unsigned, out _));
+        Assert.Null(receiver.Accept(CollectNotices.Make(forger, _ids, s_now), out string? problem));
+        Assert.Contains("did not sign", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_notice_moved_to_other_ids_or_another_time_fails_its_signature()
+    {
+        CollectNotice notice = CollectNotice.Parser.ParseFrom(CollectNotices.Make(_signer, _ids, s_now));
+        CollectNotice otherIds = notice.Clone();
+        otherIds.Ids = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32));
+        CollectNotice otherTime = notice.Clone();
+        otherTime.TimeMs += 1;
+        CollectNotices receiver = Receiver();
+        Assert.Null(receiver.Accept(otherIds.ToByteArray(), out _));
+        Assert.Null(receiver.Accept(otherTime.ToByteArray(), out _));
+        Assert.NotNull(receiver.Accept(notice.ToByteArray(), out _));
+    }
+
+    [Fact]
+    public void An_old_or_future_notice_is_refused_even_when_signed()
+    {
+        CollectNotices receiver = Receiver();
+        Assert.Null(receiver.Accept(CollectNotices.Make(_signer, _ids, s_now.AddMinutes(-11)), out string? problem));
+        Assert.Contains("outside", problem, StringComparison.Ordinal);
+        Assert.Null(receiver.Accept(CollectNotices.Make(_signer, _ids, s_now.AddMinutes(11)), out _));
+    }
+
+    [Fact]
+    public void A_storage_peer_without_the_volume_public_key_acts_on_no_notice()
+    {
+        var receiver = new CollectNotices(null, TimeSpan.FromMinutes(10), () => s_now);
+        Assert.Null(receiver.Accept(CollectNotices.Make(_signer, _ids, s_now), out string? problem));
+        Assert.Contains("volume.pub", problem, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        _signer.Dispose();
+        _verifier.Dispose();
+    }
+}
