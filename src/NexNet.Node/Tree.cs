@@ -217,7 +217,12 @@ internal sealed partial class Tree : IDisposable
             .Sign(SignatureDomain.Record, key, ClockBytes(clock), origin, body);
 
     private bool HasValidSignature(byte[] key, long clock, byte[] origin, byte[] body, ReadOnlySpan<byte> signature) =>
-        _verifier is not null && _verifier.Verify(SignatureDomain.Record, signature, key, ClockBytes(clock), origin, body);
+        _verifier is not null && IsSignedByVolume(_verifier, key, clock, origin, body, signature);
+
+    /// <summary>True when <paramref name="signature"/> is the volume key's over this record as it travels (the storage peer's check; fuzzed in the unit tests).</summary>
+    internal static bool IsSignedByVolume(VolumeVerifier verifier, ReadOnlyMemory<byte> key, long clock, ReadOnlyMemory<byte> origin, ReadOnlyMemory<byte> body,
+        ReadOnlySpan<byte> signature) =>
+        verifier.Verify(SignatureDomain.Record, signature, key, ClockBytes(clock), origin, body);
 
     private static byte[] ClockBytes(long clock)
     {
