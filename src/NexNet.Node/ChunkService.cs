@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using NexNet.Crypto;
@@ -25,16 +26,16 @@ internal sealed class ChunkService
     private readonly BlobCheck _check;
     private readonly bool _isMember;
     private readonly ReplicaVerifier? _verifier;
-    private readonly CollectNotices _collectNotices;
+    private readonly SignedNotices _notices;
     private readonly long _quota;
     private readonly ILogger _log;
 
     /// <summary>Serves chunk requests on <paramref name="network"/>; a member passes its <paramref name="verifier"/>, which checks pushed blobs on arrival and in full later.</summary>
     public ChunkService(PeerNetwork network, BlobStore blobs, MetaStore meta, BlobTransfer transfer, BlobCipher? cipher, ReplicaVerifier? verifier,
-        CollectNotices collectNotices, long quota, ILogger log)
+        SignedNotices notices, long quota, ILogger log)
     {
         _quota = quota;
-        _collectNotices = collectNotices;
+        _notices = notices;
         _blobs = blobs;
         _meta = meta;
         _transfer = transfer;
@@ -45,6 +46,8 @@ internal sealed class ChunkService
         network.Handle(NodeMessageType.HasChunks, HasAsync);
         network.Handle(NodeMessageType.PutChunks, PutAsync);
         network.Handle(NodeMessageType.GetChunk, GetAsync);
+        network.Handle(NodeMessageType.ProveChunks, ProveAsync);
+        network.Handle(NodeMessageType.ReplaceChunks, ReplaceAsync);
         network.OnMessage(NodeMessageType.CollectChunks, OnCollect);
     }
 
@@ -100,6 +103,63 @@ internal sealed class ChunkService
         }
     }
 
+    private Task<PeerReply> ProveAsync(PeerRequest request, CancellationToken cancellationToken)
+    {
+        ProofRequest asked;
+        try
+        {
+            asked = ProofRequest.Parser.ParseFrom(request.Body.Span);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"not a proof request: {e.Message}", e);
+        }
+
+        if (asked.Ids.Length > MaxIdsPerMessage * ChunkId.Size || asked.Ids.Length % ChunkId.Size != 0)
+        {
+            throw new InvalidDataException($"a proof request asks for at most {MaxIdsPerMessage} whole chunk ids");
+        }
+
+        return Task.FromResult(new PeerReply(PossessionProof.Answer(_blobs, EntryCodec.UnpackIds(asked.Ids.Span), asked.Nonce.Span).ToByteArray()));
+    }
+
+    /// <summary>
+    /// A member found copies here bad (they failed a proof of possession) and sends the right blobs with a
+    /// signed notice of their digests: the bad copies go, and each blob that arrives is kept only if it is
+    /// one the notice names with the digest it gives. A member checks them in full besides.
+    /// </summary>
+    private async Task<PeerReply> ReplaceAsync(PeerRequest request, CancellationToken cancellationToken)
+    {
+        if (request.BodyStream is null)
+        {
+            throw new InvalidDataException("ReplaceChunks without a body stream");
+        }
+
+        if (_notices.AcceptReplace(request.Body, out string? problem) is not { } digests)
+        {
+            Log.RecordRejected(_log, request.From.RemoteId.Abbreviated, problem!);
+            throw new InvalidDataException($"refused: {problem}");
+        }
+
+        foreach (ChunkId id in digests.Keys)
+        {
+            _blobs.Delete(id, _meta);
+        }
+
+        Log.CopiesReplaced(_log, request.From.RemoteId.Abbreviated, digests.Count);
+        BlobCheck check = (id, blob) =>
+        {
+            if (!digests.TryGetValue(id, out byte[]? digest) || !CryptographicOperations.FixedTimeEquals(SHA256.HashData(blob), digest))
+            {
+                throw new IntegrityException($"blob {id} is not one the replace notice names");
+            }
+
+            _check(id, blob);
+        };
+        await _transfer.ReceiveAsync(request.BodyStream, check, cancellationToken);
+        return PeerReply.Empty;
+    }
+
     private Task<PeerReply> GetAsync(PeerRequest request, CancellationToken cancellationToken)
     {
         IReadOnlyList<ChunkId> ids = ParseIds(request.Body);
@@ -130,7 +190,7 @@ internal sealed class ChunkService
             return; // members decide what is garbage from their own tree
         }
 
-        if (_collectNotices.Accept(body, out string? problem) is not { } ids)
+        if (_notices.AcceptCollect(body, out string? problem) is not { } ids)
         {
             Log.RecordRejected(_log, from.RemoteId.Abbreviated, problem!);
             return;

@@ -10,7 +10,7 @@ namespace NexNet.Node;
 /// Deletes chunks no live entry uses once they have been unused for the grace period (a concurrent
 /// writer elsewhere may have reused one whose record has not arrived yet, and chunks pushed ahead of
 /// their record wait here too). Every member decides from its own tree; storage peers, which cannot
-/// read the tree, are told what members collected, in notices the volume key signs (<see cref="CollectNotices"/>).
+/// read the tree, are told what members collected, in notices the volume key signs (<see cref="SignedNotices"/>).
 /// </summary>
 internal sealed class Collector : IAsyncDisposable
 {
@@ -73,7 +73,7 @@ internal sealed class Collector : IAsyncDisposable
 
                 _meta.CompleteReplication(garbage);
                 total += garbage.Count;
-                _network.Broadcast(NodeMessageType.CollectChunks, CollectNotices.Make(_signer, garbage, DateTimeOffset.UtcNow));
+                _network.Broadcast(NodeMessageType.CollectChunks, SignedNotices.MakeCollect(_signer, garbage, DateTimeOffset.UtcNow));
             }
         }
 

@@ -20,4 +20,10 @@ internal static class NodeMessageType
 
     /// <summary>One-way: a signed <c>CollectNotice</c> of chunks a member has collected as garbage (storage peers delete them too).</summary>
     public const uint CollectChunks = 125;
+
+    /// <summary>Request: <c>ProofRequest</c> → <c>ProofReply</c>, a proof of possession per chunk (<see cref="PossessionProof"/>).</summary>
+    public const uint ProveChunks = 126;
+
+    /// <summary>Request: a signed <c>ReplaceNotice</c> with a streamed body of the blobs that take the place of bad copies.</summary>
+    public const uint ReplaceChunks = 127;
 }

@@ -28,15 +28,24 @@ internal sealed class Replicator : IAsyncDisposable
     private readonly int _replicationFactor;
     private readonly TimeSpan _retryAfter;
     private readonly ILogger _log;
+    private readonly BlobCipher? _cipher;
+    private readonly VolumeSigner? _signer;
     private readonly ConcurrentDictionary<ChunkId, byte> _inFlight = new();
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
     private readonly Timer _repairDebounce;
 
+    /// <summary>
+    /// A member passes its <paramref name="cipher"/> and <paramref name="signer"/>: it then asks owners to
+    /// prove what they hold (<see cref="PossessionProof"/>) instead of taking their word, and replaces copies
+    /// that fail. A storage peer, which can check no proof, asks.
+    /// </summary>
     public Replicator(PeerNetwork network, Membership membership, MetaStore meta, BlobStore blobs, BlobTransfer transfer, int replicationFactor,
-        TimeSpan retryAfter, ILogger log)
+        TimeSpan retryAfter, BlobCipher? cipher, VolumeSigner? signer, ILogger log)
     {
+        _cipher = cipher;
+        _signer = signer;
         _network = network;
         _membership = membership;
         _meta = meta;
@@ -176,22 +185,19 @@ internal sealed class Replicator : IAsyncDisposable
         try
         {
             var missing = new List<ChunkId>();
-            PeerResponse answer = await _network.RequestAsync(owner, NodeMessageType.HasChunks, ChunkService.EncodeIds(ids), cancellationToken: cancellationToken);
-            await using (answer)
+            var bad = new List<ChunkId>();
+            if (_cipher is not null && _signer is not null)
             {
-                ByteString bits = Presence.Parser.ParseFrom(answer.Body.Span).Bits;
-                for (int i = 0; i < ids.Count; i++)
-                {
-                    bool has = i / 8 < bits.Length && (bits[i / 8] & (1 << (i % 8))) != 0;
-                    if (has)
-                    {
-                        holds[(owner, ids[i])] = 0;
-                    }
-                    else
-                    {
-                        missing.Add(ids[i]);
-                    }
-                }
+                await ProveAsync(owner, ids, holds, missing, bad, cancellationToken);
+            }
+            else
+            {
+                await AskAsync(owner, ids, holds, missing, cancellationToken);
+            }
+
+            if (bad.Count > 0)
+            {
+                await ReplaceAsync(owner, bad, holds, cancellationToken);
             }
 
             if (missing.Count == 0)
@@ -213,6 +219,104 @@ internal sealed class Replicator : IAsyncDisposable
         catch (Exception e) when (e is IOException or TimeoutException or PeerRequestException or InvalidProtocolBufferException or ObjectDisposedException)
         {
             Log.ReplicationFailed(_log, owner.Abbreviated, e.Message);
+        }
+    }
+
+    /// <summary>Takes the owner's word for what it holds (a storage peer, which can check no proof).</summary>
+    private async Task AskAsync(NodeId owner, List<ChunkId> ids, ConcurrentDictionary<(NodeId, ChunkId), byte> holds, List<ChunkId> missing,
+        CancellationToken cancellationToken)
+    {
+        PeerResponse answer = await _network.RequestAsync(owner, NodeMessageType.HasChunks, ChunkService.EncodeIds(ids), cancellationToken: cancellationToken);
+        await using (answer)
+        {
+            ByteString bits = Presence.Parser.ParseFrom(answer.Body.Span).Bits;
+            for (int i = 0; i < ids.Count; i++)
+            {
+                if (i / 8 < bits.Length && (bits[i / 8] & (1 << (i % 8))) != 0)
+                {
+                    holds[(owner, ids[i])] = 0;
+                }
+                else
+                {
+                    missing.Add(ids[i]);
+                }
+            }
+        }
+    }
+
+    /// <summary>Asks the owner to prove what it holds; a copy counts only when its proof checks (<see cref="PossessionProof"/>).</summary>
+    private async Task ProveAsync(NodeId owner, List<ChunkId> ids, ConcurrentDictionary<(NodeId, ChunkId), byte> holds, List<ChunkId> missing, List<ChunkId> bad,
+        CancellationToken cancellationToken)
+    {
+        byte[] nonce = PossessionProof.NewNonce();
+        var request = new ProofRequest { Ids = EntryCodec.PackIds(ids), Nonce = UnsafeByteOperations.UnsafeWrap(nonce) };
+        PeerResponse answer = await _network.RequestAsync(owner, NodeMessageType.ProveChunks, request.ToByteArray(), cancellationToken: cancellationToken);
+        await using (answer)
+        {
+            var proofs = ProofReply.Parser.ParseFrom(answer.Body.Span).Proofs;
+            for (int i = 0; i < ids.Count; i++)
+            {
+                ChunkProof? proof = i < proofs.Count ? proofs[i] : null;
+                if (proof is not { Present: true })
+                {
+                    missing.Add(ids[i]);
+                }
+                else if (PossessionProof.Check(_cipher!, _blobs, ids[i], nonce, proof) is { } proven)
+                {
+                    if (proven)
+                    {
+                        holds[(owner, ids[i])] = 0;
+                    }
+                    else
+                    {
+                        bad.Add(ids[i]);
+                    }
+                }
+
+                // No verdict (this node's own copy is not fit to be the reference): not counted, tried again later.
+            }
+        }
+
+        if (bad.Count > 0)
+        {
+            Log.ProofFailed(_log, owner.Abbreviated, bad.Count);
+        }
+    }
+
+    /// <summary>Sends the owner the real blobs of copies that failed their proof, with a signed notice of their digests.</summary>
+    private async Task ReplaceAsync(NodeId owner, List<ChunkId> bad, ConcurrentDictionary<(NodeId, ChunkId), byte> holds, CancellationToken cancellationToken)
+    {
+        // Only a copy that passes the full check here may take the place of another node's.
+        var blobs = new List<(ChunkId Id, byte[] Digest)>();
+        foreach (ChunkId id in bad)
+        {
+            try
+            {
+                byte[] blob = _blobs.ReadAll(id);
+                _cipher!.Verify(blob, id);
+                blobs.Add((id, System.Security.Cryptography.SHA256.HashData(blob)));
+            }
+            catch (Exception e) when (e is IntegrityException or BlobNotFoundException)
+            {
+                Log.LoopFailed(_log, $"replacing chunk {id} at {owner.Abbreviated}", $"this node's own copy is not fit to send ({e.Message})");
+            }
+        }
+
+        if (blobs.Count == 0)
+        {
+            return;
+        }
+
+        byte[] notice = SignedNotices.MakeReplace(_signer!, blobs, DateTimeOffset.UtcNow);
+        IReadOnlyList<ChunkId> sent = [];
+        PeerResponse stored = await _network.RequestAsync(owner, NodeMessageType.ReplaceChunks, notice,
+            async (stream, ct) => sent = await _transfer.SendAsync([.. blobs.Select(b => b.Id)], stream, ct), TimeSpan.FromMinutes(10), cancellationToken);
+        await using (stored)
+        {
+            foreach (ChunkId id in sent)
+            {
+                holds[(owner, id)] = 0;
+            }
         }
     }
 

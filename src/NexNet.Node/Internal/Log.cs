@@ -67,4 +67,10 @@ internal static partial class Log
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "refused chunks from {Peer}: the storage quota ({Quota} bytes) is full")]
     public static partial void QuotaFull(ILogger logger, string peer, long quota);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "peer {Peer} replaces {Count} copies held here that failed its proof of possession")]
+    public static partial void CopiesReplaced(ILogger logger, string peer, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "peer {Peer} failed the proof of possession for {Count} chunks it claims to hold; sending it the real ones")]
+    public static partial void ProofFailed(ILogger logger, string peer, int count);
 }

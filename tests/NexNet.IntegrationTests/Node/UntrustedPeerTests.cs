@@ -139,7 +139,7 @@ public sealed class UntrustedPeerTests
         using (VolumeKeys own = VolumeKeys.Derive(RandomNumberGenerator.GetBytes(32)))
         using (VolumeSigner ownSigner = VolumeSigner.Create(own))
         {
-            await toStorage.SendAsync(NodeMessageType.CollectChunks, CollectNotices.Make(ownSigner, ids, DateTimeOffset.UtcNow), Cancel);
+            await toStorage.SendAsync(NodeMessageType.CollectChunks, SignedNotices.MakeCollect(ownSigner, ids, DateTimeOffset.UtcNow), Cancel);
         }
 
         // Then a well-formed blob of random bytes under each id, as if to take the copy's place.
@@ -175,6 +175,62 @@ public sealed class UntrustedPeerTests
         }
 
         await cluster[1].RunAsync("check /big 3000000 7");
+    }
+
+    [Fact]
+    public async Task A_storage_peer_copy_that_is_junk_fails_its_proof_and_is_replaced_with_the_real_one()
+    {
+        using NodeProcessCluster cluster = await MembersAndStoragePeerAsync();
+        NodeProcess a = cluster[0], storage = cluster[2];
+        await a.RunAsync("gen /big 3000000 9");
+        await cluster.WaitForCopiesAsync(chunks: 3, copies: 3, TimeSpan.FromSeconds(60));
+        ChunkId[] ids = [.. (await storage.ChunksAsync()).Select(ChunkId.Parse).Order()];
+
+        // What a storage peer that kept the real header over junk, or junk of the right length, would hold (and "have").
+        byte[] real0 = await File.ReadAllBytesAsync(BlobPath(storage, ids[0]), Cancel);
+        await File.WriteAllBytesAsync(BlobPath(storage, ids[0]), [.. real0.AsSpan(0, BlobFormat.HeaderSize), .. RandomNumberGenerator.GetBytes(real0.Length - BlobFormat.HeaderSize)], Cancel);
+        byte[] real1 = await File.ReadAllBytesAsync(BlobPath(storage, ids[1]), Cancel);
+        await File.WriteAllBytesAsync(BlobPath(storage, ids[1]), [(byte)'N', (byte)'X', (byte)'B', 2, .. RandomNumberGenerator.GetBytes(real1.Length - 4)], Cancel);
+
+        await a.RunAsync("repair");
+        await Eventually.WaitAsync(async () =>
+            {
+                foreach (ChunkId id in ids)
+                {
+                    if (!File.Exists(BlobPath(storage, id)))
+                    {
+                        return false; // between the bad copy's removal and the real one's arrival
+                    }
+
+                    byte[] theirs = await File.ReadAllBytesAsync(BlobPath(storage, id), Cancel), ours = await File.ReadAllBytesAsync(BlobPath(a, id), Cancel);
+                    if (!theirs.AsSpan().SequenceEqual(ours))
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            }, TimeSpan.FromSeconds(20), "every copy on the storage peer is the writer's again", () => a.Log + storage.Log);
+        Assert.Contains("failed the proof of possession for 2 chunks", a.Log, StringComparison.Ordinal);
+        Assert.Contains("replaces 2 copies", storage.Log, StringComparison.Ordinal);
+
+        // A holder of the network key alone cannot make the storage peer take junk in a real copy's place.
+        await using var attacker = new HostilePeer(cluster.NetworkSecret);
+        PeerConnection toStorage = await attacker.ConnectAsync(storage.Address);
+        byte[] junk = [(byte)'N', (byte)'X', (byte)'B', 2, .. RandomNumberGenerator.GetBytes(real0.Length - 4)];
+        using (VolumeKeys own = VolumeKeys.Derive(RandomNumberGenerator.GetBytes(32)))
+        using (VolumeSigner ownSigner = VolumeSigner.Create(own))
+        {
+            byte[] forged = SignedNotices.MakeReplace(ownSigner, [(ids[2], SHA256.HashData(junk))], DateTimeOffset.UtcNow);
+            await Assert.ThrowsAsync<PeerRequestException>(async () =>
+            {
+                await using PeerResponse _ = await toStorage.RequestAsync(NodeMessageType.ReplaceChunks, forged,
+                    (stream, ct) => BlobTransfer.SendAsync(ids[2], junk, stream, ct).AsTask(), cancellationToken: Cancel);
+            });
+        }
+
+        Assert.Equal(await File.ReadAllBytesAsync(BlobPath(a, ids[2]), Cancel), await File.ReadAllBytesAsync(BlobPath(storage, ids[2]), Cancel));
+        Assert.Contains("replace notice the volume key did not sign", storage.Log, StringComparison.Ordinal);
     }
 
     [Fact]

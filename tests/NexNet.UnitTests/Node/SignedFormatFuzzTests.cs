@@ -33,9 +33,9 @@ public sealed class SignedFormatFuzzTests : IDisposable
         DateTimeOffset now = DateTimeOffset.UtcNow;
         ChunkId[] ids = [.. Enumerable.Range(0, 3).Select(_ => ChunkId.FromBytes(RandomNumberGenerator.GetBytes(32)))];
         var (cases, accepted) = Fuzz(
-            valid: () => CollectNotices.Make(_signer, ids, now),
-            check: (receiver, input) => ((CollectNotices)receiver).Accept(input, out _) is not null,
-            newReceiver: () => new CollectNotices(_verifier, TimeSpan.FromMinutes(10), () => now));
+            valid: () => SignedNotices.MakeCollect(_signer, ids, now),
+            check: (receiver, input) => ((SignedNotices)receiver).AcceptCollect(input, out _) is not null,
+            newReceiver: () => new SignedNotices(_verifier, TimeSpan.FromMinutes(10), () => now));
         Assert.True(cases > 1000, $"only {cases} cases");
         Assert.True(accepted > 0, "no valid notice was accepted");
     }

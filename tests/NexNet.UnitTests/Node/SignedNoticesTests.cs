@@ -7,30 +7,30 @@ using NexNet.Node.Protocol;
 namespace NexNet.UnitTests.Node;
 
 /// <summary>A storage peer acts on a collect notice only when the volume key signed it, it is recent, and it is new.</summary>
-public sealed class CollectNoticesTests : IDisposable
+public sealed class SignedNoticesTests : IDisposable
 {
     private static readonly DateTimeOffset s_now = new(2027, 3, 1, 12, 0, 0, TimeSpan.Zero);
     private readonly VolumeSigner _signer;
     private readonly VolumeVerifier _verifier;
     private readonly ChunkId[] _ids = [ChunkId.FromBytes(RandomNumberGenerator.GetBytes(32)), ChunkId.FromBytes(RandomNumberGenerator.GetBytes(32))];
 
-    public CollectNoticesTests()
+    public SignedNoticesTests()
     {
         using VolumeKeys keys = VolumeKeys.Derive(RandomNumberGenerator.GetBytes(32));
         _signer = VolumeSigner.Create(keys);
         _verifier = new VolumeVerifier(_signer.PublicKey);
     }
 
-    private CollectNotices Receiver() => new(_verifier, TimeSpan.FromMinutes(10), () => s_now);
+    private SignedNotices Receiver() => new(_verifier, TimeSpan.FromMinutes(10), () => s_now);
 
     [Fact]
     public void A_signed_recent_notice_is_acted_on_once()
     {
-        CollectNotices receiver = Receiver();
-        byte[] notice = CollectNotices.Make(_signer, _ids, s_now.AddMinutes(-9));
-        Assert.Equal(_ids, receiver.Accept(notice, out string? problem));
+        SignedNotices receiver = Receiver();
+        byte[] notice = SignedNotices.MakeCollect(_signer, _ids, s_now.AddMinutes(-9));
+        Assert.Equal(_ids, receiver.AcceptCollect(notice, out string? problem));
         Assert.Null(problem);
-        Assert.Null(receiver.Accept(notice, out problem));
+        Assert.Null(receiver.AcceptCollect(notice, out problem));
         Assert.Contains("replayed", problem, StringComparison.Ordinal);
     }
 
@@ -41,40 +41,40 @@ public sealed class CollectNoticesTests : IDisposable
         byte[] unsigned = new ChunkIds { Ids = ByteString.CopyFrom([.. _ids.SelectMany(i => i.ToBytes())]) }.ToByteArray();
         using VolumeKeys otherKeys = VolumeKeys.Derive(RandomNumberGenerator.GetBytes(32));
         using VolumeSigner forger = VolumeSigner.Create(otherKeys);
-        CollectNotices receiver = Receiver();
-        Assert.Null(receiver.Accept(unsigned, out _));
-        Assert.Null(receiver.Accept(CollectNotices.Make(forger, _ids, s_now), out string? problem));
+        SignedNotices receiver = Receiver();
+        Assert.Null(receiver.AcceptCollect(unsigned, out _));
+        Assert.Null(receiver.AcceptCollect(SignedNotices.MakeCollect(forger, _ids, s_now), out string? problem));
         Assert.Contains("did not sign", problem, StringComparison.Ordinal);
     }
 
     [Fact]
     public void A_notice_moved_to_other_ids_or_another_time_fails_its_signature()
     {
-        CollectNotice notice = CollectNotice.Parser.ParseFrom(CollectNotices.Make(_signer, _ids, s_now));
+        CollectNotice notice = CollectNotice.Parser.ParseFrom(SignedNotices.MakeCollect(_signer, _ids, s_now));
         CollectNotice otherIds = notice.Clone();
         otherIds.Ids = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32));
         CollectNotice otherTime = notice.Clone();
         otherTime.TimeMs += 1;
-        CollectNotices receiver = Receiver();
-        Assert.Null(receiver.Accept(otherIds.ToByteArray(), out _));
-        Assert.Null(receiver.Accept(otherTime.ToByteArray(), out _));
-        Assert.NotNull(receiver.Accept(notice.ToByteArray(), out _));
+        SignedNotices receiver = Receiver();
+        Assert.Null(receiver.AcceptCollect(otherIds.ToByteArray(), out _));
+        Assert.Null(receiver.AcceptCollect(otherTime.ToByteArray(), out _));
+        Assert.NotNull(receiver.AcceptCollect(notice.ToByteArray(), out _));
     }
 
     [Fact]
     public void An_old_or_future_notice_is_refused_even_when_signed()
     {
-        CollectNotices receiver = Receiver();
-        Assert.Null(receiver.Accept(CollectNotices.Make(_signer, _ids, s_now.AddMinutes(-11)), out string? problem));
+        SignedNotices receiver = Receiver();
+        Assert.Null(receiver.AcceptCollect(SignedNotices.MakeCollect(_signer, _ids, s_now.AddMinutes(-11)), out string? problem));
         Assert.Contains("outside", problem, StringComparison.Ordinal);
-        Assert.Null(receiver.Accept(CollectNotices.Make(_signer, _ids, s_now.AddMinutes(11)), out _));
+        Assert.Null(receiver.AcceptCollect(SignedNotices.MakeCollect(_signer, _ids, s_now.AddMinutes(11)), out _));
     }
 
     [Fact]
     public void A_storage_peer_without_the_volume_public_key_acts_on_no_notice()
     {
-        var receiver = new CollectNotices(null, TimeSpan.FromMinutes(10), () => s_now);
-        Assert.Null(receiver.Accept(CollectNotices.Make(_signer, _ids, s_now), out string? problem));
+        var receiver = new SignedNotices(null, TimeSpan.FromMinutes(10), () => s_now);
+        Assert.Null(receiver.AcceptCollect(SignedNotices.MakeCollect(_signer, _ids, s_now), out string? problem));
         Assert.Contains("volume.pub", problem, StringComparison.Ordinal);
     }
 
