@@ -20,3 +20,12 @@ settle() {
     sleep 0.1
   done
 }
+# baseline_checkout REV: a detached worktree of REV under .build/baseline (made once per REV), for a
+# before/after comparison inside one run (BASELINE=REV in node.sh and mount-vs-peers.sh); prints its path.
+baseline_checkout() {
+  local rev dir
+  rev=$(git rev-parse --short "$1")
+  dir="$PWD/.build/baseline-$rev"
+  [ -d "$dir" ] || git worktree add --detach "$dir" "$rev" >/dev/null 2>&1
+  echo "$dir"
+}

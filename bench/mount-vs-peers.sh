@@ -20,6 +20,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 dotnet publish src/NexNet.Cli -c Release -o .build/bench-nexnet -nologo -clp:ErrorsOnly >/dev/null
 nexnet=.build/bench-nexnet/nexnet
+# BASELINE=REV adds that revision's mount as a fifth target ("before"), built from a worktree of it.
+if [ -n "${BASELINE:-}" ]; then
+  . bench/common.sh
+  base_dir=$(baseline_checkout "$BASELINE")
+  dotnet publish "$base_dir/src/NexNet.Cli" -c Release -o .build/bench-nexnet-before -nologo -clp:ErrorsOnly >/dev/null
+fi
 
 base="${BENCH_DIR:-/var/tmp/nexnet-bench}"    # on the same disk for every target
 rm -rf "$base"; mkdir -p "$base"
@@ -28,6 +34,7 @@ cleanup() {
   for m in "$base"/mnt-*; do mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" 2>/dev/null || umount -l "$m"; }; done
   [ -n "${nexnet_pid:-}" ] && kill "$nexnet_pid" 2>/dev/null || true
   [ -n "${rclone_pid:-}" ] && kill "$rclone_pid" 2>/dev/null || true
+  [ -n "${before_pid:-}" ] && kill "$before_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -64,7 +71,15 @@ gocryptfs -q -init -passfile "$work/pw" "$base/gocryptfs-cipher" >/dev/null
 gocryptfs -q -passfile "$work/pw" "$base/gocryptfs-cipher" "$base/mnt-gocryptfs"
 rclone mount ":local:$base/rclone-backing" "$base/mnt-rclone" --vfs-cache-mode writes --cache-dir "$base/rclone-cache" >/dev/null 2>&1 &
 rclone_pid=$!
-for m in nexnet gocryptfs rclone; do
+mounts=(nexnet gocryptfs rclone)
+targets=(plain nexnet gocryptfs rclone)
+if [ -n "${BASELINE:-}" ]; then
+  mkdir -p "$base"/{mnt-before,before-data}
+  .build/bench-nexnet-before/nexnet mount "$base/mnt-before" --data "$base/before-data" --listen 127.0.0.1:0 > "$work/before.out" 2>&1 &
+  before_pid=$!
+  mounts+=(before); targets+=(before)
+fi
+for m in "${mounts[@]}"; do
   for _ in $(seq 300); do mountpoint -q "$base/mnt-$m" && break; sleep 0.1; done
   mountpoint -q "$base/mnt-$m" || { say "$m did not mount"; cat "$work/nexnet.out" >&2; exit 1; }
 done
@@ -73,7 +88,6 @@ now() { date +%s.%N; }
 timed() { local t0; t0=$(now); "$@" >/dev/null; awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
-targets=(plain nexnet gocryptfs rclone)
 declare -A results
 for round in $(seq "$rounds"); do
   [ "$round" -eq 1 ] || make_inputs "$round"
@@ -94,11 +108,17 @@ for round in $(seq "$rounds"); do
   done
 done
 
-printf '\n| median of %s | plain disk | NexNet | gocryptfs | rclone (writes) | NexNet / gocryptfs |\n|---|---|---|---|---|---|\n' "$rounds"
+before_head=""; [ -n "${BASELINE:-}" ] && before_head=" NexNet at $BASELINE (before) | NexNet / before |"
+printf '\n| median of %s | plain disk | NexNet | gocryptfs | rclone (writes) |%s NexNet / gocryptfs |\n|---|---|---|---|---|%s---|\n' "$rounds" "$before_head" \
+  "$([ -n "${BASELINE:-}" ] && echo '---|---|')"
 for op in write read tarx find cat; do
   row="| $op"
-  for t in "${targets[@]}"; do row+=" | $(printf '%s\n' ${results[$t,$op]} | median) s"; done
+  for t in plain nexnet gocryptfs rclone; do row+=" | $(printf '%s\n' ${results[$t,$op]} | median) s"; done
   n=$(printf '%s\n' ${results[nexnet,$op]} | median); g=$(printf '%s\n' ${results[gocryptfs,$op]} | median)
+  if [ -n "${BASELINE:-}" ]; then
+    b=$(printf '%s\n' ${results[before,$op]} | median)
+    row+=" | $b s | $(awk -v n="$n" -v b="$b" 'BEGIN { printf "%.2f", n / b }')"
+  fi
   printf '%s | %s |\n' "$row" "$(awk -v n="$n" -v g="$g" 'BEGIN { printf "%.2f", n / g }')"
 done
 

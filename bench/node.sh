@@ -15,11 +15,20 @@
 # 5. CPU seconds per GiB of all the processes over each timed run, ours and the bare copy to 2 receivers:
 #    on two shared cores a run that is not waiting on the disk is bound by this, so bare / ours is the
 #    ratio a CPU-bound run would show, whatever the disk does that day.
+# With BASELINE=REV, each round also runs the store and small-file benchmarks of that revision (built
+# from a worktree of it), alternating with this one's, and a last table gives now / before.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
 bytes=${BYTES:-1073741824}
 . bench/common.sh
+base_bench=""
+if [ -n "${BASELINE:-}" ]; then
+  base_dir=$(baseline_checkout "$BASELINE")
+  dotnet build "$base_dir/bench/NexNet.Benchmarks" -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+  base_bench="$base_dir/bench/NexNet.Benchmarks/bin/Release/net10.0/NexNet.Benchmarks"
+fi
+declare -a b_ours b_small r_b_ours r_b_small
 command -v fio >/dev/null || { echo "installing fio (the disk ceiling)" >&2; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fio >/dev/null; }
 # Every run's data dirs stay until the end: this machine's ext4 has no journal, and such an ext4 will not
 # reuse an inode freed in the last 60-300 s, scanning past each one on every create. Deleting a round's
@@ -43,6 +52,12 @@ for ((i = 1; i <= rounds; i++)); do
   if ((i % 2)); then settle; read -r o w b c u < <($bench node store "$bytes"); settle; read -r f fu < <($bench p2p bare "$bytes" 2); read -r s _ < <($bench p2p bare "$bytes");
   else settle; read -r f fu < <($bench p2p bare "$bytes" 2); read -r s _ < <($bench p2p bare "$bytes"); settle; read -r o w b c u < <($bench node store "$bytes"); fi
   settle; read -r n _ _ _ nu < <($bench node small 1000 4096)
+  if [ -n "$base_bench" ]; then
+    settle; read -r bo _ _ _ _ < <($base_bench node store "$bytes"); settle; read -r bn _ _ _ _ < <($base_bench node small 1000 4096)
+    b_ours+=("$bo"); b_small+=("$bn")
+    r_b_ours+=("$(awk -v x="$o" -v y="$bo" 'BEGIN {print x/y}')"); r_b_small+=("$(awk -v x="$n" -v y="$bn" 'BEGIN {print x/y}')")
+    echo "round $i/$rounds, baseline $BASELINE: store+replicate $bo MiB/s; 1000 x 4 KiB: $bn files/s" >&2
+  fi
   settle; d=$(disk_ceiling)
   ours+=("$o"); fan+=("$f"); one+=("$s"); small+=("$n"); rss_w+=("$w"); disk+=("$d")
   r_disk+=("$(awk -v x="$o" -v y="$d" 'BEGIN {print x/y}')")
@@ -63,3 +78,10 @@ echo "| (same) | | the disk's ceiling for 3 copies on it (fio: 3 x $((bytes / 10
 echo "| CPU seconds per GiB (all processes, over the timed run; the disk's speed does not move it) | $(m "${cpu[@]}") CPU-s | bare TLS to 2 receivers: $(m "${cpu_fan[@]}") CPU-s | $(pct "${r_cpu[@]}") (bare / ours: the ratio a CPU-bound run would show) | |"
 echo "| 1,000 files of 4 KiB stored and replicated (R = 3) | $(m "${small[@]}") files/s, $(m "${cpu_small[@]}") CPU-ms per file | | | |"
 echo "| peak RSS of any node while $((bytes / 1048576)) MiB moves | $(m "${rss_max[@]}") MiB (writer $(m "${rss_w[@]}") MiB) | | | < 200 MiB |"
+if [ -n "$base_bench" ]; then
+  echo
+  echo "| this revision against $BASELINE, same run | now | before | now / before (median of per-round ratios) |"
+  echo "|---|---|---|---|"
+  echo "| $((bytes / 1048576)) MiB stored and replicated (R = 3) | $(m "${ours[@]}") MiB/s | $(m "${b_ours[@]}") MiB/s | $(pct "${r_b_ours[@]}") |"
+  echo "| 1,000 files of 4 KiB stored and replicated | $(m "${small[@]}") files/s | $(m "${b_small[@]}") files/s | $(pct "${r_b_small[@]}") |"
+fi

@@ -129,6 +129,58 @@ public sealed class ConnectionTests : IAsyncLifetime
         Assert.Equal(1, _a.Network.Find(_b.Network.Id)!.UnknownMessages);
     }
 
+    [Fact]
+    public async Task A_reply_too_large_for_a_frame_is_answered_with_an_error_at_once()
+    {
+        _a.Network.Handle(Echo, (_, _) => Task.FromResult(new PeerReply(new byte[PeerConnection.MaxReplyBody + 1])));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        PeerRequestException e = await Assert.ThrowsAsync<PeerRequestException>(() =>
+            _b.Network.RequestAsync(_a.Network.Id, Echo, new byte[] { 1 }, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Contains("larger than a message may be", e.Message, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the error took {clock.Elapsed.TotalSeconds:F1} s (the request timeout is {TestNode.FastOptions().RequestTimeout.TotalSeconds:F0} s)");
+        Assert.Contains(_a.Log.Lines, l => l.Contains("larger than a message may be", StringComparison.Ordinal));
+
+        _a.Network.Handle(Echo, (request, _) => Task.FromResult(new PeerReply(request.Body))); // the connection lives on
+        await using PeerResponse echo = await _b.Network.RequestAsync(_a.Network.Id, Echo, new byte[] { 7 }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(new byte[] { 7 }, echo.Body.ToArray());
+    }
+
+    [Fact]
+    public async Task A_peer_gets_a_bounded_number_of_requests_served_and_hears_busy_past_it()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int running = 0, most = 0;
+        _a.Network.Handle(Silent, async (request, ct) =>
+        {
+            int now = Interlocked.Increment(ref running);
+            InterlockedMax(ref most, now);
+            await gate.Task.WaitAsync(ct);
+            Interlocked.Decrement(ref running);
+            return new PeerReply(request.Body);
+        });
+        var options = new PeerOptions();
+        int served = options.MaxConcurrentRequests, waiting = 256, excess = 10;
+        Task<PeerResponse>[] requests = [.. Enumerable.Range(0, served + waiting + excess).Select(i =>
+            _b.Network.RequestAsync(_a.Network.Id, Silent, BitConverter.GetBytes(i), cancellationToken: TestContext.Current.CancellationToken))];
+        await Eventually.WaitAsync(() => requests.Count(r => r.IsFaulted) == excess, s_deadline, $"{excess} requests hear 'busy'",
+            () => $"{requests.Count(r => r.IsFaulted)} faulted, {Volatile.Read(ref running)} running");
+        Assert.All(requests.Where(r => r.IsFaulted), r => Assert.Contains("busy", r.Exception!.InnerException!.Message, StringComparison.Ordinal));
+        Assert.Equal(served, Volatile.Read(ref running));
+        gate.SetResult();
+        PeerResponse[] answered = await Task.WhenAll(requests.Where(r => !r.IsFaulted));
+        Assert.Equal(served + waiting, answered.Length);
+        Assert.Equal(served, most);
+        Assert.Equal(excess, _a.Network.Find(_b.Network.Id)!.RefusedBusy);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int seen;
+        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
+        {
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _b.DisposeAsync();
