@@ -11,9 +11,10 @@ namespace NexNet.WebDav;
 
 /// <summary>
 /// WebDAV (RFC 4918) class 1 and 2 over the <see cref="Volume"/>: every request under the server's
-/// secret path prefix becomes a volume operation. Bodies stream both ways through fixed buffers.
+/// secret path prefix becomes a volume operation. Bodies stream both ways through fixed buffers. A
+/// request that names another host is refused before anything else (<see cref="HostCheck"/>).
 /// </summary>
-internal sealed partial class WebDavHandler(Volume volume, string dataDirectory, string prefix, LockManager locks, DeadProperties properties, ILogger log)
+internal sealed partial class WebDavHandler(Volume volume, string dataDirectory, string prefix, HostCheck hosts, LockManager locks, DeadProperties properties, ILogger log)
 {
     private const int BufferSize = 1 << 20;
     private static readonly XNamespace s_dav = "DAV:";
@@ -21,6 +22,13 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
     public async Task HandleAsync(HttpContext context)
     {
         HttpResponse response = context.Response;
+        if (!hosts.Allows(context))
+        {
+            Log.HostRefused(log, context.Request.Method, context.Request.Host.Value ?? "", context.Connection.RemoteIpAddress?.ToString() ?? "?");
+            response.StatusCode = StatusCodes.Status421MisdirectedRequest;
+            return;
+        }
+
         response.Headers["DAV"] = "1, 2";
         response.Headers["MS-Author-Via"] = "DAV";
         string? path = PathOf(context.Request.Path.Value ?? "");

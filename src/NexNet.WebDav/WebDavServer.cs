@@ -35,11 +35,12 @@ public sealed class WebDavServer : IAsyncDisposable
     /// <summary>The URL to mount, with its prefix and a trailing slash.</summary>
     public string Url { get; }
 
-    public static async Task<WebDavServer> StartAsync(Volume volume, string dataDirectory, IPEndPoint listen, ILogger log, bool https = false)
+    public static async Task<WebDavServer> StartAsync(Volume volume, string dataDirectory, WebDavOptions options, ILogger log)
     {
-        ArgumentNullException.ThrowIfNull(listen);
+        ArgumentNullException.ThrowIfNull(options);
+        IPEndPoint listen = options.Listen;
         string prefix = "/" + PrefixOf(dataDirectory);
-        https |= !IPAddress.IsLoopback(listen.Address);
+        bool https = options.Https || !IPAddress.IsLoopback(listen.Address);
         X509Certificate2? certificate = https ? WebDavCertificate.LoadOrCreate(dataDirectory, listen.Address) : null;
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -56,7 +57,7 @@ public sealed class WebDavServer : IAsyncDisposable
             });
         });
         WebApplication app = builder.Build();
-        var handler = new WebDavHandler(volume, dataDirectory, prefix, new LockManager(), new DeadProperties(volume), log);
+        var handler = new WebDavHandler(volume, dataDirectory, prefix, new HostCheck(options.Hosts, listen.Address), new LockManager(), new DeadProperties(volume), log);
         app.Run(handler.HandleAsync);
         await app.StartAsync();
         var address = new UriBuilder(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());

@@ -42,6 +42,64 @@ public sealed partial class WebDavTests
     }
 
     [Fact]
+    public async Task A_request_naming_another_host_is_refused_with_421_and_one_log_line()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.Combine("data");
+        await using CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0", "--webdav-host", "nas.example");
+        var url = new Uri(node.WebDavUrl!);
+        string log = Path.Combine(data, "logs", "nexnet.log");
+
+        // What a browser sends once a page's name (evil.example) has been pointed at 127.0.0.1: the right URL, a foreign Host.
+        Assert.StartsWith("HTTP/1.1 421 ", await RawGetAsync(url, "evil.example"), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 421 ", await RawGetAsync(url, $"evil.example:{url.Port}"), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 421 ", await RawGetAsync(url, $"127.0.0.2:{url.Port}"), StringComparison.Ordinal); // an address it was not reached on
+        Assert.StartsWith("HTTP/1.1 421 ", await RawGetAsync(url, $"127.0.0.1:{url.Port + 1}"), StringComparison.Ordinal);
+        await Eventually.WaitAsync(() => File.ReadAllLines(log).Count(l => l.Contains("webdav: refused GET from 127.0.0.1 (421): its Host header \"evil.example\"", StringComparison.Ordinal)) == 1,
+            TimeSpan.FromSeconds(10), "one log line for the refused evil.example request", () => File.ReadAllText(log));
+
+        // The address it serves on, localhost (it listens on loopback) and the configured name are this server.
+        Assert.StartsWith("HTTP/1.1 200 ", await RawGetAsync(url, $"127.0.0.1:{url.Port}"), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 200 ", await RawGetAsync(url, $"localhost:{url.Port}"), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 200 ", await RawGetAsync(url, $"NAS.example:{url.Port}"), StringComparison.Ordinal);
+        using var http = new HttpClient();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(url, TestContext.Current.CancellationToken)).StatusCode);
+        Assert.Single(File.ReadAllLines(log), l => l.Contains("webdav: refused", StringComparison.Ordinal) && l.Contains("\"evil.example\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Webdav_host_names_come_from_config_json_and_a_bad_one_is_refused_at_start()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.Combine("data");
+        Assert.Equal(0, (await Nexnet.RunAsync("init", "--data", data, "--listen", "127.0.0.1:0")).Exit);
+        string config = Path.Combine(data, "config.json");
+        Assert.Contains("\"webdavHosts\": []", File.ReadAllText(config), StringComparison.Ordinal);
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"webdavHosts\": []", "\"webdavHosts\": [\"http://nas.example/\"]", StringComparison.Ordinal));
+        Nexnet.Result bad = await Nexnet.RunAsync("node", "--data", data, "--webdav", "127.0.0.1:0");
+        Assert.Equal(64, bad.Exit);
+        Assert.Equal($"nexnet: \"webdavHosts\" in {config} takes host names, NAME or NAME:PORT (e.g. nas.local or nas.example.org:8443), got \"http://nas.example/\"", bad.Stderr);
+
+        File.WriteAllText(config, File.ReadAllText(config).Replace("http://nas.example/", "nas.example", StringComparison.Ordinal));
+        await using CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0");
+        var url = new Uri(node.WebDavUrl!);
+        Assert.StartsWith("HTTP/1.1 200 ", await RawGetAsync(url, $"nas.example:{url.Port}"), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 421 ", await RawGetAsync(url, $"other.example:{url.Port}"), StringComparison.Ordinal);
+    }
+
+    /// <summary>A GET of <paramref name="url"/> over a plain socket with the Host header given; the response's head.</summary>
+    private static async Task<string> RawGetAsync(Uri url, string host)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(url.Host, url.Port, TestContext.Current.CancellationToken);
+        await using System.Net.Sockets.NetworkStream stream = client.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET {url.AbsolutePath} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"), TestContext.Current.CancellationToken);
+        using var reader = new StreamReader(stream, System.Text.Encoding.ASCII);
+        string response = await reader.ReadToEndAsync(TestContext.Current.CancellationToken);
+        return response[..response.IndexOf("\r\n\r\n", StringComparison.Ordinal)];
+    }
+
+    [Fact]
     public async Task Dead_properties_live_in_the_record_and_survive_a_restart_and_a_new_put()
     {
         using var temp = new TempDirectory();
