@@ -17,6 +17,9 @@ namespace NexNet.WebDav;
 internal sealed partial class WebDavHandler(Volume volume, string dataDirectory, string prefix, HostCheck hosts, LockManager locks, DeadProperties properties, ILogger log)
 {
     private const int BufferSize = 1 << 20;
+
+    /// <summary>What a file of any type not known to be passive is served as.</summary>
+    private const string Download = "application/octet-stream";
     private static readonly XNamespace s_dav = "DAV:";
 
     public async Task HandleAsync(HttpContext context)
@@ -31,6 +34,11 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
 
         response.Headers["DAV"] = "1, 2";
         response.Headers["MS-Author-Via"] = "DAV";
+
+        // Whatever a browser is shown from here runs nothing with this server's origin: no scripts, forms or
+        // same-origin access (sandbox), and no second guess at a file's type (nosniff).
+        response.Headers.ContentSecurityPolicy = "sandbox";
+        response.Headers.XContentTypeOptions = "nosniff";
         string? path = PathOf(context.Request.Path.Value ?? "");
         if (path is null)
         {
@@ -135,18 +143,21 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
     private static string ETagOf(EntryInfo entry) =>
         string.Create(CultureInfo.InvariantCulture, $"\"{entry.Version.Clock:x}-{entry.Size:x}\"");
 
+    /// <summary>
+    /// The type a file is served as. Only passive types are named here: HTML, XHTML, SVG, XML, JavaScript and
+    /// every other type a browser would run or render as a page are <see cref="Download"/>, sent with
+    /// <c>Content-Disposition: attachment</c>, so a file anyone put in the volume never opens as a page of this server.
+    /// </summary>
     private static string ContentTypeOf(string path) => Path.GetExtension(path).ToLowerInvariant() switch
     {
         ".txt" => "text/plain",
-        ".html" or ".htm" => "text/html",
         ".json" => "application/json",
-        ".xml" => "application/xml",
         ".pdf" => "application/pdf",
         ".png" => "image/png",
         ".jpg" or ".jpeg" => "image/jpeg",
         ".gif" => "image/gif",
         ".zip" => "application/zip",
-        _ => "application/octet-stream",
+        _ => Download,
     };
 
     private static Task Status(HttpContext context, int status)
@@ -194,6 +205,11 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
         }
 
         response.ContentType = ContentTypeOf(path);
+        if (response.ContentType == Download)
+        {
+            response.Headers.ContentDisposition = "attachment";
+        }
+
         response.Headers.AcceptRanges = "bytes";
         (long offset, long length) = (0, entry.Size);
         if (context.Request.Headers.Range.ToString() is { Length: > 0 } range)

@@ -68,6 +68,49 @@ public sealed partial class WebDavTests
     }
 
     [Fact]
+    public async Task Files_are_served_sandboxed_and_active_types_as_downloads()
+    {
+        using var temp = new TempDirectory();
+        await using CliNode node = await CliNode.StartAsync(temp.Combine("data"), "--webdav", "127.0.0.1:0");
+        using var http = new HttpClient();
+        CancellationToken cancel = TestContext.Current.CancellationToken;
+        const string Page = "<html><body><script>fetch('/').then(r => r.text()).then(alert)</script></body></html>";
+        foreach (string name in new[] { "page.html", "page.HTM", "image.svg", "page.xhtml", "data.xml", "app.js", "notes.txt" })
+        {
+            Assert.Equal(HttpStatusCode.Created, (await http.PutAsync(node.WebDavUrl + name, new StringContent(Page), cancel)).StatusCode);
+        }
+
+        foreach (string name in new[] { "page.html", "page.HTM", "image.svg", "page.xhtml", "data.xml", "app.js" })
+        {
+            using HttpResponseMessage response = await http.GetAsync(node.WebDavUrl + name, cancel);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(Page, await response.Content.ReadAsStringAsync(cancel));
+            Assert.Equal("application/octet-stream", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal("attachment", response.Content.Headers.ContentDisposition?.DispositionType);
+            AssertSandboxed(response);
+        }
+
+        // A passive type keeps its type and opens inline, sandboxed all the same; so does the folder listing.
+        using HttpResponseMessage text = await http.GetAsync(node.WebDavUrl + "notes.txt", cancel);
+        Assert.Equal("text/plain", text.Content.Headers.ContentType?.MediaType);
+        Assert.Null(text.Content.Headers.ContentDisposition);
+        AssertSandboxed(text);
+        using HttpResponseMessage listing = await http.GetAsync(node.WebDavUrl, cancel);
+        Assert.Equal("text/html", listing.Content.Headers.ContentType?.MediaType);
+        AssertSandboxed(listing);
+        Assert.DoesNotContain("<script>", await listing.Content.ReadAsStringAsync(cancel), StringComparison.Ordinal);
+
+        // PROPFIND reports the type GET serves.
+        Assert.Matches("getcontenttype>application/octet-stream</", await PropFindAsync(http, node.WebDavUrl + "page.html"));
+    }
+
+    private static void AssertSandboxed(HttpResponseMessage response)
+    {
+        Assert.Equal("sandbox", Assert.Single(response.Headers.GetValues("Content-Security-Policy")));
+        Assert.Equal("nosniff", Assert.Single(response.Headers.GetValues("X-Content-Type-Options")));
+    }
+
+    [Fact]
     public async Task Webdav_host_names_come_from_config_json_and_a_bad_one_is_refused_at_start()
     {
         using var temp = new TempDirectory();
