@@ -18,13 +18,13 @@ internal static class DataDirectory
     {
         if (!Directory.Exists(path))
         {
-            throw new CliException($"there is no NexNet data directory at {path}: create one with `nexnet init` (a new volume) or `nexnet join TOKEN` (an existing one), or point --data at yours", ExitCodes.NotFound);
+            throw new CliException($"there is no NexNet data directory at {path}: create one with `nexnet init` (a new volume) or `nexnet join --token-file FILE` (an existing one), or point --data at yours", ExitCodes.NotFound);
         }
 
         RequireAccess(path);
         if (!IsInitialised(path))
         {
-            throw new CliException($"{path} is not a NexNet data directory (no {NexNetNode.NetworkKeyFile}): run `nexnet init` or `nexnet join TOKEN` with --data {path}", ExitCodes.NotFound);
+            throw new CliException($"{path} is not a NexNet data directory (no {NexNetNode.NetworkKeyFile}): run `nexnet init` or `nexnet join --token-file FILE` with --data {path}", ExitCodes.NotFound);
         }
     }
 

@@ -39,8 +39,9 @@ public sealed class CliSetupTests
         Assert.True(invite.Exit == 0, invite.ToString());
         Assert.StartsWith("nexnet1.", invite.Stdout, StringComparison.Ordinal);
         Assert.Contains("it will dial 127.0.0.1:4998", invite.Stderr, StringComparison.Ordinal);
-        Nexnet.Result joined = await Nexnet.RunAsync("join", invite.Stdout, "--data", temp.Combine("b"));
+        Nexnet.Result joined = await Nexnet.RunWithInputAsync(invite.Stdout + "\n", "join", "--data", temp.Combine("b"));
         Assert.True(joined.Exit == 0, joined.ToString());
+        Assert.Equal("", joined.Stderr);
         Assert.Contains("joined the volume", joined.Stdout, StringComparison.Ordinal);
         Assert.Equal(File.ReadAllBytes(Path.Combine(a, "network.key")), File.ReadAllBytes(temp.Combine("b", "network.key")));
         Assert.Equal(File.ReadAllBytes(Path.Combine(a, "volume.key")), File.ReadAllBytes(temp.Combine("b", "volume.key")));
@@ -49,12 +50,36 @@ public sealed class CliSetupTests
 
         Nexnet.Result storage = await Nexnet.RunAsync("invite", "--storage-only", "--address", "10.1.2.3:7000", "--data", a);
         Assert.True(storage.Exit == 0, storage.ToString());
-        Nexnet.Result peer = await Nexnet.RunAsync("join", storage.Stdout, "--data", temp.Combine("c"));
+        File.WriteAllText(temp.Combine("storage.token"), storage.Stdout + "\n");
+        Nexnet.Result peer = await Nexnet.RunAsync("join", "--token-file", temp.Combine("storage.token"), "--data", temp.Combine("c"));
         Assert.True(peer.Exit == 0, peer.ToString());
+        Assert.Equal("", peer.Stderr);
         Assert.Contains("joined as a storage peer", peer.Stdout, StringComparison.Ordinal);
         Assert.True(File.Exists(temp.Combine("c", "network.key")));
         Assert.False(File.Exists(temp.Combine("c", "volume.key")), "a storage peer gets no volume key");
         Assert.Contains("\"10.1.2.3:7000\"", File.ReadAllText(temp.Combine("c", "config.json")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_token_given_as_an_argument_still_joins_with_a_warning_and_two_tokens_are_refused()
+    {
+        using var temp = new TempDirectory();
+        string a = temp.Combine("a");
+        Assert.Equal(0, (await Nexnet.RunAsync("init", "--data", a, "--listen", "127.0.0.1:4996")).Exit);
+        string token = (await Nexnet.RunAsync("invite", "--data", a)).Stdout;
+        File.WriteAllText(temp.Combine("token"), token);
+
+        Nexnet.Result both = await Nexnet.RunAsync("join", token, "--token-file", temp.Combine("token"), "--data", temp.Combine("b"));
+        Assert.Equal(64, both.Exit);
+        Assert.Equal("nexnet: give the token once: with --token-file, on stdin, or as an argument", both.Stderr);
+        Nexnet.Result missing = await Nexnet.RunAsync("join", "--token-file", temp.Combine("nope"), "--data", temp.Combine("b"));
+        Assert.Equal(66, missing.Exit);
+        Assert.False(Directory.Exists(temp.Combine("b")), "a refused join creates nothing");
+
+        Nexnet.Result joined = await Nexnet.RunAsync("join", token, "--data", temp.Combine("b"));
+        Assert.True(joined.Exit == 0, joined.ToString());
+        Assert.Equal("nexnet: warning: a token given as an argument can be seen by other users of this machine (ps) and stays in your shell history; use `nexnet join --token-file FILE` or give it on stdin", joined.Stderr);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(a, "volume.key")), File.ReadAllBytes(temp.Combine("b", "volume.key")));
     }
 
     [Fact]
@@ -65,17 +90,20 @@ public sealed class CliSetupTests
         Assert.Equal(0, (await Nexnet.RunAsync("init", "--data", a, "--listen", "127.0.0.1:4997")).Exit);
         string token = (await Nexnet.RunAsync("invite", "--data", a)).Stdout;
 
-        Nexnet.Result garbage = await Nexnet.RunAsync("join", "hello-world", "--data", temp.Combine("b"));
+        Nexnet.Result garbage = await Nexnet.RunWithInputAsync("hello-world", "join", "-", "--data", temp.Combine("b"));
         Assert.Equal(65, garbage.Exit);
         Assert.Equal("nexnet: this is not a NexNet invite token (one starts with \"nexnet1.\"): ask for a new one with `nexnet invite`", garbage.Stderr);
 
-        Nexnet.Result truncated = await Nexnet.RunAsync("join", token[..(token.Length - 5)], "--data", temp.Combine("b"));
+        Nexnet.Result truncated = await Nexnet.RunWithInputAsync(token[..(token.Length - 5)], "join", "--data", temp.Combine("b"));
         Assert.Equal(65, truncated.Exit);
         Assert.Equal("nexnet: the invite token is damaged or cut short (its check does not match): copy the whole token again, it is one line", truncated.Stderr);
 
         char flipped = token[20] == 'A' ? 'B' : 'A';
-        Nexnet.Result mistyped = await Nexnet.RunAsync("join", token[..20] + flipped + token[21..], "--data", temp.Combine("b"));
+        Nexnet.Result mistyped = await Nexnet.RunWithInputAsync(token[..20] + flipped + token[21..], "join", "--data", temp.Combine("b"));
         Assert.Equal(65, mistyped.Exit);
+        Nexnet.Result empty = await Nexnet.RunAsync("join", "--data", temp.Combine("b"));
+        Assert.Equal(64, empty.Exit);
+        Assert.Equal("nexnet: no invite token on stdin: pipe it in (`nexnet join < FILE`), use --token-file FILE, or give it as an argument", empty.Stderr);
         Assert.False(Directory.Exists(temp.Combine("b")), "a refused token creates nothing");
     }
 
@@ -88,7 +116,7 @@ public sealed class CliSetupTests
         {
             Nexnet.Result result = await Nexnet.RunAsync([.. command, "--data", missing]);
             Assert.True(result.Exit == 66, $"{command[0]}: {result}");
-            Assert.Equal($"nexnet: there is no NexNet data directory at {missing}: create one with `nexnet init` (a new volume) or `nexnet join TOKEN` (an existing one), or point --data at yours", result.Stderr);
+            Assert.Equal($"nexnet: there is no NexNet data directory at {missing}: create one with `nexnet init` (a new volume) or `nexnet join --token-file FILE` (an existing one), or point --data at yours", result.Stderr);
         }
     }
 
