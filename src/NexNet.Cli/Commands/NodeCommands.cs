@@ -17,6 +17,7 @@ internal static class NodeCommands
         {
             string data = global.DataDirectoryOf(result);
             DataDirectory.RequireInitialised(data);
+            DataDirectory.MakePrivate(data);
             NodeConfig config = NodeConfig.Load(data);
             NodeOptions options = config.ToNodeOptions(result.GetValue(global.Listen), global.JoinOf(result));
             return result.GetValue(background)
@@ -59,7 +60,9 @@ internal static class NodeCommands
                 throw new CliException(problem, ExitCodes.Usage);
             }
 
-            if (MountCommand.EnsureVolume(data))
+            bool created = MountCommand.EnsureVolume(data);
+            DataDirectory.MakePrivate(data);
+            if (created)
             {
                 new NodeConfig().Save(data);
                 Console.WriteLine($"nexnet: created a new volume in {data} (network.key and volume.key, mode 0600: keep them safe)");

@@ -23,6 +23,7 @@ internal static class SetupCommands
             _ = NodeConfig.ParseEndPoint(config.Listen, "--listen");
             RefuseExisting(data);
             DataDirectory.Create(data);
+            DataDirectory.MakePrivate(data);
             KeyFile.CreateNew(Path.Combine(data, NexNetNode.NetworkKeyFile));
             KeyFile.CreateNew(Path.Combine(data, NexNetNode.VolumeKeyFile));
             config.Save(data);
@@ -100,6 +101,7 @@ internal static class SetupCommands
             };
             _ = NodeConfig.ParseEndPoint(config.Listen, "--listen");
             DataDirectory.Create(data);
+            DataDirectory.MakePrivate(data);
             KeyFile.Write(Path.Combine(data, NexNetNode.NetworkKeyFile), invite.NetworkSecret);
             if (invite.VolumeSecret is { } volume)
             {

@@ -83,6 +83,59 @@ public sealed class CliSetupTests
     }
 
     [Fact]
+    public async Task Init_join_and_node_make_a_loose_data_directory_owner_only()
+    {
+        using var temp = new TempDirectory();
+        string outside = temp.Combine("outside.txt");
+        File.WriteAllText(outside, "not the node's");
+        File.SetUnixFileMode(outside, Loose);
+        foreach (string name in new[] { "a", "b" })
+        {
+            // Left 0755 with a 0644 log from an earlier try, as an ordinary mkdir and umask 022 make them.
+            Directory.CreateDirectory(temp.Combine(name, "logs"));
+            File.WriteAllText(temp.Combine(name, "logs", "old.log"), "earlier");
+            File.SetUnixFileMode(temp.Combine(name), LooseFolder);
+            File.SetUnixFileMode(temp.Combine(name, "logs"), LooseFolder);
+            File.SetUnixFileMode(temp.Combine(name, "logs", "old.log"), Loose);
+            File.CreateSymbolicLink(temp.Combine(name, "link.txt"), outside);
+        }
+
+        Assert.Equal(0, (await Nexnet.RunAsync("init", "--data", temp.Combine("a"), "--listen", "127.0.0.1:0")).Exit);
+        AssertOwnerOnly(temp.Combine("a"), "config.json", "logs/", "logs/old.log");
+        Nexnet.Result invite = await Nexnet.RunAsync("invite", "--address", "127.0.0.1:1", "--data", temp.Combine("a"));
+        Assert.Equal(0, (await Nexnet.RunWithInputAsync(invite.Stdout, "join", "--data", temp.Combine("b"), "--listen", "127.0.0.1:0")).Exit);
+        AssertOwnerOnly(temp.Combine("b"), "config.json", "logs/", "logs/old.log");
+        Assert.Equal(Loose, File.GetUnixFileMode(outside)); // a link is not followed
+
+        // A data directory loosened after init is tightened by the node, and what the node makes (SQLite's files,
+        // the blob store, its log, WebDAV's prefix, its certificate) is born owner-only.
+        string data = temp.Combine("a");
+        File.SetUnixFileMode(data, LooseFolder);
+        File.SetUnixFileMode(Path.Combine(data, "config.json"), Loose);
+        File.SetUnixFileMode(Path.Combine(data, "logs"), LooseFolder);
+        await using CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0");
+        AssertOwnerOnly(data, "config.json", "logs/", "logs/old.log", "logs/nexnet.log", "meta.db", "meta.db-wal", "meta.db-shm", "node.crt", "node.key", "webdav.prefix", "blobs/");
+        Assert.Equal((UnixFileMode)0, File.GetUnixFileMode(Path.Combine(data, "control.sock")) & (UnixFileMode)0x3F); // nothing for group or others
+    }
+
+    private const UnixFileMode Loose = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead; // 0644
+    private const UnixFileMode LooseFolder = Loose | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute; // 0755
+
+    /// <summary>The data directory is 0700, each named file 0600 and each named folder (a trailing /) 0700.</summary>
+    private static void AssertOwnerOnly(string data, params string[] names)
+    {
+        const UnixFileMode File600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        const UnixFileMode Folder700 = File600 | UnixFileMode.UserExecute;
+        Assert.True(File.GetUnixFileMode(data) == Folder700, $"{data}: {File.GetUnixFileMode(data)}");
+        foreach (string name in names)
+        {
+            string path = Path.Combine(data, name.TrimEnd('/'));
+            UnixFileMode expected = name.EndsWith('/') ? Folder700 : File600;
+            Assert.True(File.GetUnixFileMode(path) == expected, $"{name}: {File.GetUnixFileMode(path)}, expected {expected}");
+        }
+    }
+
+    [Fact]
     public async Task Bad_and_truncated_tokens_are_refused_with_nothing_created()
     {
         using var temp = new TempDirectory();
