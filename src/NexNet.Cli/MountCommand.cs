@@ -69,6 +69,7 @@ internal static class MountCommand
                 output.WriteLine(dav.CertificateFingerprint is { } fingerprint
                     ? $"nexnet: webdav at {dav.Url} (HTTPS, self-signed certificate SHA-256 {fingerprint})"
                     : $"nexnet: webdav at {dav.Url} (mount it with Explorer, Finder or davfs2)");
+                output.WriteLine($"nexnet: webdav user {WebDavServer.UserName}, password in {Path.Combine(data, WebDavServer.PasswordFile)} (give it to the client's credential store, not its command line)");
             }
 
             output.WriteLine($"nexnet: stop with Ctrl+C or `kill {Environment.ProcessId}`{(host is null ? "" : $" or `nexnet unmount {host.Mountpoint}`")}; files closed before then are kept");

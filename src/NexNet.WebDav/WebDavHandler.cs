@@ -10,11 +10,11 @@ using NexNet.Storage;
 namespace NexNet.WebDav;
 
 /// <summary>
-/// WebDAV (RFC 4918) class 1 and 2 over the <see cref="Volume"/>: every request under the server's
-/// secret path prefix becomes a volume operation. Bodies stream both ways through fixed buffers. A
-/// request that names another host is refused before anything else (<see cref="HostCheck"/>).
+/// WebDAV (RFC 4918) class 1 and 2 over the <see cref="Volume"/>: every authenticated request becomes a
+/// volume operation. Bodies stream both ways through fixed buffers. A request that names another host is
+/// refused before anything else (<see cref="HostCheck"/>), then one without the password (<see cref="BasicAuthentication"/>).
 /// </summary>
-internal sealed partial class WebDavHandler(Volume volume, string dataDirectory, string prefix, HostCheck hosts, LockManager locks, DeadProperties properties, ILogger log)
+internal sealed partial class WebDavHandler(Volume volume, string dataDirectory, HostCheck hosts, BasicAuthentication authentication, LockManager locks, DeadProperties properties, ILogger log)
 {
     private const int BufferSize = 1 << 20;
 
@@ -25,6 +25,11 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
     public async Task HandleAsync(HttpContext context)
     {
         HttpResponse response = context.Response;
+
+        // Whatever a browser is shown from here runs nothing with this server's origin: no scripts, forms or
+        // same-origin access (sandbox), and no second guess at a file's type (nosniff).
+        response.Headers.ContentSecurityPolicy = "sandbox";
+        response.Headers.XContentTypeOptions = "nosniff";
         if (!hosts.Allows(context))
         {
             Log.HostRefused(log, context.Request.Method, context.Request.Host.Value ?? "", context.Connection.RemoteIpAddress?.ToString() ?? "?");
@@ -32,20 +37,16 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
             return;
         }
 
-        response.Headers["DAV"] = "1, 2";
-        response.Headers["MS-Author-Via"] = "DAV";
-
-        // Whatever a browser is shown from here runs nothing with this server's origin: no scripts, forms or
-        // same-origin access (sandbox), and no second guess at a file's type (nosniff).
-        response.Headers.ContentSecurityPolicy = "sandbox";
-        response.Headers.XContentTypeOptions = "nosniff";
-        string? path = PathOf(context.Request.Path.Value ?? "");
-        if (path is null)
+        if (!authentication.Allows(context.Request))
         {
-            response.StatusCode = StatusCodes.Status404NotFound;
+            response.Headers.WWWAuthenticate = BasicAuthentication.Challenge;
+            response.StatusCode = StatusCodes.Status401Unauthorized;
             return;
         }
 
+        response.Headers["DAV"] = "1, 2";
+        response.Headers["MS-Author-Via"] = "DAV";
+        string path = PathOf(context.Request.Path.Value ?? "");
         try
         {
             Task work = context.Request.Method switch
@@ -96,20 +97,15 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
 
     // ------------------------------------------------------------------ paths and names
 
-    /// <summary>The volume path of a request path under the prefix (null outside it).</summary>
-    private string? PathOf(string requestPath)
+    /// <summary>The volume path of a request path.</summary>
+    private static string PathOf(string requestPath)
     {
-        if (!requestPath.StartsWith(prefix, StringComparison.Ordinal) || (requestPath.Length > prefix.Length && requestPath[prefix.Length] != '/'))
-        {
-            return null;
-        }
-
-        string rest = requestPath[prefix.Length..].TrimEnd('/');
+        string rest = requestPath.TrimEnd('/');
         return rest.Length == 0 ? VolumePath.Root : VolumePath.Normalize(rest);
     }
 
     /// <summary>The volume path a Destination or If header's URI names (absolute or absolute-path), or null when it is not this server's.</summary>
-    private string? PathOfUri(HttpContext context, string uri)
+    private static string? PathOfUri(HttpContext context, string uri)
     {
         if (Uri.TryCreate(uri, UriKind.Absolute, out Uri? absolute))
         {
@@ -124,9 +120,9 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
         return uri.StartsWith('/') ? PathOf(Uri.UnescapeDataString(uri)) : null;
     }
 
-    private string HrefOf(string path, bool collection)
+    private static string HrefOf(string path, bool collection)
     {
-        var href = new StringBuilder(prefix);
+        var href = new StringBuilder();
         foreach (string segment in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
             href.Append('/').Append(Uri.EscapeDataString(segment));
@@ -377,7 +373,7 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
         string? destination = PathOfUri(context, destinationHeader);
         if (destination is null)
         {
-            response.StatusCode = StatusCodes.Status502BadGateway; // another server, or outside the prefix
+            response.StatusCode = StatusCodes.Status502BadGateway; // another server
             return;
         }
 

@@ -11,7 +11,7 @@ internal sealed class WebDavFlags
 
     private readonly Option<string?> _listen = new("--webdav")
     {
-        Description = $"Also serve the volume over WebDAV (Explorer, Finder, davfs2) at HOST:PORT (default {DefaultListen}), under a secret path",
+        Description = $"Also serve the volume over WebDAV (Explorer, Finder, davfs2) at HOST:PORT (default {DefaultListen}), with the password in webdav.password",
         Arity = ArgumentArity.ZeroOrOne,
     };
 

@@ -114,7 +114,7 @@ public sealed class CliSetupTests
         File.SetUnixFileMode(Path.Combine(data, "config.json"), Loose);
         File.SetUnixFileMode(Path.Combine(data, "logs"), LooseFolder);
         await using CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0");
-        AssertOwnerOnly(data, "config.json", "logs/", "logs/old.log", "logs/nexnet.log", "meta.db", "meta.db-wal", "meta.db-shm", "node.crt", "node.key", "webdav.prefix", "blobs/");
+        AssertOwnerOnly(data, "config.json", "logs/", "logs/old.log", "logs/nexnet.log", "meta.db", "meta.db-wal", "meta.db-shm", "node.crt", "node.key", "webdav.password", "blobs/");
         Assert.Equal((UnixFileMode)0, File.GetUnixFileMode(Path.Combine(data, "control.sock")) & (UnixFileMode)0x3F); // nothing for group or others
     }
 
