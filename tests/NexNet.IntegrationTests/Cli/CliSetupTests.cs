@@ -65,8 +65,7 @@ public sealed class CliSetupTests
     {
         using var temp = new TempDirectory();
         string a = temp.Combine("a");
-        Assert.Equal(0, (await Nexnet.RunAsync("init", "--data", a, "--listen", "127.0.0.1:4996")).Exit);
-        string token = (await Nexnet.RunAsync("invite", "--data", a)).Stdout;
+        string token = await NewVolumeTokenAsync(a, 4996);
         File.WriteAllText(temp.Combine("token"), token);
 
         Nexnet.Result both = await Nexnet.RunAsync("join", token, "--token-file", temp.Combine("token"), "--data", temp.Combine("b"));
@@ -140,8 +139,7 @@ public sealed class CliSetupTests
     {
         using var temp = new TempDirectory();
         string a = temp.Combine("a");
-        Assert.Equal(0, (await Nexnet.RunAsync("init", "--data", a, "--listen", "127.0.0.1:4997")).Exit);
-        string token = (await Nexnet.RunAsync("invite", "--data", a)).Stdout;
+        string token = await NewVolumeTokenAsync(a, 4997);
 
         Nexnet.Result garbage = await Nexnet.RunWithInputAsync("hello-world", "join", "-", "--data", temp.Combine("b"));
         Assert.Equal(65, garbage.Exit);
@@ -260,6 +258,15 @@ public sealed class CliSetupTests
         Nexnet.Result bad = await Nexnet.RunAsync("demo", "--ports", "1,2");
         Assert.Equal(64, bad.Exit);
         Assert.Equal("nexnet: --ports needs three ports separated by commas, e.g. 3000,4000,5000; got \"1,2\"", bad.Stderr);
+    }
+
+    /// <summary>Makes a volume in <paramref name="data"/> listening on 127.0.0.1:<paramref name="port"/> and returns a member invite to it.</summary>
+    private static async Task<string> NewVolumeTokenAsync(string data, int port)
+    {
+        Assert.Equal(0, (await Nexnet.RunAsync("init", "--data", data, "--listen", $"127.0.0.1:{port}")).Exit);
+        Nexnet.Result invite = await Nexnet.RunAsync("invite", "--data", data);
+        Assert.True(invite.Exit == 0, invite.ToString());
+        return invite.Stdout;
     }
 
     private static async Task<int> RunAsync(string program, params string[] args)
