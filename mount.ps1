@@ -24,7 +24,7 @@ function Fail([string]$Message, [int]$Code) { [Console]::Error.WriteLine("mount.
 
 if ($Help) {
     Write-Host 'usage: ./mount.ps1 [-Drive Z] [-Data DIR] [-Port 4780]'
-    Write-Host '  maps drive Z: to your NexNet volume over WebDAV (127.0.0.1 only, under a secret path)'
+    Write-Host '  maps drive Z: to your NexNet volume over WebDAV (127.0.0.1 only, HTTPS, with the node''s WebDAV password)'
     Write-Host '  -Data DIR   the data directory (default: $env:NEXNET_DATA, else the nexnet default)'
     Write-Host '  stop with Ctrl+C: the drive is unmapped and the node stops'
     exit 0
@@ -66,19 +66,37 @@ Say '  Set-ItemProperty HKLM:\SYSTEM\CurrentControlSet\Services\WebClient\Parame
 
 $dataArgs = @()
 if ($Data -ne '') { $dataArgs = @('--data', $Data) }
-$node = Start-Process -FilePath $exe -ArgumentList (@('node', '--webdav', "127.0.0.1:$Port") + $dataArgs) -PassThru -NoNewWindow
+# HTTPS even on 127.0.0.1: Windows' WebDAV client sends a password only over TLS (BasicAuthLevel 1).
+$node = Start-Process -FilePath $exe -ArgumentList (@('node', '--webdav', "127.0.0.1:$Port", '--webdav-https') + $dataArgs) -PassThru -NoNewWindow
 try {
-    $url = $null
-    for ($i = 0; $i -lt 600 -and -not $url; $i++) {
+    $report = $null
+    for ($i = 0; $i -lt 600 -and -not $report; $i++) {
         if ($node.HasExited) { Fail "the node stopped (exit code $($node.ExitCode)); see its messages above" $node.ExitCode }
         Start-Sleep -Milliseconds 100
         $status = & $exe status --json @dataArgs 2>$null
-        if ($LASTEXITCODE -eq 0) { $url = ($status | ConvertFrom-Json).webdav }
+        if ($LASTEXITCODE -eq 0) { $report = $status | ConvertFrom-Json }
     }
-    if (-not $url) { Fail 'the node did not come up within 60 s' 69 }
+    if (-not $report -or -not $report.webdav) { Fail 'the node did not come up within 60 s' 69 }
+    $url = $report.webdav
 
-    & net use $letter $url /persistent:no | Out-Null
-    if ($LASTEXITCODE -ne 0) { Fail "net use could not map $letter to the node: is the letter free? (net use $letter /delete frees it)" 69 }
+    # The node's self-signed certificate, trusted for this user only (Windows asks once to confirm).
+    $pfx = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new([System.IO.File]::ReadAllBytes((Join-Path $report.dataDirectory 'webdav.pfx')))
+    $certificate = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new($pfx.Export('Cert'))
+    $store = [System.Security.Cryptography.X509Certificates.X509Store]::new('Root', 'CurrentUser')
+    $store.Open('ReadWrite')
+    if ($store.Certificates.Find('FindByThumbprint', $certificate.Thumbprint, $false).Count -eq 0) {
+        Say 'trusting the node''s WebDAV certificate for this user (confirm in the dialog Windows shows)'
+        $store.Add($certificate)
+    }
+    $store.Close()
+
+    # The password reaches the drive mapping as a credential object, never a command line (net use /user:
+    # would put it where every process on the machine can read it).
+    $secret = (Get-Content -Raw -Path (Join-Path $report.dataDirectory 'webdav.password')).Trim()
+    $credential = [System.Management.Automation.PSCredential]::new('nexnet', (ConvertTo-SecureString -String $secret -AsPlainText -Force))
+    $root = "\\127.0.0.1@SSL@$(([Uri]$url).Port)\DavWWWRoot"
+    try { New-PSDrive -Name $letter.Substring(0, 1) -PSProvider FileSystem -Root $root -Credential $credential -Persist -Scope Global | Out-Null }
+    catch { Fail "could not map $letter to the node ($($_.Exception.Message)): is the letter free? (net use $letter /delete frees it)" 69 }
     Say "mapped $letter to your NexNet volume ($url)"
     Say "stop with Ctrl+C: $letter is unmapped and the node stops"
     Wait-Process -Id $node.Id

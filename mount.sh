@@ -22,8 +22,14 @@ if [ "$(uname -s)" = Darwin ]; then
     [ -e "${NEXNET_DATA:-$HOME/.local/share/nexnet}/network.key" ] || ./nexnet init
     ./nexnet node --webdav 127.0.0.1:4780 --background
   }
-  url=$(./nexnet status --json | sed -n 's/.*"webdav":"\([^"]*\)".*/\1/p')
+  status=$(./nexnet status --json)
+  url=$(sed -n 's/.*"webdav":"\([^"]*\)".*/\1/p' <<<"$status")
   [ -n "$url" ] || { say "the running node serves no WebDAV: stop it and run ./mount.sh again"; exit 69; }
+  data=$(sed -n 's/.*"dataDirectory":"\([^"]*\)".*/\1/p' <<<"$status")
+  # The WebDAV password goes into the login keychain, where mount_webdav looks for it, through security's
+  # stdin (printf is a shell builtin): never on a command line, which every user of the Mac can read.
+  server=${url#http://}; server=${server%%/*}
+  printf 'add-internet-password -U -a nexnet -s %s -P %s -r http -l NexNet -w %s\n' "${server%:*}" "${server##*:}" "$(cat "$data/webdav.password")" | security -i >/dev/null
   mount_webdav -S -v NexNet "$url" "$dir"
   pid=$(./nexnet status --json | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
   say "mounted $dir over WebDAV ($url); stop with: umount $dir && kill $pid"

@@ -31,6 +31,9 @@ pid=$!
 for _ in $(seq 1 300); do grep -q '^nexnet: webdav at ' "$work/out" && break; sleep 0.1; done
 url=$(sed -n 's/^nexnet: webdav at \([^ ]*\).*/\1/p' "$work/out")
 [ -n "$url" ] || { cat "$work/out" >&2; exit 1; }
+# The password reaches curl through a netrc file (0600), not its arguments.
+(umask 077; printf 'machine 127.0.0.1 login nexnet password %s\n' "$(cat "$base/data/webdav.password")" > "$work/netrc")
+dav() { curl -sf --netrc-file "$work/netrc" "$@"; }
 
 declare -A results
 for round in $(seq 1 "$rounds"); do
@@ -39,13 +42,13 @@ for round in $(seq 1 "$rounds"); do
   drop
   r=$(seconds dd if="$base/mnt/fuse-$round" of=/dev/null bs=1M status=none)
   drop
-  p=$(seconds curl -sf -T "$work/one" "${url}dav-$round" -o /dev/null)
+  p=$(seconds dav -T "$work/one" "${url}dav-$round" -o /dev/null)
   drop
-  g=$(seconds curl -sf "${url}dav-$round" -o /dev/null)
-  cmp -s <(curl -sf "${url}dav-$round") "$work/one" || { say "round $round: GET returned other bytes"; exit 1; }
+  g=$(seconds dav "${url}dav-$round" -o /dev/null)
+  cmp -s <(dav "${url}dav-$round") "$work/one" || { say "round $round: GET returned other bytes"; exit 1; }
   say "round $round: fuse write $w s, fuse cold read $r s, webdav PUT $p s, webdav GET $g s"
   results[fw]+="$w "; results[fr]+="$r "; results[put]+="$p "; results[get]+="$g "
-  rm -f "$base/mnt/fuse-$round"; curl -sf -X DELETE "${url}dav-$round" -o /dev/null
+  rm -f "$base/mnt/fuse-$round"; dav -X DELETE "${url}dav-$round" -o /dev/null
 done
 
 fw=$(printf '%s\n' ${results[fw]} | median); fr=$(printf '%s\n' ${results[fr]} | median)

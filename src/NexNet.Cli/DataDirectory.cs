@@ -1,3 +1,4 @@
+using NexNet.Cli.Internal;
 using NexNet.Node;
 
 namespace NexNet.Cli;
@@ -5,6 +6,12 @@ namespace NexNet.Cli;
 /// <summary>Where a node keeps its keys, database, chunks, config and logs, and the checks every command makes on it.</summary>
 internal static class DataDirectory
 {
+    private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode OwnerOnlyFolder = OwnerOnlyFile | UnixFileMode.UserExecute;
+
+    /// <summary>The blob store's folder (<c>NexNetNode</c> keeps its blobs there).</summary>
+    private const string BlobFolder = "blobs";
+
     /// <summary>--data, else $NEXNET_DATA, else ~/.local/share/nexnet.</summary>
     public static string Resolve(string? flag) => Path.GetFullPath(
         flag is { Length: > 0 } ? flag
@@ -18,13 +25,13 @@ internal static class DataDirectory
     {
         if (!Directory.Exists(path))
         {
-            throw new CliException($"there is no NexNet data directory at {path}: create one with `nexnet init` (a new volume) or `nexnet join TOKEN` (an existing one), or point --data at yours", ExitCodes.NotFound);
+            throw new CliException($"there is no NexNet data directory at {path}: create one with `nexnet init` (a new volume) or `nexnet join --token-file FILE` (an existing one), or point --data at yours", ExitCodes.NotFound);
         }
 
         RequireAccess(path);
         if (!IsInitialised(path))
         {
-            throw new CliException($"{path} is not a NexNet data directory (no {NexNetNode.NetworkKeyFile}): run `nexnet init` or `nexnet join TOKEN` with --data {path}", ExitCodes.NotFound);
+            throw new CliException($"{path} is not a NexNet data directory (no {NexNetNode.NetworkKeyFile}): run `nexnet init` or `nexnet join --token-file FILE` with --data {path}", ExitCodes.NotFound);
         }
     }
 
@@ -50,7 +57,59 @@ internal static class DataDirectory
         }
         else
         {
-            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            Directory.CreateDirectory(path, OwnerOnlyFolder);
+        }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="path"/> owner-only whatever it was before — the folder and every folder in it 0700,
+    /// every file 0600 — and sets this process's umask to 077, so what the node makes from now on (SQLite's
+    /// meta.db and its -wal and -shm, blob folders, logs, the control socket) is born owner-only. Not walked:
+    /// symbolic links (nothing outside is touched), the blobs in <c>blobs/</c> (ciphertext, written 0600, and
+    /// there can be millions; the folder itself is made 0700), and key files readable by others, which the
+    /// node refuses with a message to check who has read them instead of hiding that they were.
+    /// </summary>
+    public static void MakePrivate(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        _ = Posix.SetUmask(0x3F); // 077
+        try
+        {
+            File.SetUnixFileMode(path, OwnerOnlyFolder);
+            Tighten(new DirectoryInfo(path));
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw PermissionDenied(path);
+        }
+    }
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static void Tighten(DirectoryInfo folder)
+    {
+        foreach (FileSystemInfo entry in folder.EnumerateFileSystemInfos())
+        {
+            if (entry.LinkTarget is not null)
+            {
+                continue;
+            }
+
+            if (entry is DirectoryInfo child)
+            {
+                child.UnixFileMode = OwnerOnlyFolder;
+                if (child.Name != BlobFolder)
+                {
+                    Tighten(child);
+                }
+            }
+            else if (!(entry.Extension == ".key" && (entry.UnixFileMode & ~OwnerOnlyFolder) != 0))
+            {
+                entry.UnixFileMode = OwnerOnlyFile;
+            }
         }
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using NexNet.Node;
+using NexNet.WebDav;
 
 namespace NexNet.Cli;
 
@@ -50,6 +51,10 @@ internal sealed record NodeConfig
     /// <summary>On a storage peer, the most it stores for others, in GiB (0: no limit); past it, pushes are refused.</summary>
     public double StorageQuotaGiB { get; init; }
 
+    /// <summary>Host names (NAME or NAME:PORT) WebDAV requests may name besides the address they reach; any other Host is refused.</summary>
+    [JsonPropertyName("webdavHosts")]
+    public IReadOnlyList<string> WebDavHosts { get; init; } = [];
+
     public static NodeConfig Load(string dataDirectory)
     {
         string path = Path.Combine(dataDirectory, FileName);
@@ -62,6 +67,7 @@ internal sealed record NodeConfig
         {
             NodeConfig config = JsonSerializer.Deserialize<NodeConfig>(File.ReadAllText(path), s_json) ?? new NodeConfig();
             _ = ParseEndPoint(config.Listen, $"\"listen\" in {path}");
+            _ = ParseWebDavHosts(config.WebDavHosts, $"\"webdavHosts\" in {path}");
             return config;
         }
         catch (JsonException e)
@@ -88,6 +94,20 @@ internal sealed record NodeConfig
         CacheLimit = CacheLimitGiB > 0 ? (long)(CacheLimitGiB * (1L << 30)) : 0,
         StorageQuota = StorageQuotaGiB > 0 ? (long)(StorageQuotaGiB * (1L << 30)) : 0,
     };
+
+    /// <summary>The WebDAV host names, each checked: NAME or NAME:PORT, NAME a DNS name or an IP address.</summary>
+    public static IReadOnlyList<string> ParseWebDavHosts(IReadOnlyList<string> hosts, string what)
+    {
+        foreach (string host in hosts)
+        {
+            if (WebDavOptions.ParseHost(host) is null)
+            {
+                throw new CliException($"{what} takes host names, NAME or NAME:PORT (e.g. nas.local or nas.example.org:8443), got \"{host}\"", ExitCodes.Usage);
+            }
+        }
+
+        return hosts;
+    }
 
     public static IPEndPoint ParseEndPoint(string text, string what) =>
         IPEndPoint.TryParse(text, out IPEndPoint? endPoint)

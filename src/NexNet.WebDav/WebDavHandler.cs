@@ -10,26 +10,43 @@ using NexNet.Storage;
 namespace NexNet.WebDav;
 
 /// <summary>
-/// WebDAV (RFC 4918) class 1 and 2 over the <see cref="Volume"/>: every request under the server's
-/// secret path prefix becomes a volume operation. Bodies stream both ways through fixed buffers.
+/// WebDAV (RFC 4918) class 1 and 2 over the <see cref="Volume"/>: every authenticated request becomes a
+/// volume operation. Bodies stream both ways through fixed buffers. A request that names another host is
+/// refused before anything else (<see cref="HostCheck"/>), then one without the password (<see cref="BasicAuthentication"/>).
 /// </summary>
-internal sealed partial class WebDavHandler(Volume volume, string dataDirectory, string prefix, LockManager locks, DeadProperties properties, ILogger log)
+internal sealed partial class WebDavHandler(Volume volume, string dataDirectory, HostCheck hosts, BasicAuthentication authentication, LockManager locks, DeadProperties properties, ILogger log)
 {
     private const int BufferSize = 1 << 20;
+
+    /// <summary>What a file of any type not known to be passive is served as.</summary>
+    private const string Download = "application/octet-stream";
     private static readonly XNamespace s_dav = "DAV:";
 
     public async Task HandleAsync(HttpContext context)
     {
         HttpResponse response = context.Response;
-        response.Headers["DAV"] = "1, 2";
-        response.Headers["MS-Author-Via"] = "DAV";
-        string? path = PathOf(context.Request.Path.Value ?? "");
-        if (path is null)
+
+        // Whatever a browser is shown from here runs nothing with this server's origin: no scripts, forms or
+        // same-origin access (sandbox), and no second guess at a file's type (nosniff).
+        response.Headers.ContentSecurityPolicy = "sandbox";
+        response.Headers.XContentTypeOptions = "nosniff";
+        if (!hosts.Allows(context))
         {
-            response.StatusCode = StatusCodes.Status404NotFound;
+            Log.HostRefused(log, context.Request.Method, context.Request.Host.Value ?? "", context.Connection.RemoteIpAddress?.ToString() ?? "?");
+            response.StatusCode = StatusCodes.Status421MisdirectedRequest;
             return;
         }
 
+        if (!authentication.Allows(context.Request))
+        {
+            response.Headers.WWWAuthenticate = BasicAuthentication.Challenge;
+            response.StatusCode = StatusCodes.Status401Unauthorized;
+            return;
+        }
+
+        response.Headers["DAV"] = "1, 2";
+        response.Headers["MS-Author-Via"] = "DAV";
+        string path = PathOf(context.Request.Path.Value ?? "");
         try
         {
             Task work = context.Request.Method switch
@@ -80,20 +97,15 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
 
     // ------------------------------------------------------------------ paths and names
 
-    /// <summary>The volume path of a request path under the prefix (null outside it).</summary>
-    private string? PathOf(string requestPath)
+    /// <summary>The volume path of a request path.</summary>
+    private static string PathOf(string requestPath)
     {
-        if (!requestPath.StartsWith(prefix, StringComparison.Ordinal) || (requestPath.Length > prefix.Length && requestPath[prefix.Length] != '/'))
-        {
-            return null;
-        }
-
-        string rest = requestPath[prefix.Length..].TrimEnd('/');
+        string rest = requestPath.TrimEnd('/');
         return rest.Length == 0 ? VolumePath.Root : VolumePath.Normalize(rest);
     }
 
     /// <summary>The volume path a Destination or If header's URI names (absolute or absolute-path), or null when it is not this server's.</summary>
-    private string? PathOfUri(HttpContext context, string uri)
+    private static string? PathOfUri(HttpContext context, string uri)
     {
         if (Uri.TryCreate(uri, UriKind.Absolute, out Uri? absolute))
         {
@@ -108,9 +120,9 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
         return uri.StartsWith('/') ? PathOf(Uri.UnescapeDataString(uri)) : null;
     }
 
-    private string HrefOf(string path, bool collection)
+    private static string HrefOf(string path, bool collection)
     {
-        var href = new StringBuilder(prefix);
+        var href = new StringBuilder();
         foreach (string segment in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
             href.Append('/').Append(Uri.EscapeDataString(segment));
@@ -127,18 +139,21 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
     private static string ETagOf(EntryInfo entry) =>
         string.Create(CultureInfo.InvariantCulture, $"\"{entry.Version.Clock:x}-{entry.Size:x}\"");
 
+    /// <summary>
+    /// The type a file is served as. Only passive types are named here: HTML, XHTML, SVG, XML, JavaScript and
+    /// every other type a browser would run or render as a page are <see cref="Download"/>, sent with
+    /// <c>Content-Disposition: attachment</c>, so a file anyone put in the volume never opens as a page of this server.
+    /// </summary>
     private static string ContentTypeOf(string path) => Path.GetExtension(path).ToLowerInvariant() switch
     {
         ".txt" => "text/plain",
-        ".html" or ".htm" => "text/html",
         ".json" => "application/json",
-        ".xml" => "application/xml",
         ".pdf" => "application/pdf",
         ".png" => "image/png",
         ".jpg" or ".jpeg" => "image/jpeg",
         ".gif" => "image/gif",
         ".zip" => "application/zip",
-        _ => "application/octet-stream",
+        _ => Download,
     };
 
     private static Task Status(HttpContext context, int status)
@@ -186,6 +201,11 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
         }
 
         response.ContentType = ContentTypeOf(path);
+        if (response.ContentType == Download)
+        {
+            response.Headers.ContentDisposition = "attachment";
+        }
+
         response.Headers.AcceptRanges = "bytes";
         (long offset, long length) = (0, entry.Size);
         if (context.Request.Headers.Range.ToString() is { Length: > 0 } range)
@@ -353,7 +373,7 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
         string? destination = PathOfUri(context, destinationHeader);
         if (destination is null)
         {
-            response.StatusCode = StatusCodes.Status502BadGateway; // another server, or outside the prefix
+            response.StatusCode = StatusCodes.Status502BadGateway; // another server
             return;
         }
 

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -13,12 +12,16 @@ namespace NexNet.WebDav;
 
 /// <summary>
 /// The node's WebDAV front end on Kestrel, for Explorer, Finder and davfs2 (no driver needed). It binds
-/// to 127.0.0.1 by default and serves only under a random path prefix kept in the data directory
-/// (<c>webdav.prefix</c>, 0600), so other local users cannot browse the volume by guessing the URL.
+/// to 127.0.0.1 by default and asks every request for the data directory's WebDAV password
+/// (<c>webdav.password</c>, 0600) with HTTP Basic authentication; beyond loopback it serves HTTPS only.
 /// </summary>
 public sealed class WebDavServer : IAsyncDisposable
 {
-    public const string PrefixFile = "webdav.prefix";
+    /// <summary>The WebDAV password's file in the data directory.</summary>
+    public const string PasswordFile = "webdav.password";
+
+    /// <summary>Where older versions kept the secret path prefix the password replaces; removed when found.</summary>
+    private const string OldPrefixFile = "webdav.prefix";
 
     private readonly WebApplication _app;
 
@@ -32,14 +35,19 @@ public sealed class WebDavServer : IAsyncDisposable
     /// <summary>SHA-256 of the HTTPS certificate (null over plain HTTP on loopback).</summary>
     public string? CertificateFingerprint { get; }
 
-    /// <summary>The URL to mount, with its prefix and a trailing slash.</summary>
+    /// <summary>The URL to mount (no secret in it: the password is asked for).</summary>
     public string Url { get; }
 
-    public static async Task<WebDavServer> StartAsync(Volume volume, string dataDirectory, IPEndPoint listen, ILogger log, bool https = false)
+    /// <summary>The user name clients give with the password (any is taken).</summary>
+    public static string UserName => BasicAuthentication.UserName;
+
+    public static async Task<WebDavServer> StartAsync(Volume volume, string dataDirectory, WebDavOptions options, ILogger log)
     {
-        ArgumentNullException.ThrowIfNull(listen);
-        string prefix = "/" + PrefixOf(dataDirectory);
-        https |= !IPAddress.IsLoopback(listen.Address);
+        ArgumentNullException.ThrowIfNull(options);
+        IPEndPoint listen = options.Listen;
+        var authentication = new BasicAuthentication(BasicAuthentication.LoadOrCreate(Path.Combine(dataDirectory, PasswordFile)));
+        File.Delete(Path.Combine(dataDirectory, OldPrefixFile));
+        bool https = options.Https || !IPAddress.IsLoopback(listen.Address);
         X509Certificate2? certificate = https ? WebDavCertificate.LoadOrCreate(dataDirectory, listen.Address) : null;
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -56,7 +64,7 @@ public sealed class WebDavServer : IAsyncDisposable
             });
         });
         WebApplication app = builder.Build();
-        var handler = new WebDavHandler(volume, dataDirectory, prefix, new LockManager(), new DeadProperties(volume), log);
+        var handler = new WebDavHandler(volume, dataDirectory, new HostCheck(options.Hosts, listen.Address), authentication, new LockManager(), new DeadProperties(volume), log);
         app.Run(handler.HandleAsync);
         await app.StartAsync();
         var address = new UriBuilder(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
@@ -65,7 +73,7 @@ public sealed class WebDavServer : IAsyncDisposable
             address.Host = Dns.GetHostName(); // a name clients can use (the certificate carries it)
         }
 
-        address.Path = prefix + "/";
+        address.Path = "/";
         return new WebDavServer(app, address.Uri.ToString(), certificate is null ? null : WebDavCertificate.Fingerprint(certificate));
     }
 
@@ -73,29 +81,5 @@ public sealed class WebDavServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
-    }
-
-    /// <summary>The data directory's prefix, made (random, 128 bits, URL-safe) on first use.</summary>
-    private static string PrefixOf(string dataDirectory)
-    {
-        string path = Path.Combine(dataDirectory, PrefixFile);
-        if (File.Exists(path))
-        {
-            return File.ReadAllText(path).Trim();
-        }
-
-        string prefix = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var writer = new StreamWriter(path, options))
-        {
-            writer.Write(prefix);
-        }
-
-        return prefix;
     }
 }

@@ -10,17 +10,19 @@ internal static class NodeCommands
     public static Command Node(GlobalOptions global)
     {
         var background = BackgroundOption();
-        var webDav = WebDavOption();
-        var https = HttpsOption();
-        var command = new Command("node", "Run the node without a mount (a storage peer, or a member that only serves and replicates)") { background, webDav, https };
+        var webDav = new WebDavFlags();
+        var command = new Command("node", "Run the node without a mount (a storage peer, or a member that only serves and replicates)") { background };
+        webDav.AddTo(command);
         command.SetAction((result, cancellationToken) => CommandLine.Guard(async () =>
         {
             string data = global.DataDirectoryOf(result);
             DataDirectory.RequireInitialised(data);
-            NodeOptions options = NodeConfig.Load(data).ToNodeOptions(result.GetValue(global.Listen), global.JoinOf(result));
+            DataDirectory.MakePrivate(data);
+            NodeConfig config = NodeConfig.Load(data);
+            NodeOptions options = config.ToNodeOptions(result.GetValue(global.Listen), global.JoinOf(result));
             return result.GetValue(background)
                 ? await Background.StartAsync(data, null, cancellationToken)
-                : await MountCommand.RunAsync(data, options, null, result.GetValue(global.Verbose), Console.Out, WebDavEndPoint(result, webDav), result.GetValue(https));
+                : await MountCommand.RunAsync(data, options, null, result.GetValue(global.Verbose), Console.Out, webDav.OptionsOf(result, config));
         }));
         return command;
     }
@@ -30,9 +32,9 @@ internal static class NodeCommands
         var directory = new Argument<string>("DIR") { Description = "An empty directory to mount the volume at (with --demo: where a, b and c go)" };
         var demo = new Option<bool>("--demo") { Description = "Mount three connected demo nodes at DIR/a, DIR/b and DIR/c" };
         var background = BackgroundOption();
-        var webDav = WebDavOption();
-        var https = HttpsOption();
-        var command = new Command("mount", "Mount the volume at DIR and run the node (the first run in a new data directory creates a volume)") { directory, demo, background, webDav, https };
+        var webDav = new WebDavFlags();
+        var command = new Command("mount", "Mount the volume at DIR and run the node (the first run in a new data directory creates a volume)") { directory, demo, background };
+        webDav.AddTo(command);
         command.SetAction((result, cancellationToken) => CommandLine.Guard(async () =>
         {
             string mountpoint = Path.GetFullPath(result.GetValue(directory)!);
@@ -58,14 +60,17 @@ internal static class NodeCommands
                 throw new CliException(problem, ExitCodes.Usage);
             }
 
-            if (MountCommand.EnsureVolume(data))
+            bool created = MountCommand.EnsureVolume(data);
+            DataDirectory.MakePrivate(data);
+            if (created)
             {
                 new NodeConfig().Save(data);
                 Console.WriteLine($"nexnet: created a new volume in {data} (network.key and volume.key, mode 0600: keep them safe)");
             }
 
-            NodeOptions options = NodeConfig.Load(data).ToNodeOptions(result.GetValue(global.Listen), global.JoinOf(result));
-            return await MountCommand.RunAsync(data, options, mountpoint, verbose, Console.Out, WebDavEndPoint(result, webDav), result.GetValue(https));
+            NodeConfig config = NodeConfig.Load(data);
+            NodeOptions options = config.ToNodeOptions(result.GetValue(global.Listen), global.JoinOf(result));
+            return await MountCommand.RunAsync(data, options, mountpoint, verbose, Console.Out, webDav.OptionsOf(result, config));
         }));
         return command;
     }
@@ -125,23 +130,6 @@ internal static class NodeCommands
         }));
         return command;
     }
-
-    /// <summary>Where WebDAV listens when it is asked for: 127.0.0.1:4780 unless given.</summary>
-    public const string DefaultWebDav = "127.0.0.1:4780";
-
-    private static Option<string?> WebDavOption() => new("--webdav")
-    {
-        Description = $"Also serve the volume over WebDAV (Explorer, Finder, davfs2) at HOST:PORT (default {DefaultWebDav}), under a secret path",
-        Arity = ArgumentArity.ZeroOrOne,
-    };
-
-    private static System.Net.IPEndPoint? WebDavEndPoint(ParseResult result, Option<string?> option) =>
-        result.GetResult(option) is null ? null : NodeConfig.ParseEndPoint(result.GetValue(option) ?? DefaultWebDav, "--webdav");
-
-    private static Option<bool> HttpsOption() => new("--webdav-https")
-    {
-        Description = "Serve WebDAV over HTTPS with a generated self-signed certificate (always so when --webdav binds beyond 127.0.0.1)",
-    };
 
     private static Option<bool> BackgroundOption() => new("--background")
     {

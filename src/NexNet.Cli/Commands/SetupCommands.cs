@@ -23,6 +23,7 @@ internal static class SetupCommands
             _ = NodeConfig.ParseEndPoint(config.Listen, "--listen");
             RefuseExisting(data);
             DataDirectory.Create(data);
+            DataDirectory.MakePrivate(data);
             KeyFile.CreateNew(Path.Combine(data, NexNetNode.NetworkKeyFile));
             KeyFile.CreateNew(Path.Combine(data, NexNetNode.VolumeKeyFile));
             config.Save(data);
@@ -76,8 +77,8 @@ internal static class SetupCommands
             {
                 Console.WriteLine(token);
                 Console.Error.WriteLine(member
-                    ? $"nexnet: on the other machine run `nexnet join TOKEN`; it will dial {bootstrap}. The token holds the volume key: whoever has it can read every file."
-                    : $"nexnet: on the other machine run `nexnet join TOKEN`; it will dial {bootstrap} and store chunks it cannot read.");
+                    ? $"nexnet: on the other machine run `nexnet join --token-file FILE` (or with the token on stdin); it will dial {bootstrap}. The token holds the volume key: whoever has it can read every file."
+                    : $"nexnet: on the other machine run `nexnet join --token-file FILE` (or with the token on stdin); it will dial {bootstrap} and store chunks it cannot read.");
             }
 
             return ExitCodes.Ok;
@@ -87,11 +88,16 @@ internal static class SetupCommands
 
     public static Command Join(GlobalOptions global)
     {
-        var token = new Argument<string>("TOKEN") { Description = "What `nexnet invite` printed on a machine already in the network" };
-        var command = new Command("join", "Set up this machine's data directory from an invite token") { token };
+        var token = new Argument<string?>("TOKEN")
+        {
+            Description = "What `nexnet invite` printed; left out or -: read from stdin (an argument is visible to other users and kept in shell history)",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var tokenFile = new Option<string?>("--token-file") { Description = "Read the token from this file" };
+        var command = new Command("join", "Set up this machine's data directory from an invite token (on stdin, in --token-file, or as an argument)") { token, tokenFile };
         command.SetAction((result, cancellationToken) => CommandLine.Guard(() =>
         {
-            InviteToken invite = InviteToken.Decode(result.GetValue(token)!);
+            InviteToken invite = InviteToken.Decode(ReadToken(result.GetValue(token), result.GetValue(tokenFile)));
             string data = global.DataDirectoryOf(result);
             if (TryAddPublicKey(data, invite))
             {
@@ -107,6 +113,7 @@ internal static class SetupCommands
             };
             _ = NodeConfig.ParseEndPoint(config.Listen, "--listen");
             DataDirectory.Create(data);
+            DataDirectory.MakePrivate(data);
             KeyFile.Write(Path.Combine(data, NexNetNode.NetworkKeyFile), invite.NetworkSecret);
             if (invite.VolumeSecret is { } volume)
             {
@@ -174,6 +181,38 @@ internal static class SetupCommands
 
         KeyFile.WritePublic(Path.Combine(data, NexNetNode.VolumePublicKeyFile), invite.VolumePublicKey);
         return true;
+    }
+
+    /// <summary>The token from --token-file, stdin (no argument, or -), or the argument, which is warned about.</summary>
+    private static string ReadToken(string? argument, string? file)
+    {
+        if (file is not null)
+        {
+            if (argument is not null)
+            {
+                throw new CliException("give the token once: with --token-file, on stdin, or as an argument", ExitCodes.Usage);
+            }
+
+            return File.Exists(file)
+                ? File.ReadAllText(file).Trim()
+                : throw new CliException($"the token file {file} does not exist", ExitCodes.NotFound);
+        }
+
+        if (argument is not null && argument != "-")
+        {
+            Console.Error.WriteLine("nexnet: warning: a token given as an argument can be seen by other users of this machine (ps) and stays in your shell history; use `nexnet join --token-file FILE` or give it on stdin");
+            return argument;
+        }
+
+        if (!Console.IsInputRedirected)
+        {
+            Console.Error.Write("nexnet: paste the invite token and press Enter: ");
+        }
+
+        string read = (Console.IsInputRedirected ? Console.In.ReadToEnd() : Console.ReadLine() ?? "").Trim();
+        return read.Length > 0
+            ? read
+            : throw new CliException("no invite token on stdin: pipe it in (`nexnet join < FILE`), use --token-file FILE, or give it as an argument", ExitCodes.Usage);
     }
 
     private static void RefuseExisting(string data)

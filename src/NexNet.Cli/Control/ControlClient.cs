@@ -87,6 +87,7 @@ internal sealed class ControlClient : IAsyncDisposable
             "integrity" => ExitCodes.Integrity,
             "io" => ExitCodes.IO,
             "unavailable" => ExitCodes.Unavailable,
+            "permission" => ExitCodes.Permission,
             _ => ExitCodes.Internal,
         };
         throw new CliException(message, code);

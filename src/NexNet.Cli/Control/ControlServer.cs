@@ -10,8 +10,9 @@ namespace NexNet.Cli.Control;
 
 /// <summary>
 /// The running node's local endpoint for <c>put</c>, <c>get</c>, <c>ls</c>, <c>rm</c> and <c>status</c>: a Unix
-/// socket in the data directory, mode 0600 (the data directory itself is 0700), so only its owner can
-/// reach it. It also tells a second node that the data directory is already in use.
+/// socket in the data directory, born owner-only (the node runs under umask 077, and the data directory is
+/// 0700), and on Linux each connection's peer is checked with SO_PEERCRED: the node's own user and root are
+/// served, anyone else is refused with one log line. It also tells a second node that the data directory is already in use.
 /// </summary>
 internal sealed class ControlServer : IAsyncDisposable
 {
@@ -72,11 +73,7 @@ internal sealed class ControlServer : IAsyncDisposable
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            listener.Bind(new UnixDomainSocketEndPoint(path));
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
+            listener.Bind(new UnixDomainSocketEndPoint(path)); // owner-only from birth: see DataDirectory.MakePrivate
             listener.Listen(16);
         }
         catch
@@ -128,7 +125,15 @@ internal sealed class ControlServer : IAsyncDisposable
         CancellationToken stop = _stopping.Token;
         try
         {
+            (int Pid, uint Uid)? peer = PeerCredentials.Of(client);
             JsonObject? request = await ControlFrames.ReadAsync(stream, stop);
+            if (peer is { } refused && !PeerCredentials.IsAllowed(refused.Uid))
+            {
+                Log.ControlRefused(_log, refused.Uid, refused.Pid);
+                await ControlFrames.WriteAsync(stream, Error("permission", $"this node serves only the user it runs as and root; uid {refused.Uid} may not use it"), stop);
+                return;
+            }
+
             if (request is null)
             {
                 return;

@@ -39,8 +39,9 @@ public sealed class CliSetupTests
         Assert.True(invite.Exit == 0, invite.ToString());
         Assert.StartsWith("nexnet1.", invite.Stdout, StringComparison.Ordinal);
         Assert.Contains("it will dial 127.0.0.1:4998", invite.Stderr, StringComparison.Ordinal);
-        Nexnet.Result joined = await Nexnet.RunAsync("join", invite.Stdout, "--data", temp.Combine("b"));
+        Nexnet.Result joined = await Nexnet.RunWithInputAsync(invite.Stdout + "\n", "join", "--data", temp.Combine("b"));
         Assert.True(joined.Exit == 0, joined.ToString());
+        Assert.Equal("", joined.Stderr);
         Assert.Contains("joined the volume", joined.Stdout, StringComparison.Ordinal);
         Assert.Equal(File.ReadAllBytes(Path.Combine(a, "network.key")), File.ReadAllBytes(temp.Combine("b", "network.key")));
         Assert.Equal(File.ReadAllBytes(Path.Combine(a, "volume.key")), File.ReadAllBytes(temp.Combine("b", "volume.key")));
@@ -49,8 +50,10 @@ public sealed class CliSetupTests
 
         Nexnet.Result storage = await Nexnet.RunAsync("invite", "--storage-only", "--address", "10.1.2.3:7000", "--data", a);
         Assert.True(storage.Exit == 0, storage.ToString());
-        Nexnet.Result peer = await Nexnet.RunAsync("join", storage.Stdout, "--data", temp.Combine("c"));
+        File.WriteAllText(temp.Combine("storage.token"), storage.Stdout + "\n");
+        Nexnet.Result peer = await Nexnet.RunAsync("join", "--token-file", temp.Combine("storage.token"), "--data", temp.Combine("c"));
         Assert.True(peer.Exit == 0, peer.ToString());
+        Assert.Equal("", peer.Stderr);
         Assert.Contains("joined as a storage peer", peer.Stdout, StringComparison.Ordinal);
         Assert.True(File.Exists(temp.Combine("c", "network.key")));
         Assert.False(File.Exists(temp.Combine("c", "volume.key")), "a storage peer gets no volume key");
@@ -58,24 +61,100 @@ public sealed class CliSetupTests
     }
 
     [Fact]
+    public async Task A_token_given_as_an_argument_still_joins_with_a_warning_and_two_tokens_are_refused()
+    {
+        using var temp = new TempDirectory();
+        string a = temp.Combine("a");
+        string token = await NewVolumeTokenAsync(a, 4996);
+        File.WriteAllText(temp.Combine("token"), token);
+
+        Nexnet.Result both = await Nexnet.RunAsync("join", token, "--token-file", temp.Combine("token"), "--data", temp.Combine("b"));
+        Assert.Equal(64, both.Exit);
+        Assert.Equal("nexnet: give the token once: with --token-file, on stdin, or as an argument", both.Stderr);
+        Nexnet.Result missing = await Nexnet.RunAsync("join", "--token-file", temp.Combine("nope"), "--data", temp.Combine("b"));
+        Assert.Equal(66, missing.Exit);
+        Assert.False(Directory.Exists(temp.Combine("b")), "a refused join creates nothing");
+
+        Nexnet.Result joined = await Nexnet.RunAsync("join", token, "--data", temp.Combine("b"));
+        Assert.True(joined.Exit == 0, joined.ToString());
+        Assert.Equal("nexnet: warning: a token given as an argument can be seen by other users of this machine (ps) and stays in your shell history; use `nexnet join --token-file FILE` or give it on stdin", joined.Stderr);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(a, "volume.key")), File.ReadAllBytes(temp.Combine("b", "volume.key")));
+    }
+
+    [Fact]
+    public async Task Init_join_and_node_make_a_loose_data_directory_owner_only()
+    {
+        using var temp = new TempDirectory();
+        string outside = temp.Combine("outside.txt");
+        File.WriteAllText(outside, "not the node's");
+        File.SetUnixFileMode(outside, Loose);
+        foreach (string name in new[] { "a", "b" })
+        {
+            // Left 0755 with a 0644 log from an earlier try, as an ordinary mkdir and umask 022 make them.
+            Directory.CreateDirectory(temp.Combine(name, "logs"));
+            File.WriteAllText(temp.Combine(name, "logs", "old.log"), "earlier");
+            File.SetUnixFileMode(temp.Combine(name), LooseFolder);
+            File.SetUnixFileMode(temp.Combine(name, "logs"), LooseFolder);
+            File.SetUnixFileMode(temp.Combine(name, "logs", "old.log"), Loose);
+            File.CreateSymbolicLink(temp.Combine(name, "link.txt"), outside);
+        }
+
+        Assert.Equal(0, (await Nexnet.RunAsync("init", "--data", temp.Combine("a"), "--listen", "127.0.0.1:0")).Exit);
+        AssertOwnerOnly(temp.Combine("a"), "config.json", "logs/", "logs/old.log");
+        Nexnet.Result invite = await Nexnet.RunAsync("invite", "--address", "127.0.0.1:1", "--data", temp.Combine("a"));
+        Assert.Equal(0, (await Nexnet.RunWithInputAsync(invite.Stdout, "join", "--data", temp.Combine("b"), "--listen", "127.0.0.1:0")).Exit);
+        AssertOwnerOnly(temp.Combine("b"), "config.json", "logs/", "logs/old.log");
+        Assert.Equal(Loose, File.GetUnixFileMode(outside)); // a link is not followed
+
+        // A data directory loosened after init is tightened by the node, and what the node makes (SQLite's files,
+        // the blob store, its log, WebDAV's prefix, its certificate) is born owner-only.
+        string data = temp.Combine("a");
+        File.SetUnixFileMode(data, LooseFolder);
+        File.SetUnixFileMode(Path.Combine(data, "config.json"), Loose);
+        File.SetUnixFileMode(Path.Combine(data, "logs"), LooseFolder);
+        await using CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0");
+        AssertOwnerOnly(data, "config.json", "logs/", "logs/old.log", "logs/nexnet.log", "meta.db", "meta.db-wal", "meta.db-shm", "node.crt", "node.key", "webdav.password", "blobs/");
+        Assert.Equal((UnixFileMode)0, File.GetUnixFileMode(Path.Combine(data, "control.sock")) & (UnixFileMode)0x3F); // nothing for group or others
+    }
+
+    private const UnixFileMode Loose = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead; // 0644
+    private const UnixFileMode LooseFolder = Loose | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute; // 0755
+
+    /// <summary>The data directory is 0700, each named file 0600 and each named folder (a trailing /) 0700.</summary>
+    private static void AssertOwnerOnly(string data, params string[] names)
+    {
+        const UnixFileMode File600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        const UnixFileMode Folder700 = File600 | UnixFileMode.UserExecute;
+        Assert.True(File.GetUnixFileMode(data) == Folder700, $"{data}: {File.GetUnixFileMode(data)}");
+        foreach (string name in names)
+        {
+            string path = Path.Combine(data, name.TrimEnd('/'));
+            UnixFileMode expected = name.EndsWith('/') ? Folder700 : File600;
+            Assert.True(File.GetUnixFileMode(path) == expected, $"{name}: {File.GetUnixFileMode(path)}, expected {expected}");
+        }
+    }
+
+    [Fact]
     public async Task Bad_and_truncated_tokens_are_refused_with_nothing_created()
     {
         using var temp = new TempDirectory();
         string a = temp.Combine("a");
-        Assert.Equal(0, (await Nexnet.RunAsync("init", "--data", a, "--listen", "127.0.0.1:4997")).Exit);
-        string token = (await Nexnet.RunAsync("invite", "--data", a)).Stdout;
+        string token = await NewVolumeTokenAsync(a, 4997);
 
-        Nexnet.Result garbage = await Nexnet.RunAsync("join", "hello-world", "--data", temp.Combine("b"));
+        Nexnet.Result garbage = await Nexnet.RunWithInputAsync("hello-world", "join", "-", "--data", temp.Combine("b"));
         Assert.Equal(65, garbage.Exit);
         Assert.Equal("nexnet: this is not a NexNet invite token (one starts with \"nexnet1.\"): ask for a new one with `nexnet invite`", garbage.Stderr);
 
-        Nexnet.Result truncated = await Nexnet.RunAsync("join", token[..(token.Length - 5)], "--data", temp.Combine("b"));
+        Nexnet.Result truncated = await Nexnet.RunWithInputAsync(token[..(token.Length - 5)], "join", "--data", temp.Combine("b"));
         Assert.Equal(65, truncated.Exit);
         Assert.Equal("nexnet: the invite token is damaged or cut short (its check does not match): copy the whole token again, it is one line", truncated.Stderr);
 
         char flipped = token[20] == 'A' ? 'B' : 'A';
-        Nexnet.Result mistyped = await Nexnet.RunAsync("join", token[..20] + flipped + token[21..], "--data", temp.Combine("b"));
+        Nexnet.Result mistyped = await Nexnet.RunWithInputAsync(token[..20] + flipped + token[21..], "join", "--data", temp.Combine("b"));
         Assert.Equal(65, mistyped.Exit);
+        Nexnet.Result empty = await Nexnet.RunAsync("join", "--data", temp.Combine("b"));
+        Assert.Equal(64, empty.Exit);
+        Assert.Equal("nexnet: no invite token on stdin: pipe it in (`nexnet join < FILE`), use --token-file FILE, or give it as an argument", empty.Stderr);
         Assert.False(Directory.Exists(temp.Combine("b")), "a refused token creates nothing");
     }
 
@@ -88,7 +167,7 @@ public sealed class CliSetupTests
         {
             Nexnet.Result result = await Nexnet.RunAsync([.. command, "--data", missing]);
             Assert.True(result.Exit == 66, $"{command[0]}: {result}");
-            Assert.Equal($"nexnet: there is no NexNet data directory at {missing}: create one with `nexnet init` (a new volume) or `nexnet join TOKEN` (an existing one), or point --data at yours", result.Stderr);
+            Assert.Equal($"nexnet: there is no NexNet data directory at {missing}: create one with `nexnet init` (a new volume) or `nexnet join --token-file FILE` (an existing one), or point --data at yours", result.Stderr);
         }
     }
 
@@ -179,6 +258,15 @@ public sealed class CliSetupTests
         Nexnet.Result bad = await Nexnet.RunAsync("demo", "--ports", "1,2");
         Assert.Equal(64, bad.Exit);
         Assert.Equal("nexnet: --ports needs three ports separated by commas, e.g. 3000,4000,5000; got \"1,2\"", bad.Stderr);
+    }
+
+    /// <summary>Makes a volume in <paramref name="data"/> listening on 127.0.0.1:<paramref name="port"/> and returns a member invite to it.</summary>
+    private static async Task<string> NewVolumeTokenAsync(string data, int port)
+    {
+        Assert.Equal(0, (await Nexnet.RunAsync("init", "--data", data, "--listen", $"127.0.0.1:{port}")).Exit);
+        Nexnet.Result invite = await Nexnet.RunAsync("invite", "--data", data);
+        Assert.True(invite.Exit == 0, invite.ToString());
+        return invite.Stdout;
     }
 
     private static async Task<int> RunAsync(string program, params string[] args)

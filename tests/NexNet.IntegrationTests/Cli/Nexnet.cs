@@ -17,7 +17,12 @@ internal static class Nexnet
     public static Task<Result> RunAsync(params string[] args) => RunWithAsync(null, args);
 
     /// <summary>Runs under <paramref name="wrapper"/> (e.g. setpriv …) when given.</summary>
-    public static async Task<Result> RunWithAsync(string[]? wrapper, params string[] args)
+    public static Task<Result> RunWithAsync(string[]? wrapper, params string[] args) => RunAsync(wrapper, null, args);
+
+    /// <summary>Runs with <paramref name="input"/> on its stdin (then closed).</summary>
+    public static Task<Result> RunWithInputAsync(string input, params string[] args) => RunAsync(null, input, args);
+
+    private static async Task<Result> RunAsync(string[]? wrapper, string? input, string[] args)
     {
         string[] command = [.. wrapper ?? [], Dotnet, Dll, .. args];
         var info = new ProcessStartInfo(command[0])
@@ -33,6 +38,11 @@ internal static class Nexnet
         }
 
         using var process = Process.Start(info)!;
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+        }
+
         process.StandardInput.Close();
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();

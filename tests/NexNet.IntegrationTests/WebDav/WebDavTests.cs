@@ -18,7 +18,7 @@ public sealed partial class WebDavTests
         using var temp = new TempDirectory();
         await using CliNode node = await CliNode.StartAsync(temp.Combine("data"), "--webdav", "127.0.0.1:0");
         Assert.StartsWith("http://127.0.0.1:", node.WebDavUrl, StringComparison.Ordinal);
-        string output = await Shell.RunAsync($"cd '{temp.Path}' && litmus '{node.WebDavUrl}' 2>&1 || true", TimeSpan.FromMinutes(5));
+        string output = await Shell.RunAsync($"cd '{temp.Path}' && litmus '{node.WebDavUrl}' nexnet '{WebDavAuth.PasswordOf(node.DataDirectory)}' 2>&1 || true", TimeSpan.FromMinutes(5));
         foreach (string suite in new[] { "basic", "copymove", "props", "locks", "http" })
         {
             Match summary = Regex.Match(output, $@"<- summary for `{suite}': of (\d+) tests run: (\d+) passed, (\d+) failed");
@@ -28,17 +28,137 @@ public sealed partial class WebDavTests
     }
 
     [Fact]
-    public async Task Requests_outside_the_secret_prefix_find_nothing()
+    public async Task Requests_without_the_password_are_refused_and_the_url_carries_no_secret()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.Combine("data");
+        Directory.CreateDirectory(data);
+        File.WriteAllText(Path.Combine(data, "webdav.prefix"), "0123456789abcdef0123456789abcdef"); // what older versions used instead
+        await using CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0");
+        var url = new Uri(node.WebDavUrl!);
+        Assert.Equal("/", url.AbsolutePath);
+        Assert.False(File.Exists(Path.Combine(data, "webdav.prefix")), "the old prefix is gone");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(data, "webdav.password")));
+        Assert.Matches("^[0-9a-f]{32}$", WebDavAuth.PasswordOf(data));
+        CancellationToken cancel = TestContext.Current.CancellationToken;
+
+        using var anonymous = new HttpClient();
+        using HttpResponseMessage asked = await anonymous.GetAsync(url, cancel);
+        Assert.Equal(HttpStatusCode.Unauthorized, asked.StatusCode);
+        Assert.Equal("Basic realm=\"NexNet\", charset=\"UTF-8\"", Assert.Single(asked.Headers.WwwAuthenticate).ToString());
+        AssertSandboxed(asked);
+        using var propfind = new HttpRequestMessage(new HttpMethod("PROPFIND"), url);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.SendAsync(propfind, cancel)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PutAsync(new Uri(url, "x.txt"), new StringContent("x"), cancel)).StatusCode);
+        using var wrong = new HttpClient();
+        wrong.DefaultRequestHeaders.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("nexnet:" + new string('0', 32))));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await wrong.GetAsync(url, cancel)).StatusCode);
+
+        using HttpClient http = WebDavAuth.ClientOf(data);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(url, cancel)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri(url, "x.txt"), cancel)).StatusCode); // the refused PUT stored nothing
+        Assert.Contains(node.Process.Lines, l => l.StartsWith($"nexnet: webdav user nexnet, password in {Path.Combine(data, "webdav.password")} ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_request_naming_another_host_is_refused_with_421_and_one_log_line()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.Combine("data");
+        await using CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0", "--webdav-host", "nas.example");
+        var url = new Uri(node.WebDavUrl!);
+        string log = Path.Combine(data, "logs", "nexnet.log");
+
+        // What a browser sends once a page's name (evil.example) has been pointed at 127.0.0.1: the right URL, a foreign Host.
+        Assert.StartsWith("HTTP/1.1 421 ", await RawGetAsync(url, "evil.example", data), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 421 ", await RawGetAsync(url, $"evil.example:{url.Port}", data), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 421 ", await RawGetAsync(url, $"127.0.0.2:{url.Port}", data), StringComparison.Ordinal); // an address it was not reached on
+        Assert.StartsWith("HTTP/1.1 421 ", await RawGetAsync(url, $"127.0.0.1:{url.Port + 1}", data), StringComparison.Ordinal);
+        await Eventually.WaitAsync(() => File.ReadAllLines(log).Count(l => l.Contains("webdav: refused GET from 127.0.0.1 (421): its Host header \"evil.example\"", StringComparison.Ordinal)) == 1,
+            TimeSpan.FromSeconds(10), "one log line for the refused evil.example request", () => File.ReadAllText(log));
+
+        // The address it serves on, localhost (it listens on loopback) and the configured name are this server.
+        Assert.StartsWith("HTTP/1.1 200 ", await RawGetAsync(url, $"127.0.0.1:{url.Port}", data), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 200 ", await RawGetAsync(url, $"localhost:{url.Port}", data), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 200 ", await RawGetAsync(url, $"NAS.example:{url.Port}", data), StringComparison.Ordinal);
+        using HttpClient http = WebDavAuth.ClientOf(data);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(url, TestContext.Current.CancellationToken)).StatusCode);
+        Assert.Single(File.ReadAllLines(log), l => l.Contains("webdav: refused", StringComparison.Ordinal) && l.Contains("\"evil.example\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Files_are_served_sandboxed_and_active_types_as_downloads()
     {
         using var temp = new TempDirectory();
         await using CliNode node = await CliNode.StartAsync(temp.Combine("data"), "--webdav", "127.0.0.1:0");
+        using HttpClient http = WebDavAuth.ClientOf(node.DataDirectory);
+        CancellationToken cancel = TestContext.Current.CancellationToken;
+        const string Page = "<html><body><script>fetch('/').then(r => r.text()).then(alert)</script></body></html>";
+        foreach (string name in new[] { "page.html", "page.HTM", "image.svg", "page.xhtml", "data.xml", "app.js", "notes.txt" })
+        {
+            Assert.Equal(HttpStatusCode.Created, (await http.PutAsync(node.WebDavUrl + name, new StringContent(Page), cancel)).StatusCode);
+        }
+
+        foreach (string name in new[] { "page.html", "page.HTM", "image.svg", "page.xhtml", "data.xml", "app.js" })
+        {
+            using HttpResponseMessage response = await http.GetAsync(node.WebDavUrl + name, cancel);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(Page, await response.Content.ReadAsStringAsync(cancel));
+            Assert.Equal("application/octet-stream", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal("attachment", response.Content.Headers.ContentDisposition?.DispositionType);
+            AssertSandboxed(response);
+        }
+
+        // A passive type keeps its type and opens inline, sandboxed all the same; so does the folder listing.
+        using HttpResponseMessage text = await http.GetAsync(node.WebDavUrl + "notes.txt", cancel);
+        Assert.Equal("text/plain", text.Content.Headers.ContentType?.MediaType);
+        Assert.Null(text.Content.Headers.ContentDisposition);
+        AssertSandboxed(text);
+        using HttpResponseMessage listing = await http.GetAsync(node.WebDavUrl, cancel);
+        Assert.Equal("text/html", listing.Content.Headers.ContentType?.MediaType);
+        AssertSandboxed(listing);
+        Assert.DoesNotContain("<script>", await listing.Content.ReadAsStringAsync(cancel), StringComparison.Ordinal);
+
+        // PROPFIND reports the type GET serves.
+        Assert.Matches("getcontenttype>application/octet-stream</", await PropFindAsync(http, node.WebDavUrl + "page.html"));
+    }
+
+    private static void AssertSandboxed(HttpResponseMessage response)
+    {
+        Assert.Equal("sandbox", Assert.Single(response.Headers.GetValues("Content-Security-Policy")));
+        Assert.Equal("nosniff", Assert.Single(response.Headers.GetValues("X-Content-Type-Options")));
+    }
+
+    [Fact]
+    public async Task Webdav_host_names_come_from_config_json_and_a_bad_one_is_refused_at_start()
+    {
+        using var temp = new TempDirectory();
+        string data = temp.Combine("data");
+        Assert.Equal(0, (await Nexnet.RunAsync("init", "--data", data, "--listen", "127.0.0.1:0")).Exit);
+        string config = Path.Combine(data, "config.json");
+        Assert.Contains("\"webdavHosts\": []", File.ReadAllText(config), StringComparison.Ordinal);
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"webdavHosts\": []", "\"webdavHosts\": [\"http://nas.example/\"]", StringComparison.Ordinal));
+        Nexnet.Result bad = await Nexnet.RunAsync("node", "--data", data, "--webdav", "127.0.0.1:0");
+        Assert.Equal(64, bad.Exit);
+        Assert.Equal($"nexnet: \"webdavHosts\" in {config} takes host names, NAME or NAME:PORT (e.g. nas.local or nas.example.org:8443), got \"http://nas.example/\"", bad.Stderr);
+
+        File.WriteAllText(config, File.ReadAllText(config).Replace("http://nas.example/", "nas.example", StringComparison.Ordinal));
+        await using CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0");
         var url = new Uri(node.WebDavUrl!);
-        using var http = new HttpClient();
-        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri(url, "/"), TestContext.Current.CancellationToken)).StatusCode);
-        using var propfind = new HttpRequestMessage(new HttpMethod("PROPFIND"), new Uri(url, "/"));
-        Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync(propfind, TestContext.Current.CancellationToken)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(url, TestContext.Current.CancellationToken)).StatusCode);
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(temp.Combine("data", "webdav.prefix")));
+        Assert.StartsWith("HTTP/1.1 200 ", await RawGetAsync(url, $"nas.example:{url.Port}", data), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 421 ", await RawGetAsync(url, $"other.example:{url.Port}", data), StringComparison.Ordinal);
+    }
+
+    /// <summary>A GET of <paramref name="url"/> over a plain socket with the Host header given and <paramref name="data"/>'s password; the response's head.</summary>
+    private static async Task<string> RawGetAsync(Uri url, string host, string data)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(url.Host, url.Port, TestContext.Current.CancellationToken);
+        await using System.Net.Sockets.NetworkStream stream = client.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET {url.AbsolutePath} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {WebDavAuth.HeaderOf(data)}\r\nConnection: close\r\n\r\n"), TestContext.Current.CancellationToken);
+        using var reader = new StreamReader(stream, System.Text.Encoding.ASCII);
+        string response = await reader.ReadToEndAsync(TestContext.Current.CancellationToken);
+        return response[..response.IndexOf("\r\n\r\n", StringComparison.Ordinal)];
     }
 
     [Fact]
@@ -46,12 +166,12 @@ public sealed partial class WebDavTests
     {
         using var temp = new TempDirectory();
         string data = temp.Combine("data");
-        using var http = new HttpClient();
         CancellationToken cancel = TestContext.Current.CancellationToken;
         const string Marker = "finder-label-7f3a";
         string url;
         await using (CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0"))
         {
+            using HttpClient http = WebDavAuth.ClientOf(data);
             url = node.WebDavUrl! + "doc.txt";
             Assert.Equal(HttpStatusCode.Created, (await http.PutAsync(url, new StringContent("v1"), cancel)).StatusCode);
             using var patch = new HttpRequestMessage(new HttpMethod("PROPPATCH"), url)
@@ -69,6 +189,7 @@ public sealed partial class WebDavTests
 
         await using (CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0"))
         {
+            using HttpClient http = WebDavAuth.ClientOf(data); // the same password after a restart
             url = node.WebDavUrl! + "doc.txt";
             Assert.Contains(Marker, await PropFindAsync(http, url), StringComparison.Ordinal);
             Assert.Equal(HttpStatusCode.NoContent, (await http.PutAsync(url, new StringContent("v2"), cancel)).StatusCode);
@@ -105,7 +226,7 @@ public sealed partial class WebDavTests
             ServerCertificateCustomValidationCallback = (_, certificate, _, _) =>
                 certificate is not null && Convert.ToHexString(certificate.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256)) == pinned,
         };
-        using var https = new HttpClient(handler);
+        using HttpClient https = WebDavAuth.ClientOf(data, handler);
         CancellationToken cancel = TestContext.Current.CancellationToken;
         Assert.Equal(HttpStatusCode.Created, (await https.PutAsync(new Uri(url, "secret.txt"), new StringContent("over tls"), cancel)).StatusCode);
         Assert.Equal("over tls", await https.GetStringAsync(new Uri(url, "secret.txt"), cancel));
@@ -125,23 +246,23 @@ public sealed partial class WebDavTests
         string token = (await Nexnet.RunAsync("invite", "--data", temp.Combine("a"), "--address", a.Address)).Stdout;
         Assert.Equal(0, (await Nexnet.RunAsync("join", token, "--data", temp.Combine("b"), "--listen", "127.0.0.1:0")).Exit);
         await using CliNode b = await CliNode.StartAsync(temp.Combine("b"), "--webdav", "127.0.0.1:0");
-        using var http = new HttpClient();
+        using HttpClient httpA = WebDavAuth.ClientOf(temp.Combine("a")), httpB = WebDavAuth.ClientOf(temp.Combine("b")); // each node has its own password
         CancellationToken cancel = TestContext.Current.CancellationToken;
 
         byte[] viaDav = RandomNumberGenerator.GetBytes(5_000_000);
-        Assert.Equal(HttpStatusCode.Created, (await http.PutAsync(url + "from-dav.bin", new ByteArrayContent(viaDav), cancel)).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await httpA.PutAsync(url + "from-dav.bin", new ByteArrayContent(viaDav), cancel)).StatusCode);
         Assert.Equal(viaDav, await File.ReadAllBytesAsync(a.PathOf("from-dav.bin"), cancel));
-        await Eventually.WaitAsync(() => ExistsAsync(http, b.WebDavUrl + "from-dav.bin"), TimeSpan.FromSeconds(30), "b has the record");
-        Assert.Equal(viaDav, await http.GetByteArrayAsync(b.WebDavUrl + "from-dav.bin", cancel));
+        await Eventually.WaitAsync(() => ExistsAsync(httpB, b.WebDavUrl + "from-dav.bin"), TimeSpan.FromSeconds(30), "b has the record");
+        Assert.Equal(viaDav, await httpB.GetByteArrayAsync(b.WebDavUrl + "from-dav.bin", cancel));
 
         byte[] viaFuse = RandomNumberGenerator.GetBytes(3_000_000);
         await File.WriteAllBytesAsync(a.PathOf("from-fuse.bin"), viaFuse, cancel);
-        Assert.Equal(viaFuse, await http.GetByteArrayAsync(url + "from-fuse.bin", cancel));
-        await Eventually.WaitAsync(() => ExistsAsync(http, b.WebDavUrl + "from-fuse.bin"), TimeSpan.FromSeconds(30), "b has the record");
-        Assert.Equal(viaFuse, await http.GetByteArrayAsync(b.WebDavUrl + "from-fuse.bin", cancel));
+        Assert.Equal(viaFuse, await httpA.GetByteArrayAsync(url + "from-fuse.bin", cancel));
+        await Eventually.WaitAsync(() => ExistsAsync(httpB, b.WebDavUrl + "from-fuse.bin"), TimeSpan.FromSeconds(30), "b has the record");
+        Assert.Equal(viaFuse, await httpB.GetByteArrayAsync(b.WebDavUrl + "from-fuse.bin", cancel));
 
         byte[] viaB = RandomNumberGenerator.GetBytes(2_000_000);
-        Assert.Equal(HttpStatusCode.Created, (await http.PutAsync(b.WebDavUrl + "from-b.bin", new ByteArrayContent(viaB), cancel)).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await httpB.PutAsync(b.WebDavUrl + "from-b.bin", new ByteArrayContent(viaB), cancel)).StatusCode);
         await Eventually.WaitAsync(() => File.Exists(a.PathOf("from-b.bin")), TimeSpan.FromSeconds(30), "a's mount shows b's file");
         Assert.Equal(viaB, await File.ReadAllBytesAsync(a.PathOf("from-b.bin"), cancel));
     }
@@ -157,12 +278,16 @@ public sealed partial class WebDavTests
         await File.WriteAllBytesAsync(big, RandomNumberGenerator.GetBytes(200 << 20), TestContext.Current.CancellationToken);
         try
         {
-            // davfs2 asks for a user name and password; the server needs none (the secret prefix is the key).
-            // buf_size 64: davfs2 1.7 (its own FUSE code, not libfuse's) cannot list directories on Linux 6.16
-            // and later with its default buffer (alisarctl/davfs2#22); this is that issue's workaround.
-            await File.WriteAllTextAsync(temp.Combine("davfs2.conf"), "buf_size 64\n", TestContext.Current.CancellationToken);
+            // The password goes in davfs2's secrets file (0600, which davfs2 insists on), never on its command line;
+            // ask_auth 0: it must not fall back to asking. buf_size 64: davfs2 1.7 (its own FUSE code, not
+            // libfuse's) cannot list directories on Linux 6.16 and later with its default buffer
+            // (alisarctl/davfs2#22); this is that issue's workaround.
+            string secrets = temp.Combine("davfs2.secrets");
+            File.WriteAllText(secrets, $"{node.WebDavUrl} nexnet {WebDavAuth.PasswordOf(node.DataDirectory)}\n");
+            File.SetUnixFileMode(secrets, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            await File.WriteAllTextAsync(temp.Combine("davfs2.conf"), $"buf_size 64\nsecrets {secrets}\nask_auth 0\n", TestContext.Current.CancellationToken);
             string output = await Shell.RunAsync($"""
-                printf '\n\n' | mount -t davfs '{node.WebDavUrl}' '{mnt}' -o uid=0,gid=0,conf={temp.Combine("davfs2.conf")} >/dev/null
+                mount -t davfs '{node.WebDavUrl}' '{mnt}' -o uid=0,gid=0,conf={temp.Combine("davfs2.conf")} </dev/null >/dev/null
                 echo hello > '{mnt}/hello.txt'
                 mkdir '{mnt}/dir'
                 cp '{mnt}/hello.txt' '{mnt}/dir/copy.txt'
