@@ -80,6 +80,18 @@ internal sealed record InviteToken(string Address, byte[] NetworkSecret, byte[]?
         byte[] network = payload.AsSpan(2 + addressLength, KeyFile.SecretSize).ToArray();
         byte[]? volume = member ? payload.AsSpan(keys, KeyFile.SecretSize).ToArray() : null;
         byte[]? verifyKey = publicKey ? payload.AsSpan(keys, VolumeVerifier.PublicKeySize).ToArray() : null;
+        if (verifyKey is not null)
+        {
+            try
+            {
+                using var _ = new VolumeVerifier(verifyKey); // a point of P-256, or the node would not start
+            }
+            catch (IntegrityException)
+            {
+                throw damaged;
+            }
+        }
+
         return new InviteToken(address, network, volume, verifyKey);
     }
 

@@ -28,6 +28,7 @@ internal sealed class ChunkService
     private readonly ReplicaVerifier? _verifier;
     private readonly SignedNotices _notices;
     private readonly long _quota;
+    private readonly NodeId _self;
     private readonly ILogger _log;
 
     /// <summary>Serves chunk requests on <paramref name="network"/>; a member passes its <paramref name="verifier"/>, which checks pushed blobs on arrival and in full later.</summary>
@@ -36,6 +37,7 @@ internal sealed class ChunkService
     {
         _quota = quota;
         _notices = notices;
+        _self = network.Id;
         _blobs = blobs;
         _meta = meta;
         _transfer = transfer;
@@ -135,18 +137,14 @@ internal sealed class ChunkService
             throw new InvalidDataException("ReplaceChunks without a body stream");
         }
 
-        if (_notices.AcceptReplace(request.Body, out string? problem) is not { } digests)
+        if (_notices.AcceptReplace(request.Body, _self, out string? problem) is not { } digests)
         {
             Log.RecordRejected(_log, request.From.RemoteId.Abbreviated, problem!);
             throw new InvalidDataException($"refused: {problem}");
         }
 
-        foreach (ChunkId id in digests.Keys)
-        {
-            _blobs.Delete(id, _meta);
-        }
-
-        Log.CopiesReplaced(_log, request.From.RemoteId.Abbreviated, digests.Count);
+        // A copy goes only once the blob that takes its place has arrived and is the one the notice names.
+        int replaced = 0;
         BlobCheck check = (id, blob) =>
         {
             if (!digests.TryGetValue(id, out byte[]? digest) || !CryptographicOperations.FixedTimeEquals(SHA256.HashData(blob), digest))
@@ -155,8 +153,11 @@ internal sealed class ChunkService
             }
 
             _check(id, blob);
+            _blobs.Delete(id, _meta);
+            replaced++;
         };
         await _transfer.ReceiveAsync(request.BodyStream, check, cancellationToken);
+        Log.CopiesReplaced(_log, request.From.RemoteId.Abbreviated, replaced);
         return PeerReply.Empty;
     }
 

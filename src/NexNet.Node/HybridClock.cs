@@ -39,9 +39,21 @@ public sealed class HybridClock
     {
         lock (_lock)
         {
-            long wall = checked(_wall() << CounterBits);
+            long wall = checked(_wall() * (1L << CounterBits)); // a multiplication: `checked` does not cover shifts
             _last = wall > _last ? wall : checked(_last + 1);
             return _last;
+        }
+    }
+
+    /// <summary>A new timestamp, greater than every one issued or observed before and than <paramref name="floor"/> (the version a change replaces).</summary>
+    public long NextAfter(long floor)
+    {
+        lock (_lock)
+        {
+            long wall = checked(_wall() * (1L << CounterBits));
+            long next = Math.Max(wall, checked(Math.Max(_last, floor) + 1));
+            _last = next;
+            return next;
         }
     }
 

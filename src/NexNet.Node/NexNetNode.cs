@@ -76,7 +76,7 @@ public sealed class NexNetNode : IAsyncDisposable
         _verifier = _cipher is null ? null : new ReplicaVerifier(_blobs, _meta, _cipher, transfer.MaxBlobLength, options.ReplicaCheckDelay, log);
         var clock = new HybridClock(maxSkew: options.MaxClockSkew);
         _storageQuota = options.StorageQuota;
-        var chunkService = new ChunkService(_network, _blobs, _meta, transfer, _cipher, _verifier, new SignedNotices(_publicKey, options.MaxClockSkew),
+        var chunkService = new ChunkService(_network, _blobs, _meta, transfer, _cipher, _verifier, new SignedNotices(_publicKey ?? _signer?.Verifier, options.MaxClockSkew),
             _cipher is null ? options.StorageQuota : 0, log);
         _tree = new Tree(_meta, _network.Id, clock, _sealer, _signer, _publicKey, log, Path.Combine(DataDirectory, "commits.journal"));
         _replicator = new Replicator(_network, _membership, _meta, _blobs, transfer, options.ReplicationFactor, options.ReplicationRetry, _cipher, _signer, log);

@@ -31,6 +31,9 @@ internal sealed class Replicator : IAsyncDisposable
     private readonly BlobCipher? _cipher;
     private readonly VolumeSigner? _signer;
     private readonly ConcurrentDictionary<ChunkId, byte> _inFlight = new();
+
+    /// <summary>Peers that answered a proof request as unknown (an older build): asked, not proven, from then on.</summary>
+    private readonly ConcurrentDictionary<NodeId, byte> _cannotProve = new();
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
@@ -186,9 +189,19 @@ internal sealed class Replicator : IAsyncDisposable
         {
             var missing = new List<ChunkId>();
             var bad = new List<ChunkId>();
-            if (_cipher is not null && _signer is not null)
+            if (_cipher is not null && _signer is not null && !_cannotProve.ContainsKey(owner))
             {
-                await ProveAsync(owner, ids, holds, missing, bad, cancellationToken);
+                try
+                {
+                    await ProveAsync(owner, ids, holds, missing, bad, cancellationToken);
+                }
+                catch (PeerRequestException e) when (e.Message.Contains($"unknown request type {NodeMessageType.ProveChunks}", StringComparison.Ordinal))
+                {
+                    // A node of an older build: its word is all there is until it is upgraded.
+                    _cannotProve[owner] = 0;
+                    missing.Clear();
+                    await AskAsync(owner, ids, holds, missing, cancellationToken);
+                }
             }
             else
             {
@@ -197,7 +210,14 @@ internal sealed class Replicator : IAsyncDisposable
 
             if (bad.Count > 0)
             {
-                await ReplaceAsync(owner, bad, holds, cancellationToken);
+                try
+                {
+                    await ReplaceAsync(owner, bad, holds, cancellationToken);
+                }
+                catch (PeerRequestException e)
+                {
+                    Log.ReplaceRefused(_log, owner.Abbreviated, e.Message);
+                }
             }
 
             if (missing.Count == 0)
@@ -307,7 +327,7 @@ internal sealed class Replicator : IAsyncDisposable
             return;
         }
 
-        byte[] notice = SignedNotices.MakeReplace(_signer!, blobs, DateTimeOffset.UtcNow);
+        byte[] notice = SignedNotices.MakeReplace(_signer!, owner, blobs, DateTimeOffset.UtcNow);
         IReadOnlyList<ChunkId> sent = [];
         PeerResponse stored = await _network.RequestAsync(owner, NodeMessageType.ReplaceChunks, notice,
             async (stream, ct) => sent = await _transfer.SendAsync([.. blobs.Select(b => b.Id)], stream, ct), TimeSpan.FromMinutes(10), cancellationToken);

@@ -4,6 +4,7 @@ using Google.Protobuf;
 using NexNet.Crypto;
 using NexNet.Node.Internal;
 using NexNet.Node.Protocol;
+using NexNet.P2P;
 
 namespace NexNet.Node;
 
@@ -42,9 +43,10 @@ internal sealed class SignedNotices(VolumeVerifier? verifier, TimeSpan maxSkew, 
         }.ToByteArray();
     }
 
-    /// <summary>A signed replace notice: these ids' blobs, each with its SHA-256, made at <paramref name="at"/>.</summary>
-    public static byte[] MakeReplace(VolumeSigner signer, IReadOnlyList<(ChunkId Id, byte[] Digest)> blobs, DateTimeOffset at)
+    /// <summary>A signed replace notice for <paramref name="target"/> alone: these ids' blobs, each with its SHA-256, made at <paramref name="at"/>.</summary>
+    public static byte[] MakeReplace(VolumeSigner signer, NodeId target, IReadOnlyList<(ChunkId Id, byte[] Digest)> blobs, DateTimeOffset at)
     {
+        byte[] targetId = target.ToBytes();
         ByteString ids = EntryCodec.PackIds([.. blobs.Select(b => b.Id)]);
         byte[] digests = [.. blobs.SelectMany(b => b.Digest)];
         long time = at.ToUnixTimeMilliseconds();
@@ -55,7 +57,8 @@ internal sealed class SignedNotices(VolumeVerifier? verifier, TimeSpan maxSkew, 
             Digests = UnsafeByteOperations.UnsafeWrap(digests),
             TimeMs = time,
             Nonce = UnsafeByteOperations.UnsafeWrap(nonce),
-            Signature = UnsafeByteOperations.UnsafeWrap(signer.Sign(SignatureDomain.Replace, ids.Memory, digests, TimeBytes(time), nonce)),
+            Target = UnsafeByteOperations.UnsafeWrap(targetId),
+            Signature = UnsafeByteOperations.UnsafeWrap(signer.Sign(SignatureDomain.Replace, ids.Memory, digests, targetId, TimeBytes(time), nonce)),
         }.ToByteArray();
     }
 
@@ -67,13 +70,13 @@ internal sealed class SignedNotices(VolumeVerifier? verifier, TimeSpan maxSkew, 
             return null;
         }
 
-        return Admit("collect notice", SignatureDomain.Collect, notice.Ids, null, notice.TimeMs, notice.Nonce, notice.Signature, out problem)
+        return Admit("collect notice", SignatureDomain.Collect, notice.Ids, [], notice.TimeMs, notice.Nonce, notice.Signature, out problem)
             ? EntryCodec.UnpackIds(notice.Ids.Span)
             : null;
     }
 
-    /// <summary>Each id of a replace notice with the SHA-256 its new blob must have, if it is to be acted on; otherwise null and why.</summary>
-    public IReadOnlyDictionary<ChunkId, byte[]>? AcceptReplace(ReadOnlyMemory<byte> body, out string? problem)
+    /// <summary>Each id of a replace notice with the SHA-256 its new blob must have, if it is for <paramref name="self"/> and to be acted on; otherwise null and why.</summary>
+    public IReadOnlyDictionary<ChunkId, byte[]>? AcceptReplace(ReadOnlyMemory<byte> body, NodeId self, out string? problem)
     {
         if (Parse(ReplaceNotice.Parser, body, "replace notice", out problem) is not { } notice)
         {
@@ -86,7 +89,13 @@ internal sealed class SignedNotices(VolumeVerifier? verifier, TimeSpan maxSkew, 
             return null;
         }
 
-        if (!Admit("replace notice", SignatureDomain.Replace, notice.Ids, notice.Digests, notice.TimeMs, notice.Nonce, notice.Signature, out problem))
+        if (!notice.Target.Span.SequenceEqual(self.ToBytes()))
+        {
+            problem = "a replace notice for another node (replayed)";
+            return null;
+        }
+
+        if (!Admit("replace notice", SignatureDomain.Replace, notice.Ids, [notice.Digests.Memory, notice.Target.Memory], notice.TimeMs, notice.Nonce, notice.Signature, out problem))
         {
             return null;
         }
@@ -101,7 +110,9 @@ internal sealed class SignedNotices(VolumeVerifier? verifier, TimeSpan maxSkew, 
         return digests;
     }
 
-    private bool Admit(string what, SignatureDomain domain, ByteString ids, ByteString? digests, long timeMs, ByteString nonce, ByteString signature, out string? problem)
+    /// <summary>The checks every notice passes: well formed, recent, new, and signed over ids, <paramref name="extra"/>, time and nonce (the cheap checks first).</summary>
+    private bool Admit(string what, SignatureDomain domain, ByteString ids, ReadOnlyMemory<byte>[] extra, long timeMs, ByteString nonce, ByteString signature,
+        out string? problem)
     {
         if (verifier is null)
         {
@@ -115,20 +126,18 @@ internal sealed class SignedNotices(VolumeVerifier? verifier, TimeSpan maxSkew, 
             return false;
         }
 
-        bool signed = digests is null
-            ? verifier.Verify(domain, signature.Span, ids.Memory, TimeBytes(timeMs), nonce.Memory)
-            : verifier.Verify(domain, signature.Span, ids.Memory, digests.Memory, TimeBytes(timeMs), nonce.Memory);
-        if (!signed)
-        {
-            problem = $"a {what} the volume key did not sign";
-            return false;
-        }
-
         long nowMs = _now().ToUnixTimeMilliseconds();
         long skewMs = (long)maxSkew.TotalMilliseconds;
         if (timeMs < nowMs - skewMs || timeMs > nowMs + skewMs)
         {
             problem = $"a {what} made at {DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(timeMs, 0, 253402300799999)):u}, outside {maxSkew.TotalMinutes:F0} min of this node's clock (old, or replayed)";
+            return false;
+        }
+
+        ReadOnlyMemory<byte>[] parts = [ids.Memory, .. extra, TimeBytes(timeMs), nonce.Memory];
+        if (!verifier.Verify(domain, signature.Span, parts))
+        {
+            problem = $"a {what} the volume key did not sign";
             return false;
         }
 

@@ -235,13 +235,16 @@ internal sealed partial class Tree : IDisposable
     private Stamped Stamp(Entry entry)
     {
         RecordSealer sealer = _sealer ?? throw new VolumeException(VolumeError.NotAMember, "this node has no volume key: it stores for others and cannot change the volume");
+        long replaces = 0;
         if (Find(entry.Path) is { } current)
         {
             entry.BaseClock = (ulong)current.Version.Clock;
             entry.BaseOrigin = UnsafeByteOperations.UnsafeWrap(current.Version.Origin.ToBytes());
+            replaces = current.Version.Clock;
         }
 
-        var version = new RecordVersion(_clock.Next(), _self);
+        // Past the version it replaces whatever the clock says (one accepted from up to the skew ahead, before a restart).
+        var version = new RecordVersion(_clock.NextAfter(replaces), _self);
         byte[] key = sealer.RecordKey(entry.Path);
         byte[] origin = _self.ToBytes();
         byte[] body = sealer.Seal(AssociatedData(key, version.Clock, origin), entry.ToByteArray());
@@ -318,6 +321,11 @@ internal sealed partial class Tree : IDisposable
         var version = new RecordVersion((long)record.Clock, NodeId.FromBytes(record.Origin.Span));
         StoredRecord? stored = _meta.GetRecord(record.Key.Span);
         RecordVersion storedVersion = stored is null ? RecordVersion.None : new RecordVersion(stored.Clock, NodeId.FromBytes(stored.Origin));
+        if (_sealer is null && stored is { Signature: null } && storedVersion > version)
+        {
+            // Kept before records were signed, so it may be a forgery stamped into the future: a signed record outranks it.
+            storedVersion = RecordVersion.None;
+        }
         if (storedVersion > version)
         {
             return false;
@@ -358,7 +366,7 @@ internal sealed partial class Tree : IDisposable
 
             if (!_clock.TryObserve(version.Clock))
             {
-                Reject(from, ClockAhead(version));
+                KeepEarly(record, from, version);
                 return false;
             }
 
@@ -380,7 +388,7 @@ internal sealed partial class Tree : IDisposable
         // Observed only now that it authenticates, and only within the skew bound.
         if (!_clock.TryObserve(version.Clock))
         {
-            Reject(from, ClockAhead(version));
+            KeepEarly(record, from, version);
             return false;
         }
 
@@ -399,6 +407,51 @@ internal sealed partial class Tree : IDisposable
         changed.Add(entry.Path);
         return true;
     }
+
+    /// <summary>
+    /// A record that authenticates but is stamped past the skew bound is refused now but not forgotten
+    /// (the sync cursor moves past it): it waits here, up to <see cref="MaxEarly"/> of them, and is applied
+    /// once this node's clock has come within the bound of it (<see cref="ApplyEarly"/>), so a member whose
+    /// clock ran ahead, or this node's own clock set back, loses no edit. Kept in memory only: a restart
+    /// forgets them, and anti-entropy from a fresh cursor brings them again.
+    /// </summary>
+    private void KeepEarly(SealedRecord record, PeerConnection from, RecordVersion version)
+    {
+        Reject(from, ClockAhead(version));
+        lock (_early)
+        {
+            if (_early.Count < MaxEarly)
+            {
+                _early.Add((record, from));
+            }
+        }
+    }
+
+    private const int MaxEarly = 1024;
+
+    private readonly List<(SealedRecord Record, PeerConnection From)> _early = [];
+
+    /// <summary>Applies the records kept aside for being early whose time has come (TreeSync calls it each sync interval). Returns the conflict copies to make.</summary>
+    public IReadOnlyList<EntryInfo> ApplyEarly()
+    {
+        List<(SealedRecord Record, PeerConnection From)> due;
+        lock (_early)
+        {
+            due = [.. _early.Where(e => _clock.IsAcceptable((long)e.Record.Clock))];
+            _early.RemoveAll(e => due.Contains(e));
+        }
+
+        var conflicts = new List<EntryInfo>();
+        foreach (var group in due.GroupBy(e => e.From))
+        {
+            conflicts.AddRange(Apply([.. group.Select(e => e.Record)], group.Key).Conflicts);
+        }
+
+        return conflicts;
+    }
+
+    /// <summary>False on a storage peer without the volume public key: it keeps no record, so it must not move its sync cursors either.</summary>
+    public bool KeepsRecords => _sealer is not null || _verifier is not null;
 
     private string ClockAhead(RecordVersion version) =>
         $"a record stamped {WallTimeText(version.Clock)}, more than {_clock.MaxSkew.TotalMinutes:F0} min ahead of this node's clock";

@@ -107,6 +107,11 @@ internal sealed class TreeSync : IAsyncDisposable
     /// <summary>Reads everything <paramref name="peer"/> stored since this node last asked. One pull per peer at a time.</summary>
     public async Task PullAsync(NodeId peer, CancellationToken cancellationToken = default)
     {
+        if (!_tree.KeepsRecords)
+        {
+            return; // a storage peer without the volume public key: its cursors wait for the key (and nothing it read would be kept)
+        }
+
         SemaphoreSlim gate = _pulling.GetOrAdd(peer, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken);
         try
@@ -158,6 +163,18 @@ internal sealed class TreeSync : IAsyncDisposable
             while (await timer.WaitForNextTickAsync(_stopping.Token))
             {
                 await PullAllAsync(_stopping.Token);
+                try
+                {
+                    IReadOnlyList<EntryInfo> conflicts = _tree.ApplyEarly();
+                    if (conflicts.Count > 0)
+                    {
+                        _onConflicts(conflicts);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    Log.SyncFailed(_log, "records kept for later", e.Message);
+                }
             }
         }
         catch (OperationCanceledException)

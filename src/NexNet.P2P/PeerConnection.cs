@@ -317,6 +317,7 @@ public sealed class PeerConnection : IAsyncDisposable
             if (used + FrameCodec.HeaderSize + frame.Payload.Length > WriteBatchBytes && used > 0)
             {
                 await _transport.WriteAsync(_batch.AsMemory(0, used), cancellationToken);
+                Volatile.Write(ref _writingSinceTicks, Environment.TickCount64); // progress: the stall clock counts from here
                 used = 0;
             }
 

@@ -192,14 +192,16 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
     }
 
     /// <summary>Keeps a connection to whoever listens at <paramref name="address"/>: dials now, and again with backoff whenever it drops.</summary>
-    public void AddAddress(string address, bool isBootstrap = false)
+    public void AddAddress(string address, bool isBootstrap = false) => AddDialer(address, isBootstrap, fromGossip: false);
+
+    private void AddDialer(string address, bool isBootstrap, bool fromGossip)
     {
         if (string.IsNullOrEmpty(address) || _stopping.IsCancellationRequested || (_idByAddress.TryGetValue(address, out NodeId id) && id == Id))
         {
             return;
         }
 
-        var dialer = new Dialer(address, isBootstrap);
+        var dialer = new Dialer(address, isBootstrap) { FromGossip = fromGossip };
         if (_dialers.TryAdd(address, dialer))
         {
             dialer.Loop = Task.Run(() => DialLoopAsync(dialer));
@@ -485,7 +487,9 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
 
                     if (Find(known) is { } live)
                     {
+                        dialer.Connected = true;
                         await live.Completion.WaitAsync(stopping);
+                        dialer.Connected = false;
                         delay = _options.ReconnectMinDelay;
                         continue;
                     }
@@ -495,8 +499,10 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
                 {
                     PeerConnection connection = await ConnectAsync(dialer.Address, stopping);
                     dialer.Failures = 0;
+                    dialer.Connected = true;
                     delay = _options.ReconnectMinDelay;
                     await connection.Completion.WaitAsync(stopping);
+                    dialer.Connected = false;
                     continue;
                 }
                 catch (HandshakeException e) when (e.Failure == HandshakeFailure.Self)
@@ -622,9 +628,9 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
                 foreach (PeerAddress peer in PeerList.Parser.ParseFrom(envelope.Body).Peers.Take(_options.MaxGossipAddresses))
                 {
                     if (NodeId.TryFromBytes(peer.NodeId.Span, out NodeId id) && id != Id && Find(id) is null && peer.Address.Length is > 0 and <= MaxAddressLength
-                        && _dialers.Count(d => !d.Value.IsBootstrap) < _options.MaxGossipDialers)
+                        && !_dialers.ContainsKey(peer.Address) && _dialers.Count(d => d.Value.FromGossip && !d.Value.Connected) < _options.MaxGossipDialers)
                     {
-                        AddAddress(peer.Address);
+                        AddDialer(peer.Address, isBootstrap: false, fromGossip: true);
                     }
                 }
 
@@ -707,6 +713,18 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
         public bool IsBootstrap { get; } = isBootstrap;
 
         public int Failures { get; set; }
+
+        /// <summary>Learned from a peer's gossip (what <see cref="PeerOptions.MaxGossipDialers"/> bounds while it is still trying).</summary>
+        public bool FromGossip { get; init; }
+
+        private volatile bool _connected;
+
+        /// <summary>Its address has a live connection: it is waiting for it to drop, not dialing.</summary>
+        public bool Connected
+        {
+            get => _connected;
+            set => _connected = value;
+        }
 
         public Task Loop { get; set; } = Task.CompletedTask;
     }

@@ -101,7 +101,7 @@ internal static class SetupCommands
             string data = global.DataDirectoryOf(result);
             if (TryAddPublicKey(data, invite))
             {
-                Console.WriteLine($"nexnet: added the volume public key to the storage peer in {data}: it now keeps and relays the records members signed");
+                Console.WriteLine($"nexnet: added the volume public key to the storage peer in {data}: once its node is (re)started it keeps and relays the records members signed");
                 return Task.FromResult(ExitCodes.Ok);
             }
 

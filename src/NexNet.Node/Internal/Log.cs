@@ -73,4 +73,7 @@ internal static partial class Log
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "peer {Peer} failed the proof of possession for {Count} chunks it claims to hold; sending it the real ones")]
     public static partial void ProofFailed(ILogger logger, string peer, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "peer {Peer} refused the replacement of copies that failed their proof: {Reason}")]
+    public static partial void ReplaceRefused(ILogger logger, string peer, string reason);
 }

@@ -58,6 +58,17 @@ public sealed class HybridClockTests
     }
 
     [Fact]
+    public void A_change_stamps_past_the_version_it_replaces_even_when_the_clock_was_never_told()
+    {
+        // After a restart the clock knows nothing of a record accepted from up to the skew ahead.
+        var clock = new HybridClock(() => Now, TimeSpan.FromMinutes(10));
+        long stored = Stamp(Now + 5 * 60_000, 3);
+        Assert.Equal(stored + 1, clock.NextAfter(stored));
+        Assert.Equal(stored + 2, clock.Next());
+        Assert.Equal(stored + 3, clock.NextAfter(0));
+    }
+
+    [Fact]
     public void Stamping_at_the_end_of_the_range_throws_instead_of_wrapping()
     {
         var clock = new HybridClock(() => long.MaxValue >> 16, TimeSpan.Zero);

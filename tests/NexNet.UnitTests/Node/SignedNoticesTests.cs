@@ -3,6 +3,7 @@ using Google.Protobuf;
 using NexNet.Crypto;
 using NexNet.Node;
 using NexNet.Node.Protocol;
+using NexNet.P2P;
 
 namespace NexNet.UnitTests.Node;
 
@@ -76,6 +77,29 @@ public sealed class SignedNoticesTests : IDisposable
         var receiver = new SignedNotices(null, TimeSpan.FromMinutes(10), () => s_now);
         Assert.Null(receiver.AcceptCollect(SignedNotices.MakeCollect(_signer, _ids, s_now), out string? problem));
         Assert.Contains("volume.pub", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_replace_notice_is_acted_on_only_by_the_node_it_names_and_once()
+    {
+        NodeId target = NodeId.FromBytes(RandomNumberGenerator.GetBytes(32)), other = NodeId.FromBytes(RandomNumberGenerator.GetBytes(32));
+        byte[] digest = RandomNumberGenerator.GetBytes(32);
+        byte[] notice = SignedNotices.MakeReplace(_signer, target, [(_ids[0], digest)], s_now);
+        SignedNotices receiver = Receiver();
+        Assert.Null(receiver.AcceptReplace(notice, other, out string? problem)); // replayed to another storage peer
+        Assert.Contains("another node", problem, StringComparison.Ordinal);
+        IReadOnlyDictionary<ChunkId, byte[]> digests = receiver.AcceptReplace(notice, target, out _)!;
+        Assert.Equal(digest, digests[_ids[0]]);
+        Assert.Null(receiver.AcceptReplace(notice, target, out problem));
+        Assert.Contains("replayed", problem, StringComparison.Ordinal);
+
+        ReplaceNotice moved = ReplaceNotice.Parser.ParseFrom(SignedNotices.MakeReplace(_signer, target, [(_ids[0], digest)], s_now));
+        moved.Target = ByteString.CopyFrom(other.ToBytes()); // retargeted: its signature no longer holds
+        Assert.Null(Receiver().AcceptReplace(moved.ToByteArray(), other, out problem));
+        Assert.Contains("did not sign", problem, StringComparison.Ordinal);
+        ReplaceNotice swapped = ReplaceNotice.Parser.ParseFrom(SignedNotices.MakeReplace(_signer, target, [(_ids[0], digest)], s_now));
+        swapped.Digests = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)); // another blob in its place
+        Assert.Null(Receiver().AcceptReplace(swapped.ToByteArray(), target, out _));
     }
 
     public void Dispose()
