@@ -2,8 +2,9 @@
 # The mount against its peers, one run, same disk: 1 GiB sequential write (dd bs=1M conv=fsync, from a
 # random file in RAM) and cold read (caches dropped), then a 13,000-file tar x, find and cat-all,
 # through NexNet vs gocryptfs vs `rclone mount --vfs-cache-mode writes` (a local remote) vs the plain
-# disk. ROUNDS rounds (default 5), targets interleaved inside each round; prints per-round times and
-# medians. Then peak RSS of the NexNet node while a 4 GiB file is copied in.
+# disk. ROUNDS rounds (default 5), targets interleaved inside each round (the order turning by one each
+# round); prints per-round times and medians. Then peak RSS of the NexNet node while a 4 GiB file is
+# copied in.
 #
 #   bench/mount-vs-peers.sh [ROUNDS]      (root: mounts, drops caches; installs gocryptfs and rclone)
 set -euo pipefail
@@ -91,7 +92,9 @@ drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 declare -A results
 for round in $(seq "$rounds"); do
   [ "$round" -eq 1 ] || make_inputs "$round"
-  for t in "${targets[@]}"; do
+  # The order turns by one target each round, so none always runs first or right after another's writes.
+  order=("${targets[@]:$(((round - 1) % ${#targets[@]}))}" "${targets[@]:0:$(((round - 1) % ${#targets[@]}))}")
+  for t in "${order[@]}"; do
     d=$(dir_of "$t")
     rm -rf "${d:?}"/*; drop
     w=$(timed dd if="$work/r1g" of="$d/big" bs=1M conv=fsync status=none)

@@ -94,27 +94,10 @@ public sealed class UntrustedPeerTests
         await a.Volume!.WriteFileAsync("/f", new MemoryStream([1, 2, 3]), cancellationToken: Cancel);
         await Eventually.WaitAsync(() => b.Volume!.Stat("/f") is not null, TimeSpan.FromSeconds(10), "B sees /f");
 
-        using VolumeKeys keys = VolumeKeys.Derive(cluster.VolumeSecret);
-        using var sealer = new RecordSealer(keys);
-        using VolumeSigner signer = VolumeSigner.Create(keys);
         await using var skewed = new PeerNetwork(NodeIdentity.CreateEphemeral(), cluster.NetworkSecret, FastPeerOptions.Create());
         skewed.Start(new IPEndPoint(IPAddress.Loopback, 0));
         PeerConnection toB = await skewed.ConnectAsync(b.Address, Cancel);
-        long dayAhead = (DateTimeOffset.UtcNow.AddDays(1).ToUnixTimeMilliseconds()) << 16;
-        byte[] key = sealer.RecordKey("/f"), origin = skewed.Id.ToBytes();
-        byte[] ad = [.. key, .. BitConverter.GetBytes(dayAhead).Reverse(), .. origin];
-        byte[] body = sealer.Seal(ad, new Entry { Path = "/f", Kind = Entry.Types.Kind.File, Size = 1, InlineData = ByteString.CopyFrom([9]) }.ToByteArray());
-        byte[] clockBytes = [.. BitConverter.GetBytes(dayAhead).Reverse()];
-        var batch = new RecordBatch();
-        batch.Records.Add(new SealedRecord
-        {
-            Key = ByteString.CopyFrom(key),
-            Clock = (ulong)dayAhead,
-            Origin = ByteString.CopyFrom(origin),
-            Body = ByteString.CopyFrom(body),
-            Signature = ByteString.CopyFrom(signer.Sign(SignatureDomain.Record, key, clockBytes, origin, body)),
-        });
-        await toB.SendAsync(NodeMessageType.RecordPush, batch.ToByteArray(), Cancel);
+        await PushMemberRecordAsync(toB, cluster.VolumeSecret, skewed.Id, "/f", DateTimeOffset.UtcNow.AddDays(1), [9]);
         await Eventually.WaitAsync(() => b.Status().RecordsRejected == 1, TimeSpan.FromSeconds(10), "B refuses the record from a day ahead");
         Assert.Contains(cluster.Logs[1].Lines, l => l.Contains("ahead of this node's clock", StringComparison.Ordinal));
         Assert.Equal(3, b.Volume!.Stat("/f")!.Size);
@@ -128,26 +111,10 @@ public sealed class UntrustedPeerTests
     {
         await using NodeCluster cluster = await NodeCluster.StartAsync(2, configure: o => o.MaxClockSkew = TimeSpan.FromSeconds(1));
         NexNetNode a = cluster[0], b = cluster[1];
-        using VolumeKeys keys = VolumeKeys.Derive(cluster.VolumeSecret);
-        using var sealer = new RecordSealer(keys);
-        using VolumeSigner signer = VolumeSigner.Create(keys);
         await using var ahead = new PeerNetwork(NodeIdentity.CreateEphemeral(), cluster.NetworkSecret, FastPeerOptions.Create());
         ahead.Start(new IPEndPoint(IPAddress.Loopback, 0));
         PeerConnection toB = await ahead.ConnectAsync(b.Address, Cancel);
-        long clock = DateTimeOffset.UtcNow.AddSeconds(4).ToUnixTimeMilliseconds() << 16;
-        byte[] key = sealer.RecordKey("/early"), origin = ahead.Id.ToBytes();
-        byte[] clockBytes = [.. BitConverter.GetBytes(clock).Reverse()];
-        byte[] body = sealer.Seal([.. key, .. clockBytes, .. origin], new Entry { Path = "/early", Kind = Entry.Types.Kind.File, Size = 1, InlineData = ByteString.CopyFrom([1]) }.ToByteArray());
-        var batch = new RecordBatch();
-        batch.Records.Add(new SealedRecord
-        {
-            Key = ByteString.CopyFrom(key),
-            Clock = (ulong)clock,
-            Origin = ByteString.CopyFrom(origin),
-            Body = ByteString.CopyFrom(body),
-            Signature = ByteString.CopyFrom(signer.Sign(SignatureDomain.Record, key, clockBytes, origin, body)),
-        });
-        await toB.SendAsync(NodeMessageType.RecordPush, batch.ToByteArray(), Cancel);
+        await PushMemberRecordAsync(toB, cluster.VolumeSecret, ahead.Id, "/early", DateTimeOffset.UtcNow.AddSeconds(4), [1]);
         await Eventually.WaitAsync(() => b.Status().RecordsRejected == 1, TimeSpan.FromSeconds(5), "B refuses the early record for now");
         Assert.Null(b.Volume!.Stat("/early"));
         await Eventually.WaitAsync(() => b.Volume!.Stat("/early") is not null && a.Volume!.Stat("/early") is not null, TimeSpan.FromSeconds(15),
@@ -408,6 +375,29 @@ public sealed class UntrustedPeerTests
         Assert.Equal(3, refused);
         Assert.True(status.BlobBytes < Quota + 1_100_000, $"{status.BlobBytes} bytes stored");
         Assert.Contains(cluster.Logs[0].Lines, l => l.Contains("storage quota", StringComparison.Ordinal));
+    }
+
+    /// <summary>Pushes what a member whose clock reads <paramref name="stamped"/> would send for a one-byte file: sealed and signed with the real keys.</summary>
+    private static async Task PushMemberRecordAsync(PeerConnection to, byte[] volumeSecret, NodeId origin, string path, DateTimeOffset stamped, byte[] contents)
+    {
+        using VolumeKeys keys = VolumeKeys.Derive(volumeSecret);
+        using var sealer = new RecordSealer(keys);
+        using VolumeSigner signer = VolumeSigner.Create(keys);
+        long clock = stamped.ToUnixTimeMilliseconds() << 16;
+        byte[] key = sealer.RecordKey(path), originBytes = origin.ToBytes();
+        byte[] clockBytes = [.. BitConverter.GetBytes(clock).Reverse()];
+        byte[] body = sealer.Seal([.. key, .. clockBytes, .. originBytes],
+            new Entry { Path = path, Kind = Entry.Types.Kind.File, Size = (ulong)contents.Length, InlineData = ByteString.CopyFrom(contents) }.ToByteArray());
+        var batch = new RecordBatch();
+        batch.Records.Add(new SealedRecord
+        {
+            Key = ByteString.CopyFrom(key),
+            Clock = (ulong)clock,
+            Origin = ByteString.CopyFrom(originBytes),
+            Body = ByteString.CopyFrom(body),
+            Signature = ByteString.CopyFrom(signer.Sign(SignatureDomain.Record, key, clockBytes, originBytes, body)),
+        });
+        await to.SendAsync(NodeMessageType.RecordPush, batch.ToByteArray(), Cancel);
     }
 
     private static async Task PingAsync(Stream session, CancellationToken stop)
