@@ -51,6 +51,9 @@ internal sealed record NodeConfig
     /// <summary>On a storage peer, the most it stores for others, in GiB (0: no limit); past it, pushes are refused.</summary>
     public double StorageQuotaGiB { get; init; }
 
+    /// <summary>How far ahead of this machine's clock a record may be stamped; one further ahead waits until it is not (and says so in the log).</summary>
+    public double MaxClockSkewMinutes { get; init; } = 10;
+
     /// <summary>Host names (NAME or NAME:PORT) WebDAV requests may name besides the address they reach; any other Host is refused.</summary>
     [JsonPropertyName("webdavHosts")]
     public IReadOnlyList<string> WebDavHosts { get; init; } = [];
@@ -93,6 +96,8 @@ internal sealed record NodeConfig
         CollectionGrace = TimeSpan.FromMinutes(CollectionGraceMinutes),
         CacheLimit = CacheLimitGiB > 0 ? (long)(CacheLimitGiB * (1L << 30)) : 0,
         StorageQuota = StorageQuotaGiB > 0 ? (long)(StorageQuotaGiB * (1L << 30)) : 0,
+        MaxClockSkew = MaxClockSkewMinutes >= 0 ? TimeSpan.FromMinutes(MaxClockSkewMinutes)
+            : throw new CliException($"\"maxClockSkewMinutes\" in {FileName} cannot be negative", ExitCodes.Usage),
     };
 
     /// <summary>The WebDAV host names, each checked: NAME or NAME:PORT, NAME a DNS name or an IP address.</summary>

@@ -45,15 +45,22 @@ internal sealed partial class Tree
     /// <summary>Holds the background applier (tests: a crash image with commits only in the journal). Explicit <see cref="ApplyPending"/> calls still apply.</summary>
     internal bool ApplierPaused { get; set; }
 
-    /// <summary>Raised on the applier's thread after a batch of deferred records reached the database.</summary>
-    public event Action? DeferredApplied;
+    /// <summary>
+    /// Raised after a batch of deferred records reached the database, with the records as they travel (now
+    /// signed): pushing them to peers is the subscriber's. Signing there, not at the commit, keeps the
+    /// signature (32 µs, most of a small file's commit) off the mount's path: a 13,000-file `tar x` took
+    /// 10.0–11.9 s signing at each close against 8.4–9.7 s without a signature.
+    /// </summary>
+    public event Action<IReadOnlyList<SealedRecord>>? DeferredApplied;
 
     /// <summary>
     /// A local file change that the caller needs to survive a killed process but not yet a power cut
     /// (the mount's close; fsync calls <see cref="ApplyPending"/> and flushes). Visible to lookups at
-    /// once; in the database soon after. Returns the sealed record, for pushing to peers.
+    /// once; in the database soon after, signed then, and handed to <see cref="DeferredApplied"/> for
+    /// pushing. Returns the sealed record only when it was committed at once (no journal): the caller
+    /// pushes that one.
     /// </summary>
-    public SealedRecord CommitDeferred(Entry entry)
+    public SealedRecord? CommitDeferred(Entry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
         if (_journal is null)
@@ -65,7 +72,7 @@ internal sealed partial class Tree
         Stamped stamped;
         lock (_applyLock)
         {
-            stamped = Stamp(entry);
+            stamped = Stamp(entry, sign: false);
             lock (_pendingLock)
             {
                 _journal.Append(stamped.Record); // an exception (disk full) leaves nothing pending
@@ -94,7 +101,7 @@ internal sealed partial class Tree
         }
 
         Changed?.Invoke(entry.Path);
-        return stamped.Record;
+        return null;
     }
 
     /// <summary>Moves every pending deferred record into the database now (one transaction), then empties the journal if nothing new came meanwhile.</summary>
@@ -105,6 +112,7 @@ internal sealed partial class Tree
             return;
         }
 
+        var applied = new List<SealedRecord>();
         lock (_drainLock)
         {
             List<Stamped> batch;
@@ -127,7 +135,9 @@ internal sealed partial class Tree
                     foreach (Stamped item in batch)
                     {
                         // Newer than what the database has: every other change there applied the pending ones first.
-                        Store(item.Entry, item.Version, item.Key, item.Origin, item.Body, item.Signature);
+                        byte[] signature = item.Signature ?? Sign(item.Key, item.Version.Clock, item.Origin, item.Body);
+                        Store(item.Entry, item.Version, item.Key, item.Origin, item.Body, signature);
+                        applied.Add(Wire(item.Key, item.Version.Clock, item.Origin, item.Body, signature));
                     }
 
                     tx.Commit();
@@ -170,7 +180,7 @@ internal sealed partial class Tree
 
         if (!_stopping)
         {
-            DeferredApplied?.Invoke(); // at shutdown the replicator is gone; the queue rows are stored and wait for the next start
+            DeferredApplied?.Invoke(applied); // at shutdown the replicator is gone; the rows are stored and wait for the next start (and peers' sync)
         }
     }
 

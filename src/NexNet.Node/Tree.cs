@@ -175,7 +175,7 @@ internal sealed partial class Tree : IDisposable
             try
             {
                 using MetaTransaction tx = _meta.BeginTransaction();
-                _meta.PutRecord(stamped.Key, stamped.Version.Clock, stamped.Origin, stamped.Body, stamped.Signature);
+                _meta.PutRecord(stamped.Key, stamped.Version.Clock, stamped.Origin, stamped.Body, stamped.Signature!);
                 StoreEntry(entry, stamped.Version, stamped.Key, stamped.Body);
                 alsoInTransaction?.Invoke();
                 tx.Commit();
@@ -196,8 +196,8 @@ internal sealed partial class Tree : IDisposable
         return record;
     }
 
-    /// <summary>A local change with its new version, sealed.</summary>
-    private sealed record Stamped(Entry Entry, RecordVersion Version, byte[] Key, byte[] Origin, byte[] Body, byte[] Signature)
+    /// <summary>A local change with its new version, sealed; signed, except a deferred one until it reaches the database.</summary>
+    private sealed record Stamped(Entry Entry, RecordVersion Version, byte[] Key, byte[] Origin, byte[] Body, byte[]? Signature)
     {
         public SealedRecord Record => Wire(Key, Version.Clock, Origin, Body, Signature);
     }
@@ -231,8 +231,11 @@ internal sealed partial class Tree : IDisposable
         return bytes;
     }
 
-    /// <summary>Gives <paramref name="entry"/> a new version, records the version it replaces, and seals it. Caller holds the apply lock.</summary>
-    private Stamped Stamp(Entry entry)
+    /// <summary>
+    /// Gives <paramref name="entry"/> a new version, records the version it replaces, seals it and, with
+    /// <paramref name="sign"/>, signs it. Caller holds the apply lock.
+    /// </summary>
+    private Stamped Stamp(Entry entry, bool sign = true)
     {
         RecordSealer sealer = _sealer ?? throw new VolumeException(VolumeError.NotAMember, "this node has no volume key: it stores for others and cannot change the volume");
         long replaces = 0;
@@ -254,7 +257,7 @@ internal sealed partial class Tree : IDisposable
                 $"{entry.Path} would need a record of {body.Length:N0} bytes, more than the {MaxRecordBody:N0} one may have (a file of more than about {MaxRecordBody / ChunkId.Size:N0} chunks)");
         }
 
-        return new Stamped(entry, version, key, origin, body, Sign(key, version.Clock, origin, body));
+        return new Stamped(entry, version, key, origin, body, sign ? Sign(key, version.Clock, origin, body) : null);
     }
 
     /// <summary>

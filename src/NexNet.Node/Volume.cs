@@ -53,7 +53,11 @@ public sealed class Volume
                 _meta.EnqueueReplication(QueueItems(content), DateTimeOffset.UtcNow);
             }
         };
-        tree.DeferredApplied += replicator.Kick;
+        tree.DeferredApplied += records =>
+        {
+            replicator.Kick();
+            sync.Push(records);
+        };
     }
 
     /// <summary>Raised with each path whose entry changed here, locally or from a peer (front ends drop their caches for it).</summary>
@@ -278,7 +282,10 @@ public sealed class Volume
             {
                 Properties = existing?.Properties, // new contents, same resource: its properties stay
             };
-            _sync.Push([_tree.CommitDeferred(EntryCodec.ToEntry(info))]); // journaled; its chunks are queued for their owners when it reaches the database
+            if (_tree.CommitDeferred(EntryCodec.ToEntry(info)) is { } record) // journaled: pushed, and its chunks queued for their owners, once it reaches the database
+            {
+                _sync.Push([record]);
+            }
         }
 
         return Stat(path)!;
