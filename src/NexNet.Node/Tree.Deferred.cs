@@ -127,17 +127,20 @@ internal sealed partial class Tree
                 _pending = [];
             }
 
+            // Signed before the transaction: the database's lock, which every lookup of the mount needs, is
+            // held only for the writes (signing inside it stalled a tar x to a third of its speed).
+            byte[][] signatures = [.. batch.Select(item => item.Signature ?? Sign(item.Key, item.Version.Clock, item.Origin, item.Body))];
             try
             {
                 using (MetaStore.RelaxedDurability())
                 {
                     using MetaTransaction tx = _meta.BeginTransaction();
-                    foreach (Stamped item in batch)
+                    for (int i = 0; i < batch.Count; i++)
                     {
                         // Newer than what the database has: every other change there applied the pending ones first.
-                        byte[] signature = item.Signature ?? Sign(item.Key, item.Version.Clock, item.Origin, item.Body);
-                        Store(item.Entry, item.Version, item.Key, item.Origin, item.Body, signature);
-                        applied.Add(Wire(item.Key, item.Version.Clock, item.Origin, item.Body, signature));
+                        Stamped item = batch[i];
+                        Store(item.Entry, item.Version, item.Key, item.Origin, item.Body, signatures[i]);
+                        applied.Add(Wire(item.Key, item.Version.Clock, item.Origin, item.Body, signatures[i]));
                     }
 
                     tx.Commit();
