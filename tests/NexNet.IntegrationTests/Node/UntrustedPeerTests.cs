@@ -80,9 +80,9 @@ public sealed class UntrustedPeerTests
                 () => late.Log + a.Log);
         }
 
-        Assert.Contains("unsigned record", storage.Log, StringComparison.Ordinal);
-        Assert.Contains("signature is not the volume's", storage.Log, StringComparison.Ordinal);
-        Assert.Contains("fails authentication", a.Log, StringComparison.Ordinal);
+        Assert.Contains("unsigned record", AllOf(storage), StringComparison.Ordinal);
+        Assert.Contains("signature is not the volume's", AllOf(storage), StringComparison.Ordinal);
+        Assert.Contains("fails authentication", AllOf(a), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -155,7 +155,7 @@ public sealed class UntrustedPeerTests
             }
         }
 
-        await Eventually.WaitAsync(() => storage.Log.Contains("collect notice the volume key did not sign", StringComparison.Ordinal), TimeSpan.FromSeconds(10),
+        await Eventually.WaitAsync(() => AllOf(storage).Contains("collect notice the volume key did not sign", StringComparison.Ordinal), TimeSpan.FromSeconds(10),
             "the storage peer says it refused the forged notices", () => storage.Log);
 
         // Gone again (while it was connected it counted as a node that owns chunks, and held none).
@@ -209,8 +209,9 @@ public sealed class UntrustedPeerTests
 
                 return true;
             }, TimeSpan.FromSeconds(20), "every copy on the storage peer is the writer's again", () => a.Log + storage.Log);
-        Assert.Contains("failed the proof of possession for 2 chunks", a.Log, StringComparison.Ordinal);
-        Assert.Contains("replaces 2 copies", storage.Log, StringComparison.Ordinal);
+        // Each node says what it did (the lines come through the processes' pipes, so they may trail the files).
+        await Eventually.WaitAsync(() => Counted(AllOf(a), "failed the proof of possession for ") == 2 && Counted(AllOf(storage), "replaces ") == 2,
+            TimeSpan.FromSeconds(10), "the member says two copies failed their proofs and the storage peer that it replaced two", () => a.Log + storage.Log);
 
         // A holder of the network key alone cannot make the storage peer take junk in a real copy's place.
         await using var attacker = new HostilePeer(cluster.NetworkSecret);
@@ -228,7 +229,7 @@ public sealed class UntrustedPeerTests
         }
 
         Assert.Equal(await File.ReadAllBytesAsync(BlobPath(a, ids[2]), Cancel), await File.ReadAllBytesAsync(BlobPath(storage, ids[2]), Cancel));
-        Assert.Contains("replace notice the volume key did not sign", storage.Log, StringComparison.Ordinal);
+        Assert.Contains("replace notice the volume key did not sign", AllOf(storage), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -240,7 +241,7 @@ public sealed class UntrustedPeerTests
         PeerConnection toStorage = await attacker.ConnectAsync(storage.Address);
         await HostilePeer.PushAsync(toStorage, attacker.Junk(ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16,
             bodyBytes: FrameCodec.MaxPayload - 1024));
-        await Eventually.WaitAsync(() => storage.Log.Contains("bytes (at most", StringComparison.Ordinal), TimeSpan.FromSeconds(10),
+        await Eventually.WaitAsync(() => AllOf(storage).Contains("bytes (at most", StringComparison.Ordinal), TimeSpan.FromSeconds(10),
             "the storage peer refuses the oversized record on arrival", () => storage.Log);
 
         await a.RunAsync("gen /after 500 5");
@@ -253,7 +254,7 @@ public sealed class UntrustedPeerTests
         }
 
         await b.RunAsync("sync");
-        Assert.DoesNotContain("did not answer request type 120", b.Log + a.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain("did not answer request type 120", AllOf(b) + AllOf(a), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -311,7 +312,7 @@ public sealed class UntrustedPeerTests
             await pinging;
         }
 
-        Assert.Contains("handshakes from this address are already in progress", victim.Log, StringComparison.Ordinal);
+        Assert.Contains("handshakes from this address are already in progress", AllOf(victim), StringComparison.Ordinal);
         await victim.RunAsync("check /data 8388608 3");
     }
 
@@ -415,6 +416,14 @@ public sealed class UntrustedPeerTests
             // Stopped, or the node closed the session (it may: the session reads nothing).
         }
     }
+
+    /// <summary>Every line a node process has written so far (its <c>Log</c> keeps only the last 200, for failure messages).</summary>
+    private static string AllOf(NodeProcess node) => string.Join('\n', node.Process.Lines);
+
+    /// <summary>The sum of the numbers that follow <paramref name="prefix"/> in the log's lines ("... replaces 2 copies ...").</summary>
+    private static int Counted(string log, string prefix) =>
+        System.Text.RegularExpressions.Regex.Matches(log, System.Text.RegularExpressions.Regex.Escape(prefix) + "([0-9]+) ")
+            .Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
 
     private static string BlobPath(NodeProcess node, ChunkId id)
     {
