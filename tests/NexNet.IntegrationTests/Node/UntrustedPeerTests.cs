@@ -53,13 +53,15 @@ public sealed class UntrustedPeerTests
             attacker.Junk(real.Key, long.MaxValue - 1), // the real path, just below the end of the range
             attacker.Junk(ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), long.MaxValue), // a new key at the very end
             new SealedRecord(real) { Clock = (ulong)long.MaxValue }, // the real body and signature under another clock
+            attacker.Junk(real.Key, (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16) + 1), // the real path, stamped now: no clock bound stops it
+            attacker.Junk(ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16),
         ];
         foreach (NodeProcess victim in cluster.Nodes)
         {
             await HostilePeer.PushAsync(victim == storage ? toStorage : await attacker.ConnectAsync(victim.Address), poison);
         }
 
-        await cluster.WaitAllAsync(async n => (await n.StatusAsync())["rejected"] >= 3, TimeSpan.FromSeconds(10), "every node refuses the three records");
+        await cluster.WaitAllAsync(async n => (await n.StatusAsync())["rejected"] >= poison.Length, TimeSpan.FromSeconds(10), $"every node refuses the {poison.Length} records");
 
         // A member's next edit reaches the other member within 2 s, and the storage peer keeps it.
         await a.RunAsync("gen /f 2000 2");
@@ -68,6 +70,12 @@ public sealed class UntrustedPeerTests
             () => cluster.Logs);
         TestContext.Current.TestOutputHelper?.WriteLine($"A's edit after the poison reached B in {clock.ElapsedMilliseconds} ms");
         Assert.Equal(1, (await storage.StatusAsync())["records"]);
+        using (var volumeKey = new VolumeVerifier(VolumePublicKeys.Of(cluster.VolumeSecret)))
+        {
+            SealedRecord kept = Assert.Single(await HostilePeer.RecordsOfAsync(toStorage)); // what it relays to late joiners: the members' record, signed
+            Assert.True(Tree.IsSignedByVolume(volumeKey, kept.Key.Memory, (long)kept.Clock, kept.Origin.Memory, kept.Body.Memory, kept.Signature.Span));
+            Assert.True(kept.Clock < (ulong)long.MaxValue >> 1);
+        }
 
         // A member that joins later, through the storage peer first, gets the real version and can edit it.
         NodeProcess late = await NodeProcess.StartAsync("C", cluster.NetworkSecret, cluster.VolumeSecret, 3, null, storage.Address);
