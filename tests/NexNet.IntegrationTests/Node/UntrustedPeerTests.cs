@@ -103,7 +103,7 @@ public sealed class UntrustedPeerTests
         await Eventually.WaitAsync(() => b.Volume!.Stat("/f") is not null, TimeSpan.FromSeconds(10), "B sees /f");
 
         await using var skewed = new PeerNetwork(NodeIdentity.CreateEphemeral(), cluster.NetworkSecret, FastPeerOptions.Create());
-        skewed.Start(new IPEndPoint(IPAddress.Loopback, 0));
+        skewed.Start(listen: null);
         PeerConnection toB = await skewed.ConnectAsync(b.Address, Cancel);
         await PushMemberRecordAsync(toB, cluster.VolumeSecret, skewed.Id, "/f", DateTimeOffset.UtcNow.AddDays(1), [9]);
         await Eventually.WaitAsync(() => b.Status().RecordsRejected == 1, TimeSpan.FromSeconds(10), "B refuses the record from a day ahead");
@@ -120,7 +120,7 @@ public sealed class UntrustedPeerTests
         await using NodeCluster cluster = await NodeCluster.StartAsync(2, configure: o => o.MaxClockSkew = TimeSpan.FromSeconds(1));
         NexNetNode a = cluster[0], b = cluster[1];
         await using var ahead = new PeerNetwork(NodeIdentity.CreateEphemeral(), cluster.NetworkSecret, FastPeerOptions.Create());
-        ahead.Start(new IPEndPoint(IPAddress.Loopback, 0));
+        ahead.Start(listen: null);
         PeerConnection toB = await ahead.ConnectAsync(b.Address, Cancel);
         await PushMemberRecordAsync(toB, cluster.VolumeSecret, ahead.Id, "/early", DateTimeOffset.UtcNow.AddSeconds(4), [1]);
         await Eventually.WaitAsync(() => b.Status().RecordsRejected == 1, TimeSpan.FromSeconds(5), "B refuses the early record for now");

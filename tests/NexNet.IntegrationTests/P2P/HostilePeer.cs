@@ -25,7 +25,7 @@ internal sealed class HostilePeer(byte[] networkSecret) : IAsyncDisposable
     private static PeerNetwork StartNetwork(byte[] networkSecret)
     {
         var network = new PeerNetwork(NodeIdentity.CreateEphemeral(), networkSecret, FastPeerOptions.Create());
-        network.Start(new IPEndPoint(IPAddress.Loopback, 0));
+        network.Start(listen: null); // it only dials: a victim dialing back would make a second connection, and one of the two is closed
         return network;
     }
 
