@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Google.Protobuf;
 using NexNet.Crypto;
@@ -39,7 +38,7 @@ internal sealed class SignedNotices(VolumeVerifier? verifier, TimeSpan maxSkew, 
             Ids = packed,
             TimeMs = time,
             Nonce = UnsafeByteOperations.UnsafeWrap(nonce),
-            Signature = UnsafeByteOperations.UnsafeWrap(signer.Sign(SignatureDomain.Collect, packed.Memory, TimeBytes(time), nonce)),
+            Signature = UnsafeByteOperations.UnsafeWrap(signer.Sign(SignatureDomain.Collect, packed.Memory, BigEndian.Int64(time), nonce)),
         }.ToByteArray();
     }
 
@@ -58,7 +57,7 @@ internal sealed class SignedNotices(VolumeVerifier? verifier, TimeSpan maxSkew, 
             TimeMs = time,
             Nonce = UnsafeByteOperations.UnsafeWrap(nonce),
             Target = UnsafeByteOperations.UnsafeWrap(targetId),
-            Signature = UnsafeByteOperations.UnsafeWrap(signer.Sign(SignatureDomain.Replace, ids.Memory, digests, targetId, TimeBytes(time), nonce)),
+            Signature = UnsafeByteOperations.UnsafeWrap(signer.Sign(SignatureDomain.Replace, ids.Memory, digests, targetId, BigEndian.Int64(time), nonce)),
         }.ToByteArray();
     }
 
@@ -134,7 +133,7 @@ internal sealed class SignedNotices(VolumeVerifier? verifier, TimeSpan maxSkew, 
             return false;
         }
 
-        ReadOnlyMemory<byte>[] parts = [ids.Memory, .. extra, TimeBytes(timeMs), nonce.Memory];
+        ReadOnlyMemory<byte>[] parts = [ids.Memory, .. extra, BigEndian.Int64(timeMs), nonce.Memory];
         if (!verifier.Verify(domain, signature.Span, parts))
         {
             problem = $"a {what} the volume key did not sign";
@@ -183,12 +182,5 @@ internal sealed class SignedNotices(VolumeVerifier? verifier, TimeSpan maxSkew, 
             problem = $"an unreadable {what} ({e.Message})";
             return null;
         }
-    }
-
-    private static byte[] TimeBytes(long time)
-    {
-        byte[] bytes = new byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(bytes, time);
-        return bytes;
     }
 }

@@ -214,7 +214,7 @@ internal sealed partial class Tree : IDisposable
     /// <summary>The volume key's signature over a record as it travels (members only).</summary>
     private byte[] Sign(byte[] key, long clock, byte[] origin, byte[] body) =>
         (_signer ?? throw new VolumeException(VolumeError.NotAMember, "this node has no volume key: it cannot sign records"))
-            .Sign(SignatureDomain.Record, key, ClockBytes(clock), origin, body);
+            .Sign(SignatureDomain.Record, key, BigEndian.Int64(clock), origin, body);
 
     private bool HasValidSignature(byte[] key, long clock, byte[] origin, byte[] body, ReadOnlySpan<byte> signature) =>
         _verifier is not null && IsSignedByVolume(_verifier, key, clock, origin, body, signature);
@@ -222,14 +222,7 @@ internal sealed partial class Tree : IDisposable
     /// <summary>True when <paramref name="signature"/> is the volume key's over this record as it travels (the storage peer's check; fuzzed in the unit tests).</summary>
     internal static bool IsSignedByVolume(VolumeVerifier verifier, ReadOnlyMemory<byte> key, long clock, ReadOnlyMemory<byte> origin, ReadOnlyMemory<byte> body,
         ReadOnlySpan<byte> signature) =>
-        verifier.Verify(SignatureDomain.Record, signature, key, ClockBytes(clock), origin, body);
-
-    private static byte[] ClockBytes(long clock)
-    {
-        byte[] bytes = new byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(bytes, clock);
-        return bytes;
-    }
+        verifier.Verify(SignatureDomain.Record, signature, key, BigEndian.Int64(clock), origin, body);
 
     /// <summary>
     /// Gives <paramref name="entry"/> a new version, records the version it replaces, seals it and, with

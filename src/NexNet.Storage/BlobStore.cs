@@ -61,7 +61,7 @@ public sealed class BlobStore
     /// goes on. The virtual disk here keeps what it is given in its host's cache until asked to flush, and
     /// a flush of a whole GiB times three at the end of a write took 0.3–1.6 s with both cores idle; in
     /// pieces while the write runs, with the staging queue absorbing each stall, most of it overlaps the
-    /// sealing and sending (bench/RESULTS.md, 2026-12-02, session 11). The commit's own flush still makes
+    /// sealing and sending (bench/RESULTS.md, 2026-12-02, the staging queue). The commit's own flush still makes
     /// the batch durable: these only start the disk's work earlier.
     /// </summary>
     internal const long BackgroundFlushBytes = 96L << 20;

@@ -151,7 +151,7 @@ public sealed class UntrustedPeerTests
         // Then a well-formed blob of random bytes under each id, as if to take the copy's place.
         foreach (ChunkId id in ids)
         {
-            byte[] junk = [(byte)'N', (byte)'X', (byte)'B', 2, .. RandomNumberGenerator.GetBytes(32 + 1_000_000)];
+            byte[] junk = HostilePeer.JunkBlob(36 + 1_000_000);
             try
             {
                 await using PeerResponse _ = await toStorage.RequestAsync(NodeMessageType.PutChunks, ReadOnlyMemory<byte>.Empty,
@@ -196,7 +196,7 @@ public sealed class UntrustedPeerTests
         byte[] real0 = await File.ReadAllBytesAsync(BlobPath(storage, ids[0]), Cancel);
         await File.WriteAllBytesAsync(BlobPath(storage, ids[0]), [.. real0.AsSpan(0, BlobFormat.HeaderSize), .. RandomNumberGenerator.GetBytes(real0.Length - BlobFormat.HeaderSize)], Cancel);
         byte[] real1 = await File.ReadAllBytesAsync(BlobPath(storage, ids[1]), Cancel);
-        await File.WriteAllBytesAsync(BlobPath(storage, ids[1]), [(byte)'N', (byte)'X', (byte)'B', 2, .. RandomNumberGenerator.GetBytes(real1.Length - 4)], Cancel);
+        await File.WriteAllBytesAsync(BlobPath(storage, ids[1]), HostilePeer.JunkBlob(real1.Length), Cancel);
 
         await a.RunAsync("repair");
         await Eventually.WaitAsync(async () =>
@@ -224,7 +224,7 @@ public sealed class UntrustedPeerTests
         // A holder of the network key alone cannot make the storage peer take junk in a real copy's place.
         await using var attacker = new HostilePeer(cluster.NetworkSecret);
         PeerConnection toStorage = await attacker.ConnectAsync(storage.Address);
-        byte[] junk = [(byte)'N', (byte)'X', (byte)'B', 2, .. RandomNumberGenerator.GetBytes(real0.Length - 4)];
+        byte[] junk = HostilePeer.JunkBlob(real0.Length);
         using (VolumeKeys own = VolumeKeys.Derive(RandomNumberGenerator.GetBytes(32)))
         using (VolumeSigner ownSigner = VolumeSigner.Create(own))
         {
@@ -367,7 +367,7 @@ public sealed class UntrustedPeerTests
         for (int i = 0; i < 6; i++)
         {
             var id = ChunkId.FromBytes(RandomNumberGenerator.GetBytes(32));
-            byte[] junk = [(byte)'N', (byte)'X', (byte)'B', 2, .. RandomNumberGenerator.GetBytes(32 + 1_000_000)];
+            byte[] junk = HostilePeer.JunkBlob(36 + 1_000_000);
             try
             {
                 await using PeerResponse _ = await toStorage.RequestAsync(NodeMessageType.PutChunks, ReadOnlyMemory<byte>.Empty,

@@ -67,6 +67,9 @@ internal sealed class HostilePeer(byte[] networkSecret) : IAsyncDisposable
         Body = ByteString.CopyFrom(System.Security.Cryptography.RandomNumberGenerator.GetBytes(bodyBytes)),
     };
 
+    /// <summary>A blob of <paramref name="length"/> bytes with a well-formed start (magic, format 2) and random bytes after: what a peer without the volume key can make.</summary>
+    public static byte[] JunkBlob(int length) => [(byte)'N', (byte)'X', (byte)'B', 2, .. System.Security.Cryptography.RandomNumberGenerator.GetBytes(length - 4)];
+
     /// <summary>An authenticated session of its own, below PeerNetwork: frames are written raw and nothing is read unless the caller reads.</summary>
     public static async Task<SslStream> RawSessionAsync(string address, byte[] networkSecret)
     {
