@@ -96,7 +96,17 @@ public sealed class CliNodeTests
         File.SetUnixFileMode(data, (UnixFileMode)0x1ED);
         File.SetUnixFileMode(Path.Combine(data, "control.sock"), (UnixFileMode)0x1FF); // 0777
         string[] nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"];
-        Nexnet.Result refused = await Nexnet.RunWithAsync(nobody, "status", "--data", data);
+        // The build's folder may sit in a checkout only its owner can enter (a clone in a 0700 temp folder): the other user runs a copy.
+        string copy = temp.Combine("bin");
+        Directory.CreateDirectory(copy);
+        File.SetUnixFileMode(copy, (UnixFileMode)0x1ED);
+        foreach (string file in Directory.EnumerateFiles(AppContext.BaseDirectory))
+        {
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+            File.SetUnixFileMode(Path.Combine(copy, Path.GetFileName(file)), (UnixFileMode)0x1A4); // 0644
+        }
+
+        Nexnet.Result refused = await Nexnet.RunCopyWithAsync(Path.Combine(copy, "nexnet.dll"), nobody, "status", "--data", data);
         Assert.True(refused.Exit == 77, refused.ToString());
         Assert.Equal("nexnet: this node serves only the user it runs as and root; uid 65534 may not use it", refused.Stderr);
         string log = Path.Combine(data, "logs", "nexnet.log");

@@ -19,12 +19,15 @@ internal static class Nexnet
     /// <summary>Runs under <paramref name="wrapper"/> (e.g. setpriv …) when given.</summary>
     public static Task<Result> RunWithAsync(string[]? wrapper, params string[] args) => RunAsync(wrapper, null, args);
 
+    /// <summary>Runs the build's copy at <paramref name="dll"/> under <paramref name="wrapper"/> (another user may not reach the build's own folder).</summary>
+    public static Task<Result> RunCopyWithAsync(string dll, string[] wrapper, params string[] args) => RunAsync(wrapper, null, args, dll);
+
     /// <summary>Runs with <paramref name="input"/> on its stdin (then closed).</summary>
     public static Task<Result> RunWithInputAsync(string input, params string[] args) => RunAsync(null, input, args);
 
-    private static async Task<Result> RunAsync(string[]? wrapper, string? input, string[] args)
+    private static async Task<Result> RunAsync(string[]? wrapper, string? input, string[] args, string? dll = null)
     {
-        string[] command = [.. wrapper ?? [], Dotnet, Dll, .. args];
+        string[] command = [.. wrapper ?? [], Dotnet, dll ?? Dll, .. args];
         var info = new ProcessStartInfo(command[0])
         {
             RedirectStandardOutput = true,
