@@ -86,10 +86,11 @@ internal static class Demo
             var clock = Stopwatch.StartNew();
             EntryInfo file = await writer.Volume!.WriteFileAsync("/demo/photo.bin", new MemoryStream(content), cancellationToken: cancellationToken);
             Say($"stored /demo/photo.bin ({content.Length:N0} bytes) through {writer.Address} in {clock.ElapsedMilliseconds} ms: " +
-                $"{file.Content!.Chunks.Length} chunks, each encrypted (AES-256-CTR, random IV) and named by its HMAC");
+                $"{file.Content!.Chunks.Length} chunks, each encrypted (AES-256-CTR, random IV) and named by a keyed BLAKE3 hash of its plaintext");
             await WaitAsync(() => nodes.All(n => n.Status().ReplicationBacklogChunks == 0) && nodes.All(n => n.Volume!.Stat(file.Path) is not null),
                 "every chunk reaches its owners and the record every node", cancellationToken);
-            Say($"replicated: every chunk has {Math.Min(3, nodes.Count)} copies; " + string.Join(", ", nodes.Select(n => $"{n.Address} holds {n.LocalChunks().Count()} chunks")));
+            Say("replicated: " + DescribeCopies(CountCopies(file.Content.Chunks, nodes)) + "; " +
+                string.Join(", ", nodes.Select(n => $"{n.Address} holds {n.LocalChunks().Count()} chunks")));
 
             reader.DropLocalChunks();
             Say($"deleted every local chunk of {reader.Address} ({reader.LocalChunks().Count()} left)");
@@ -139,6 +140,27 @@ internal static class Demo
 
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    /// <summary>How many of <paramref name="nodes"/> hold each chunk, counted in their stores (not inferred from the replication factor).</summary>
+    internal static int[] CountCopies(IReadOnlyList<ChunkId> chunks, IReadOnlyList<NexNetNode> nodes)
+    {
+        HashSet<ChunkId>[] held = [.. nodes.Select(n => n.LocalChunks().ToHashSet())];
+        return [.. chunks.Select(id => held.Count(h => h.Contains(id)))];
+    }
+
+    /// <summary>"every chunk has 3 copies" when the counts agree, else the range and how many chunks have the fewest.</summary>
+    internal static string DescribeCopies(IReadOnlyList<int> copies)
+    {
+        if (copies.Count == 0)
+        {
+            return "no chunks to count";
+        }
+
+        int least = copies.Min(), most = copies.Max();
+        return least == most
+            ? $"every chunk has {least} {(least == 1 ? "copy" : "copies")} (counted on the nodes)"
+            : $"chunks have {least} to {most} copies (counted on the nodes; {copies.Count(c => c == least)} of {copies.Count} have {least})";
     }
 
     private static async Task WaitAsync(Func<bool> condition, string what, CancellationToken cancellationToken, Func<string>? state = null)
