@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using NexNet.IntegrationTests.Support;
 using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Cli;
@@ -271,8 +272,7 @@ public sealed class CliSetupTests
 
     private static async Task<int> RunAsync(string program, params string[] args)
     {
-        using var process = System.Diagnostics.Process.Start(program, args)!;
-        await process.WaitForExitAsync();
-        return process.ExitCode;
+        using ChildProcess process = ChildProcess.Start(program, args).StartCollecting();
+        return await process.WaitForExitAsync(TimeSpan.FromMinutes(2));
     }
 }

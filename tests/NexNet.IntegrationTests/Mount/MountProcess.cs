@@ -63,23 +63,41 @@ internal sealed class MountProcess : IAsyncDisposable
         return await Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
     }
 
+    /// <summary>
+    /// Stops the mount if the test left it running, and fails unless it stopped cleanly: within its deadline
+    /// and with exit code 0 (a mount that hangs or fails on SIGTERM is a defect, not tidying up). The
+    /// mountpoint is unmounted either way.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        if (!Process.HasExited)
+        string? failure = null;
+        try
         {
-            try
+            if (!Process.HasExited)
             {
-                await StopAsync();
+                int exit = await StopAsync();
+                if (exit != 0)
+                {
+                    failure = $"nexnet mount exited with {exit} on SIGTERM: {await Process.StderrAsync()}";
+                }
             }
-            catch (TimeoutException)
+        }
+        catch (TimeoutException e)
+        {
+            failure = $"{e.Message} after SIGTERM (killed): {await Process.StderrAsync()}";
+        }
+        finally
+        {
+            Process.Dispose();
+            if (IsMounted(Mountpoint))
             {
+                await Shell.RunAsync($"fusermount3 -u -z '{Mountpoint}' || umount -l '{Mountpoint}'");
             }
         }
 
-        Process.Dispose();
-        if (IsMounted(Mountpoint))
+        if (failure is not null)
         {
-            await Shell.RunAsync($"fusermount3 -u -z '{Mountpoint}' || umount -l '{Mountpoint}'");
+            throw new InvalidOperationException(failure);
         }
     }
 }

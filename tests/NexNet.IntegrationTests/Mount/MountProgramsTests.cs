@@ -89,30 +89,4 @@ public sealed class MountProgramsTests(MountFixture fixture) : IClassFixture<Mou
             """);
         Assert.Equal($"changes: \n600\n{new DateTimeOffset(2001, 2, 3, 4, 5, 6, TimeZoneInfo.Local.GetUtcOffset(new DateTime(2001, 2, 3))).ToUnixTimeSeconds()}", output);
     }
-
-    [Fact]
-    public async Task An_editor_style_save_replaces_the_file_atomically_and_durably()
-    {
-        string output = await Shell.RunAsync($"""
-            cd '{Mount.Mountpoint}'
-            mkdir docs
-            echo 'draft 1' > docs/notes.txt
-            python3 - <<'PY'
-            import os
-            path = "docs/notes.txt"
-            tmp = "docs/.notes.txt.swp"
-            with open(tmp, "w") as f:
-                f.write("draft 2\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.rename(tmp, path)
-            fd = os.open("docs", os.O_RDONLY)
-            os.fsync(fd)
-            os.close(fd)
-            PY
-            cat docs/notes.txt
-            ls -A docs
-            """);
-        Assert.Equal("draft 2\nnotes.txt", output);
-    }
 }

@@ -61,6 +61,57 @@ public sealed class MountSafetyTests : IDisposable
     }
 
     [Fact]
+    public async Task Editor_style_saves_are_atomic_to_a_concurrent_reader_and_the_last_survives_kill_9()
+    {
+        string data = _dir.Combine("data"), mnt = _dir.Combine("mnt");
+        await using (MountProcess mount = await MountProcess.StartAsync(data, mnt))
+        {
+            // An editor's save: write a temporary file, fsync it, rename it over the old one, fsync the folder.
+            // A reader opening the file by name all the while must only ever see one whole version (~180 KB each).
+            string output = await Shell.RunAsync($$"""
+                cd '{{mount.Mountpoint}}'
+                python3 - <<'PY'
+                import os, threading
+                def body(n): return (f"draft {n}\n" * 20000).encode()
+                path, tmp = "docs/notes.txt", "docs/.notes.txt.swp"
+                os.mkdir("docs")
+                with open(path, "wb") as f: f.write(body(0))
+                versions = {body(n): n for n in range(101)}
+                done, reads, seen, wrong = False, 0, set(), []
+                def reader():
+                    global reads
+                    while not done:
+                        try:
+                            with open(path, "rb") as f: got = f.read()
+                        except FileNotFoundError:
+                            wrong.append("the name was missing"); continue
+                        reads += 1
+                        if got in versions: seen.add(versions[got])
+                        else: wrong.append(f"{len(got)} bytes starting {got[:12]!r}")
+                t = threading.Thread(target=reader); t.start()
+                for n in range(1, 101):
+                    with open(tmp, "wb") as f:
+                        f.write(body(n)); f.flush(); os.fsync(f.fileno())
+                    os.rename(tmp, path)
+                    fd = os.open("docs", os.O_RDONLY); os.fsync(fd); os.close(fd)
+                done = True; t.join()
+                print(f"reads {reads}, versions seen {len(seen)}, wrong {len(wrong)}: {wrong[:3]}")
+                PY
+                """, TimeSpan.FromMinutes(3));
+            Assert.Matches(@"^reads \d+, versions seen ([2-9]|\d\d+), wrong 0: \[\]$", output); // the reader overlapped the saves
+
+            mount.Process.Signal("KILL"); // at once: the last save was acknowledged by its fsyncs, nothing more
+            await mount.Process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            await Eventually.WaitAsync(() => !MountProcess.IsMounted(mnt), TimeSpan.FromSeconds(10), "the killed mount went away");
+        }
+
+        await using MountProcess again = await MountProcess.StartAsync(data, mnt);
+        string expected = string.Concat(Enumerable.Repeat("draft 100\n", 20000));
+        Assert.Equal(expected, await File.ReadAllTextAsync(again.PathOf("docs/notes.txt"), TestContext.Current.CancellationToken));
+        Assert.Equal(["notes.txt"], Directory.EnumerateFileSystemEntries(again.PathOf("docs")).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public async Task Sigterm_unmounts_cleanly()
     {
         string mnt = _dir.Combine("mnt");
@@ -70,7 +121,7 @@ public sealed class MountSafetyTests : IDisposable
             Assert.True(MountProcess.IsMounted(mnt));
             Assert.Equal(0, await mount.StopAsync());
             Assert.False(MountProcess.IsMounted(mnt));
-            await mount.Process.OutputEnded;
+            await mount.Process.OutputEndedAsync(TimeSpan.FromSeconds(30));
             Assert.Contains(mount.Process.Lines, l => l.StartsWith("nexnet: unmounted ", StringComparison.Ordinal));
         }
     }
@@ -85,7 +136,7 @@ public sealed class MountSafetyTests : IDisposable
             await File.WriteAllTextAsync(mount.PathOf("kept"), "kept", TestContext.Current.CancellationToken);
             Assert.Equal(string.Empty, await Shell.RunAsync($"fusermount3 -u '{mnt}'"));
             Assert.Equal(0, await mount.Process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
-            await mount.Process.OutputEnded;
+            await mount.Process.OutputEndedAsync(TimeSpan.FromSeconds(30));
             Assert.Contains(mount.Process.Lines, l => l == "nexnet: unmounted from outside; stopping");
         }
 

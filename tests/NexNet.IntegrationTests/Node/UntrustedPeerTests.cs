@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using Google.Protobuf;
 using NexNet.Crypto;
 using NexNet.IntegrationTests.P2P;
+using NexNet.IntegrationTests.Support;
 using NexNet.Node;
 using NexNet.Node.Protocol;
 using NexNet.P2P;
@@ -21,6 +22,7 @@ namespace NexNet.IntegrationTests.Node;
 /// each test asserts what a user cares about (edits keep arriving, every copy stays real, sync goes on,
 /// a real peer still gets in).
 /// </summary>
+[Collection(MeasuredTests.Name)]
 public sealed class UntrustedPeerTests
 {
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
@@ -130,7 +132,7 @@ public sealed class UntrustedPeerTests
     }
 
     [Fact]
-    public async Task A_forged_collect_and_a_junk_copy_leave_every_copy_of_every_chunk_real()
+    public async Task A_forged_collect_and_a_junk_copy_leave_every_copy_real_and_only_a_members_notice_collects_them()
     {
         using NodeProcessCluster cluster = await MembersAndStoragePeerAsync();
         NodeProcess a = cluster[0], storage = cluster[2];
@@ -181,6 +183,15 @@ public sealed class UntrustedPeerTests
         }
 
         await cluster[1].RunAsync("check /big 3000000 7");
+
+        // What does make a storage peer let go: the members' own notice, signed with the volume key.
+        await a.RunAsync("rm /big");
+        await cluster[1].RunAsync("sync");
+        Assert.Equal("none", await cluster[1].RunAsync("stat /big"));
+        await a.RunAsync("collect");
+        await cluster[1].RunAsync("collect");
+        await Eventually.WaitAsync(async () => (await storage.ChunksAsync()).Count == 0, TimeSpan.FromSeconds(10),
+            "the storage peer deletes every chunk of the deleted file on the members' notice", () => storage.Log);
     }
 
     [Fact]

@@ -1,5 +1,10 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
 using System.Security.Cryptography;
+using Google.Protobuf;
 using NexNet.P2P;
+using NexNet.P2P.Wire;
 using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.P2P;
@@ -17,18 +22,81 @@ public sealed class ConnectionTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _a = TestNode.Start("a");
-        _b = TestNode.Start("b", _a.Address);
+        byte[] network = TestNode.NewNetwork();
+        _a = TestNode.Start("a", network);
+        _b = TestNode.Start("b", network, _a.Address);
         await Eventually.WaitAsync(() => _a.Network.Find(_b.Network.Id) is not null && _b.Network.Find(_a.Network.Id) is not null, s_deadline, "a and b connected");
     }
 
     [Fact]
-    public async Task Requests_are_answered_and_identify_the_peer_by_its_certificate()
+    public async Task Requests_are_answered()
     {
         _a.Network.Handle(Echo, (request, _) => Task.FromResult(new PeerReply(request.Body.ToArray().Reverse().ToArray())));
         await using PeerResponse response = await _b.Network.RequestAsync(_a.Network.Id, Echo, new byte[] { 1, 2, 3 }, cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal(new byte[] { 3, 2, 1 }, response.Body.ToArray());
-        Assert.Equal(NodeIdentity.IdOf(_a.Identity.Certificate), _b.Network.Find(_a.Network.Id)!.RemoteId);
+    }
+
+    [Fact]
+    public async Task A_hello_naming_another_node_than_the_certificate_is_refused_both_ways()
+    {
+        CancellationToken cancel = TestContext.Current.CancellationToken;
+        using NodeIdentity impostor = NodeIdentity.CreateEphemeral();
+        PeerConnection real = _a.Network.Find(_b.Network.Id)!;
+
+        // Dialing a: its own certificate, a Hello claiming b's id (to take b's place in a's table).
+        using (var socket = new Socket(SocketType.Stream, ProtocolType.Tcp))
+        {
+            await socket.ConnectAsync(IPEndPoint.Parse(_a.Address), cancel);
+            await using var tls = new SslStream(new NetworkStream(socket), leaveInnerStreamOpen: false);
+            await tls.AuthenticateAsClientAsync(Handshake.ClientOptions(impostor), cancel);
+            await tls.WriteAsync(HelloFrame(claiming: _b.Network.Id), cancel);
+            await tls.FlushAsync(cancel);
+            Assert.Null(await ReadHeaderOrCloseAsync(tls)); // closed without a Hello of a's own
+        }
+
+        await Eventually.WaitAsync(() => _a.Log.Contains("does not match its TLS certificate"), s_deadline, "a's log says why it refused");
+        Assert.Same(real, _a.Network.Find(_b.Network.Id));
+        Assert.Single(_a.Network.Peers);
+
+        // Answering b's dial: its own certificate, a Hello claiming a's id.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        Task<HandshakeException> dial = Assert.ThrowsAsync<HandshakeException>(() => _b.Network.ConnectAsync($"127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}", cancel));
+        using (Socket accepted = await listener.AcceptSocketAsync(cancel))
+        {
+            await using var tls = new SslStream(new NetworkStream(accepted), leaveInnerStreamOpen: false);
+            await tls.AuthenticateAsServerAsync(Handshake.ServerOptions(impostor), cancel);
+            var reader = new FrameReader(tls);
+            FrameHeader hello = (await reader.ReadHeaderAsync(FrameCodec.MaxHandshakePayload, cancel))!.Value;
+            await reader.ReadExactlyAsync(new byte[hello.PayloadLength], cancel);
+            await tls.WriteAsync(HelloFrame(claiming: _a.Network.Id), cancel);
+            await tls.FlushAsync(cancel);
+            HandshakeException refused = await dial;
+            Assert.Equal(HandshakeFailure.Protocol, refused.Failure);
+            Assert.Contains("does not match its TLS certificate", refused.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Same(_a.Network.Find(_b.Network.Id), real);
+        Assert.Same(_b.Network.Find(_a.Network.Id), _b.Network.Peers.Single());
+    }
+
+    private static byte[] HelloFrame(NodeId claiming) => HostilePeer.Frame(new Envelope
+    {
+        Type = MessageType.Hello,
+        Body = new Hello { ProtocolVersion = PeerOptions.ProtocolVersion, NodeId = ByteString.CopyFrom(claiming.ToBytes()), Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)) }.ToByteString(),
+    });
+
+    /// <summary>The next frame header, or null once the other side has closed (a reset counts as closed).</summary>
+    private static async Task<FrameHeader?> ReadHeaderOrCloseAsync(Stream stream)
+    {
+        try
+        {
+            return await new FrameReader(stream).ReadHeaderAsync(FrameCodec.MaxHandshakePayload, TestContext.Current.CancellationToken);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using NexNet.IntegrationTests.Support;
 using NexNet.P2P;
 using NexNet.Tests.Shared;
 
@@ -14,43 +15,34 @@ namespace NexNet.IntegrationTests.P2P;
 /// connections opened and dropped at once. The node must stay up, keep its memory bounded, log each
 /// bad connection, and keep answering the legitimate peer (whose round trips the test measures).
 /// </summary>
+[Collection(MeasuredTests.Name)]
 public sealed class HostileInputTests
 {
     private const uint Echo = 100;
     private const uint PeakRss = 101;
-    private const long RssBoundKib = 200 * 1024;
+    /// <summary>What the attacks may add to the victim's idle RSS (measured: 7-8 MiB over 61-62 MiB idle): TLS state for its bounded handshake slots and a frame buffer each.</summary>
+    private const long AttackRssKib = 48 * 1024;
 
     [Fact]
     public async Task The_node_survives_hostile_input_and_keeps_serving_a_legitimate_peer()
     {
-        using ProcessNode victim = await ProcessNode.StartAsync("victim", TestNode.DefaultSecret);
-        await using TestNode legit = TestNode.Start("legit", victim.Address);
+        byte[] network = TestNode.NewNetwork();
+        using ProcessNode victim = await ProcessNode.StartAsync("victim", network);
+        await using TestNode legit = TestNode.Start("legit", network, victim.Address);
         NodeId victimId = NodeId.Parse(victim.Id);
         await Eventually.WaitAsync(() => legit.Network.Find(victimId) is not null, TimeSpan.FromSeconds(10), "the legitimate peer connected");
         (IPAddress host, int port) = Split(victim.Address);
 
+        // The limits come from this machine in this run: the same probe and the victim's memory, measured
+        // for 2 s before any attack.
+        (List<double> quiet, int quietFailures) = await ProbeAsync(legit, victimId, Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken));
+        Assert.Equal(0, quietFailures);
+        double quietP99 = Percentile(quiet, 0.99);
+        long idleKib = await PeakRssKibAsync(legit, victimId);
+
         // The legitimate peer's probe: sequential round trips for as long as the attacks last.
-        using var stopProbe = new CancellationTokenSource();
-        var latencies = new List<double>();
-        int probeFailures = 0;
-        Task probe = Task.Run(async () =>
-        {
-            // Paced (one round trip per 5 ms): it measures the node's responsiveness, it is not a load of its own.
-            using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
-            while (!stopProbe.IsCancellationRequested && await pace.WaitForNextTickAsync(CancellationToken.None))
-            {
-                var clock = Stopwatch.StartNew();
-                try
-                {
-                    await using PeerResponse r = await legit.Network.RequestAsync(victimId, Echo, new byte[] { 42 }, timeout: TimeSpan.FromSeconds(5), cancellationToken: TestContext.Current.CancellationToken);
-                    latencies.Add(clock.Elapsed.TotalMilliseconds);
-                }
-                catch (Exception e) when (e is IOException or TimeoutException)
-                {
-                    probeFailures++;
-                }
-            }
-        }, TestContext.Current.CancellationToken);
+        var attacksOver = new TaskCompletionSource();
+        Task<(List<double> Latencies, int Failures)> probe = ProbeAsync(legit, victimId, attacksOver.Task);
 
         // 1. Random bytes before TLS.
         await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => RawAsync(host, port, RandomNumberGenerator.GetBytes(4096))));
@@ -59,32 +51,71 @@ public sealed class HostileInputTests
         await Task.WhenAll(Enumerable.Range(0, 10).Select(i => AfterTlsAsync(host, port, RandomNumberGenerator.GetBytes(65536), source: IPAddress.Parse($"127.0.0.{20 + i}"))));
         // 3. A 4 GiB length prefix: before the handshake's Hello, and on a fully authenticated connection.
         await AfterTlsAsync(host, port, [0xFF, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0, 0]);
-        await AfterHandshakeAsync(host, port, [0xFF, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0, 0], expectClose: true);
+        await AfterHandshakeAsync(host, port, network, [0xFF, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0, 0], expectClose: true);
         // 4. Half a frame, then silence: during the handshake (handshake timeout) and after it (heartbeat timeout).
         await AfterTlsAsync(host, port, [0, 0, 0, 40, 1], waitForClose: true);
-        await AfterHandshakeAsync(host, port, [0, 0, 1, 0, 1, 0], expectClose: true);
+        await AfterHandshakeAsync(host, port, network, [0, 0, 1, 0, 1, 0], expectClose: true);
         // 5. 1,000 connections opened and dropped at once.
         await StormAsync(host, port, 1000);
 
-        await stopProbe.CancelAsync();
-        await probe;
+        attacksOver.SetResult();
+        (List<double> latencies, int probeFailures) = await probe;
 
         // Still up, still answering, memory bounded, every bad connection explained in its log.
         Assert.False(victim.Process.HasExited, "the node died");
-        await using PeerResponse rss = await legit.Network.RequestAsync(victimId, PeakRss, ReadOnlyMemory<byte>.Empty, cancellationToken: TestContext.Current.CancellationToken);
-        long peakKib = BitConverter.ToInt64(rss.Body.Span);
-        Assert.True(peakKib < RssBoundKib, $"the node's peak RSS reached {peakKib / 1024} MiB");
+        long peakKib = await PeakRssKibAsync(legit, victimId);
+        double p50 = Percentile(latencies, 0.5), p99 = Percentile(latencies, 0.99);
+        // The storm shares the victim's two cores with the probe, so an answer may wait behind it, but not
+        // for long. Measured here: quiet p99 3.5-3.8 ms; during the attacks p99 3.5-4.6 ms, max 77-101 ms. The
+        // bound, 250 ms plus twenty quiet p99s, scales with a slower machine and still catches a node that
+        // lets the storm starve its peers.
+        double p99Bound = 250 + (20 * quietP99);
+        TestContext.Current.TestOutputHelper?.WriteLine($"legitimate round trips: quiet {quiet.Count}, p99 {quietP99:F1} ms; during the attacks {latencies.Count}, " +
+            $"p50 {p50:F1} ms, p99 {p99:F1} ms (bound {p99Bound:F0}), max {latencies.Max():F1} ms; victim RSS idle {idleKib / 1024} MiB, peak {peakKib / 1024} MiB");
+        Assert.True(peakKib < idleKib + AttackRssKib, $"the node's peak RSS went from {idleKib / 1024} MiB idle to {peakKib / 1024} MiB under attack");
         Assert.Equal(0, probeFailures);
         Assert.True(latencies.Count > 10, $"only {latencies.Count} probe round trips completed");
-        latencies.Sort();
-        double p50 = latencies[latencies.Count / 2], p99 = latencies[(int)(latencies.Count * 0.99)];
-        TestContext.Current.TestOutputHelper?.WriteLine($"legitimate round trips during the attacks: {latencies.Count}, p50 {p50:F1} ms, p99 {p99:F1} ms, max {latencies[^1]:F1} ms; victim peak RSS {peakKib / 1024} MiB");
-        Assert.True(p99 < 2000, $"p99 round trip {p99:F0} ms during the storm");
+        Assert.True(p99 < p99Bound, $"p99 round trip {p99:F0} ms during the storm (quiet p99 {quietP99:F1} ms)");
         Assert.Contains("TLS handshake failed", victim.Log, StringComparison.Ordinal);
         Assert.Contains("frame length 4294967295", victim.Log, StringComparison.Ordinal);
         Assert.Contains("handshake timed out", victim.Log, StringComparison.Ordinal);
         Assert.Contains("heartbeat timeout", victim.Log, StringComparison.Ordinal);
         Assert.NotNull(legit.Network.Find(victimId));
+    }
+
+    /// <summary>Sequential round trips, one per 5 ms (it measures the node's responsiveness, it is no load of its own), until <paramref name="until"/> completes.</summary>
+    private static Task<(List<double> Latencies, int Failures)> ProbeAsync(TestNode legit, NodeId victimId, Task until) => Task.Run(async () =>
+    {
+        var latencies = new List<double>();
+        int failures = 0;
+        using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
+        while (!until.IsCompleted && await pace.WaitForNextTickAsync(TestContext.Current.CancellationToken))
+        {
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                await using PeerResponse r = await legit.Network.RequestAsync(victimId, Echo, new byte[] { 42 }, timeout: TimeSpan.FromSeconds(5), cancellationToken: TestContext.Current.CancellationToken);
+                latencies.Add(clock.Elapsed.TotalMilliseconds);
+            }
+            catch (Exception e) when (e is IOException or TimeoutException)
+            {
+                failures++;
+            }
+        }
+
+        return (latencies, failures);
+    });
+
+    private static double Percentile(List<double> values, double fraction)
+    {
+        double[] sorted = [.. values.Order()];
+        return sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * fraction))];
+    }
+
+    private static async Task<long> PeakRssKibAsync(TestNode legit, NodeId victimId)
+    {
+        await using PeerResponse rss = await legit.Network.RequestAsync(victimId, PeakRss, ReadOnlyMemory<byte>.Empty, cancellationToken: TestContext.Current.CancellationToken);
+        return BitConverter.ToInt64(rss.Body.Span);
     }
 
     private static (IPAddress, int) Split(string address)
@@ -151,13 +182,13 @@ public sealed class HostileInputTests
         }
     }
 
-    private static async Task AfterHandshakeAsync(IPAddress host, int port, byte[] bytes, bool expectClose)
+    private static async Task AfterHandshakeAsync(IPAddress host, int port, byte[] network, byte[] bytes, bool expectClose)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(host, port);
         using NodeIdentity attacker = NodeIdentity.CreateEphemeral();
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        Handshake.Result session = await Handshake.InitiateAsync(new NetworkStream(socket, ownsSocket: true), attacker, Handshake.ProofKey(TestNode.DefaultSecret), deadline.Token);
+        Handshake.Result session = await Handshake.InitiateAsync(new NetworkStream(socket, ownsSocket: true), attacker, Handshake.ProofKey(network), deadline.Token);
         await using SslStream tls = session.Tls;
         if (await TryWriteAsync(tls, bytes) && expectClose)
         {

@@ -17,14 +17,15 @@ public sealed class ProcessNetworkTests
     [Fact]
     public async Task Five_node_processes_bootstrapped_in_a_chain_are_all_connected_within_5_s()
     {
+        byte[] network = TestNode.NewNetwork();
         var nodes = new List<ProcessNode>();
         try
         {
-            nodes.Add(await ProcessNode.StartAsync("p0", TestNode.DefaultSecret));
+            nodes.Add(await ProcessNode.StartAsync("p0", network));
             var clock = Stopwatch.StartNew();
             for (int i = 1; i < 5; i++)
             {
-                nodes.Add(await ProcessNode.StartAsync($"p{i}", TestNode.DefaultSecret, nodes[i - 1].Address));
+                nodes.Add(await ProcessNode.StartAsync($"p{i}", network, nodes[i - 1].Address));
             }
 
             await Eventually.WaitAsync(() => nodes.All(n => n.Peers == 4), TimeSpan.FromSeconds(5) - clock.Elapsed,
@@ -39,16 +40,17 @@ public sealed class ProcessNetworkTests
     [Fact]
     public async Task A_frozen_node_is_noticed_within_the_heartbeat_timeout_and_a_killed_one_rejoins_after_restart()
     {
+        byte[] network = TestNode.NewNetwork();
         var nodes = new List<ProcessNode>();
         try
         {
-            nodes.Add(await ProcessNode.StartAsync("p0", TestNode.DefaultSecret));
+            nodes.Add(await ProcessNode.StartAsync("p0", network));
             for (int i = 1; i < 4; i++)
             {
-                nodes.Add(await ProcessNode.StartAsync($"p{i}", TestNode.DefaultSecret, nodes[i - 1].Address));
+                nodes.Add(await ProcessNode.StartAsync($"p{i}", network, nodes[i - 1].Address));
             }
 
-            await using TestNode observer = TestNode.Start("observer", nodes[0].Address);
+            await using TestNode observer = TestNode.Start("observer", network, nodes[0].Address);
             await Eventually.WaitAsync(() => nodes.All(n => n.Peers == 4) && observer.Network.Peers.Count == 4, TimeSpan.FromSeconds(10), "a full mesh of 5");
 
             // Freeze p2: its sockets stay open, so only the heartbeat can tell it is gone.

@@ -9,8 +9,6 @@ namespace NexNet.IntegrationTests.P2P;
 /// <summary>An in-process node on 127.0.0.1 with port 0, its own identity and log, and short timeouts for tests.</summary>
 internal sealed class TestNode : IAsyncDisposable
 {
-    public static readonly byte[] DefaultSecret = RandomNumberGenerator.GetBytes(32);
-
     private TestNode(string name, PeerNetwork network, NodeIdentity identity, LogCapture log)
     {
         Name = name;
@@ -31,7 +29,10 @@ internal sealed class TestNode : IAsyncDisposable
 
     public static PeerOptions FastOptions() => FastPeerOptions.Create();
 
-    public static TestNode Start(string name, params string[] bootstrap) => Start(name, DefaultSecret, null, bootstrap);
+    /// <summary>A network secret of a test's own: nodes of other tests, running beside it, cannot join its network.</summary>
+    public static byte[] NewNetwork() => RandomNumberGenerator.GetBytes(32);
+
+    public static TestNode Start(string name, byte[] secret, params string[] bootstrap) => Start(name, secret, null, bootstrap);
 
     public static TestNode Start(string name, byte[] secret, PeerOptions? options, params string[] bootstrap)
     {

@@ -6,6 +6,7 @@ using NexNet.Tests.Shared;
 namespace NexNet.IntegrationTests.Storage;
 
 /// <summary>Sealing and storing a 4 GiB stream stays within a fixed memory budget (peak RSS measured by the kernel).</summary>
+[Collection(MeasuredTests.Name)]
 public sealed class MemoryBoundTests : IDisposable
 {
     private const long FourGiB = 4L * 1024 * 1024 * 1024;

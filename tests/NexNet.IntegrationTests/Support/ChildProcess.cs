@@ -6,18 +6,40 @@ namespace NexNet.IntegrationTests.Support;
 
 /// <summary>
 /// A child process whose stdout is read line by line with a deadline on every wait, so a hung child
-/// fails the test with a message instead of hanging the run.
+/// fails the test with a message instead of hanging the run. Its stderr is drained from the start (the
+/// last <see cref="StderrLinesKept"/> lines are kept), so a chatty child never blocks on a full pipe and
+/// a failure can show what it said while it still runs.
 /// </summary>
 internal sealed class ChildProcess : IDisposable
 {
+    public const int StderrLinesKept = 2000;
+
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _lines = new();
+    private readonly ConcurrentQueue<string> _stderr = new();
+    private readonly Task _stderrPump;
     private Task? _pump;
 
-    private ChildProcess(Process process) => _process = process;
+    private ChildProcess(Process process)
+    {
+        _process = process;
+        _stderrPump = Task.Run(async () =>
+        {
+            while (await process.StandardError.ReadLineAsync() is { } line)
+            {
+                _stderr.Enqueue(line);
+                while (_stderr.Count > StderrLinesKept && _stderr.TryDequeue(out _))
+                {
+                }
+            }
+        });
+    }
 
     /// <summary>Lines collected so far (after <see cref="StartCollecting"/>).</summary>
     public IReadOnlyCollection<string> Lines => _lines;
+
+    /// <summary>The last <see cref="StderrLinesKept"/> lines of stderr so far (where nexnet writes its log).</summary>
+    public IReadOnlyCollection<string> ErrorLines => _stderr;
 
     public int Id => _process.Id;
 
@@ -117,8 +139,18 @@ internal sealed class ChildProcess : IDisposable
         return found!;
     }
 
-    /// <summary>Completes when stdout has ended and every line is in <see cref="Lines"/> (after <see cref="StartCollecting"/>).</summary>
-    public Task OutputEnded => _pump ?? Task.CompletedTask;
+    /// <summary>Waits until stdout has ended and every line is in <see cref="Lines"/> (after <see cref="StartCollecting"/>); a child's child still holding the pipe makes it throw after <paramref name="timeout"/>.</summary>
+    public async Task OutputEndedAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await (_pump ?? Task.CompletedTask).WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"child {_process.Id}'s stdout stayed open {timeout.TotalSeconds:F0} s after it exited (a process it started still holds it)");
+        }
+    }
 
     /// <summary>The last collected line that matches, or null.</summary>
     public string? LastLine(Func<string, bool> match) => _lines.LastOrDefault(match);
@@ -146,14 +178,17 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>SIGKILL: no handler, no flush, no cleanup runs in the child.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
 
+    /// <summary>What the child wrote to stderr (its last <see cref="StderrLinesKept"/> lines): all of it once it has exited, what it wrote so far while it runs.</summary>
     public async Task<string> StderrAsync()
     {
         if (!_process.HasExited)
         {
-            return "(still running)";
+            return "(still running) " + string.Join('\n', _stderr);
         }
 
-        return await _process.StandardError.ReadToEndAsync();
+        // A process the child started may hold the pipe open; what came before is still worth showing.
+        await _stderrPump.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return string.Join('\n', _stderr);
     }
 
     public void Dispose()

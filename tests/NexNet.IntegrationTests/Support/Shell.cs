@@ -8,7 +8,7 @@ internal static class Shell
         using ChildProcess process = ChildProcess.Start("bash", "-c", "set -euo pipefail\n" + script).StartCollecting();
         int exit = await process.WaitForExitAsync(timeout ?? TimeSpan.FromMinutes(5));
         string stderr = await process.StderrAsync();
-        await process.OutputEnded;
+        await process.OutputEndedAsync(TimeSpan.FromSeconds(30));
         string stdout = string.Join('\n', process.Lines);
         Assert.True(exit == 0, $"script failed with {exit}:\n{script}\nstdout: {stdout}\nstderr: {stderr}");
         return stdout.TrimEnd();

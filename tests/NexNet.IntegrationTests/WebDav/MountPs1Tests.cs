@@ -37,7 +37,7 @@ public sealed class MountPs1Tests
     {
         using ChildProcess process = ChildProcess.Start(pwsh, ["-NoProfile", "-File", script, .. args]).StartCollecting();
         int exit = await process.WaitForExitAsync(TimeSpan.FromMinutes(2));
-        await process.OutputEnded;
+        await process.OutputEndedAsync(TimeSpan.FromSeconds(30));
         return (exit, string.Join('\n', process.Lines) + "\n" + await process.StderrAsync());
     }
 

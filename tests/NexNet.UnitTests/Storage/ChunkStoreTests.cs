@@ -163,11 +163,24 @@ public sealed class ChunkStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Cancellation_stops_the_write()
+    public async Task A_cancelled_token_refuses_the_write()
     {
         using var cts = new CancellationTokenSource();
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _store.WriteAsync(new MemoryStream(new byte[10 * Chunk]), cts.Token));
+        Assert.Empty(_store.Blobs.Enumerate());
+    }
+
+    [Fact]
+    public async Task Cancellation_in_the_middle_stops_the_write_and_leaves_no_blob()
+    {
+        // The source cancels the write itself once 6 of its 50 chunks are read: the moment is fixed, not raced.
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var source = new CancellingStream(RandomNumberGenerator.GetBytes(50 * Chunk), cancelAfterBytes: 6 * Chunk, cts);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _store.WriteAsync(source, cts.Token));
+        Assert.True(source.Position < 50 * Chunk, $"the write read on to byte {source.Position} of {50 * Chunk} after it was cancelled");
+        Assert.Empty(_store.Blobs.Enumerate());
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_store.Blobs.Directory, "tmp")));
     }
 
     [Fact]
@@ -215,6 +228,29 @@ public sealed class ChunkStoreTests : IDisposable
             }
 
             int n = Math.Min(buffer.Length, Math.Min(data.Length, failAfterBytes) - _position);
+            data.AsSpan(_position, n).CopyTo(buffer);
+            _position += n;
+            return n;
+        }
+    }
+
+    /// <summary>Hands out <paramref name="data"/> and cancels <paramref name="cts"/> once <paramref name="cancelAfterBytes"/> have gone.</summary>
+    private sealed class CancellingStream(byte[] data, int cancelAfterBytes, CancellationTokenSource cts) : ReadOnlyStream
+    {
+        private int _position;
+
+        public override long Length => data.Length;
+
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_position >= cancelAfterBytes)
+            {
+                cts.Cancel();
+            }
+
+            int n = Math.Min(buffer.Length, data.Length - _position);
             data.AsSpan(_position, n).CopyTo(buffer);
             _position += n;
             return n;

@@ -47,11 +47,18 @@ public sealed class MetaStoreTests : IDisposable
         using (MetaStore.RelaxedDurability())
         {
             using MetaTransaction tx = meta.BeginTransaction();
+            Assert.Equal(1L, meta.Pragma("synchronous")); // NORMAL: the commit does not wait for fsync
             meta.RecordBlobs([(ChunkId.FromBytes(new byte[32]), 10)], DateTimeOffset.UtcNow);
             tx.Commit();
         }
 
         Assert.Equal(2L, meta.Pragma("synchronous")); // FULL again for everyone else
+        using (MetaTransaction tx = meta.BeginTransaction())
+        {
+            Assert.Equal(2L, meta.Pragma("synchronous")); // a transaction outside the scope commits with fsync
+            tx.Commit();
+        }
+
         meta.Flush();
         Assert.NotNull(meta.GetBlob(ChunkId.FromBytes(new byte[32])));
     }
