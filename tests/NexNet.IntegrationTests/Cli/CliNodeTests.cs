@@ -1,5 +1,7 @@
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using NexNet.Cli.Control;
 using NexNet.IntegrationTests.Support;
 using NexNet.Tests.Shared;
 
@@ -62,6 +64,38 @@ public sealed class CliNodeTests
         Assert.Equal(0, (await Nexnet.RunAsync("rm", "-r", "/albums", "--data", data)).Exit);
         Assert.Equal(0, (await Nexnet.RunAsync("rm", "/photo.bin", "--data", data)).Exit);
         Assert.Equal("", (await Nexnet.RunAsync("ls", "--data", data)).Stdout);
+    }
+
+    [Fact]
+    public async Task A_put_whose_client_disconnects_mid_file_stores_nothing_short_and_keeps_the_old_version()
+    {
+        using var temp = new TempDirectory();
+        await using CliNode node = await CliNode.StartAsync(temp.Combine("data"));
+        CancellationToken cancel = TestContext.Current.CancellationToken;
+        byte[] old = RandomNumberGenerator.GetBytes(100_000);
+        File.WriteAllBytes(temp.Combine("kept.bin"), old);
+        Assert.Equal(0, (await Nexnet.RunAsync("put", temp.Combine("kept.bin"), "--data", node.DataDirectory)).Exit);
+
+        // A client (as `nexnet put` is) announces 10 MiB, sends 3 MiB and goes away: over an existing file and a new one.
+        foreach (string path in new[] { "/kept.bin", "/new.bin" })
+        {
+            int complaints = node.Process.ErrorLines.Count(l => l.Contains("control socket:", StringComparison.Ordinal));
+            using (var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(ControlServer.SocketPath(node.DataDirectory)), cancel);
+                await using var stream = new NetworkStream(socket, ownsSocket: false);
+                await ControlFrames.WriteAsync(stream, new JsonObject { ["op"] = "put", ["path"] = path, ["length"] = 10 << 20 }, cancel);
+                await stream.WriteAsync(RandomNumberGenerator.GetBytes(3 << 20), cancel);
+            }
+
+            await Eventually.WaitAsync(() => node.Process.ErrorLines.Count(l => l.Contains("control socket:", StringComparison.Ordinal)) > complaints,
+                TimeSpan.FromSeconds(30), $"the node's log line about the cut-off put of {path}");
+        }
+
+        Nexnet.Result get = await Nexnet.RunAsync("get", "/kept.bin", temp.Combine("back.bin"), "--data", node.DataDirectory);
+        Assert.True(get.Exit == 0, get.ToString());
+        Assert.Equal(old, File.ReadAllBytes(temp.Combine("back.bin")));
+        Assert.Equal("kept.bin", (await Nexnet.RunAsync("ls", "--data", node.DataDirectory)).Stdout);
     }
 
     [Fact]

@@ -1,0 +1,49 @@
+using NexNet.IntegrationTests.Support;
+using NexNet.Tests.Shared;
+
+namespace NexNet.IntegrationTests.Cli;
+
+/// <summary>A clone of this repository in a temp folder with its nexnet command built (once: the build is the slow part).</summary>
+public sealed class FreshClone : IAsyncLifetime
+{
+    private readonly TempDirectory _dir = new();
+
+    public string Path => _dir.Combine("clone");
+
+    private static string NugetCache => Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } set
+        ? set
+        : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
+    public async ValueTask InitializeAsync()
+    {
+        Assert.True(File.Exists("/dev/fuse"), "/dev/fuse is missing: these tests mount");
+        // The build happens here, outside any namespace (it may need the package cache's network).
+        await Shell.RunAsync($"git clone -q '{Repository.Root}' '{Path}' && cd '{Path}' && NUGET_PACKAGES='{NugetCache}' ./nexnet --help >/dev/null", TimeSpan.FromMinutes(10));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="script"/> from the clone in a network namespace of its own (only loopback), with
+    /// <paramref name="home"/> as HOME and job control on, so a job started with &amp; is a process group
+    /// that a Ctrl+C (SIGINT to the group) reaches as it would at a terminal.
+    /// </summary>
+    public async Task<string> RunIsolatedAsync(string script, string home)
+    {
+        Directory.CreateDirectory(home);
+        string file = System.IO.Path.Combine(home, "..", $"script-{Guid.NewGuid():N}.sh");
+        await File.WriteAllTextAsync(file, script, TestContext.Current.CancellationToken);
+        return await Shell.RunAsync($"""
+            cd '{Path}'
+            unshare -n env -u NEXNET_DATA HOME='{home}' NUGET_PACKAGES='{NugetCache}' bash -c 'ip link set lo up && set -m -euo pipefail && cd "{Path}" && source "{file}"'
+            """, TimeSpan.FromMinutes(5));
+    }
+
+    /// <summary>A shell loop that waits up to 60 s for <paramref name="condition"/>, failing the script with <paramref name="what"/> if it never holds.</summary>
+    public static string WaitFor(string condition, string what) =>
+        $"for _ in $(seq 600); do {{ {condition}; }} && break; sleep 0.1; done; {{ {condition}; }} || {{ echo 'never came: {what}' >&2; exit 1; }}";
+
+    public ValueTask DisposeAsync()
+    {
+        _dir.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
