@@ -10,14 +10,15 @@ namespace NexNet.IntegrationTests.Fuse;
 /// The kernel sends a file's release after close has returned, so the program's next calls race it.
 /// These drive the adapter directly (no kernel, so the interleavings can be forced often) with rsync's
 /// exact sequence per file: create, write, fchmod, close; utimensat; open, fchmod, close; rename.
-/// The defect this guards against showed in about 1 of 1,500 iterations (docs/mount.md), so 15,000 of
-/// them miss it with a probability of about e^-10 (3,000 missed it about one run in seven); they take
-/// about 20 s.
+/// The defect this guards against showed in about 1 of 1,500 iterations when it was found (docs/mount.md)
+/// and in 3 of 15,000 (1 in 5,000) with its fix undone on 2026-12-04, so the test runs 30,000 of them: at
+/// the lower rate a regression slips through with a probability of about e^-6 (3,000 let it through more
+/// often than not). They take about 40 s, beside other tests.
 /// </summary>
 public sealed class LateReleaseTests
 {
     private const int OCreatExclReadWrite = 0x40 | 0x80 | 2;
-    private const int Iterations = 15_000;
+    private const int Iterations = 30_000;
 
     [Fact]
     public async Task Rsyncs_sequence_keeps_the_time_it_set_whenever_the_first_release_arrives()
