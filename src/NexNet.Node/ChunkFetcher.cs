@@ -46,6 +46,18 @@ internal sealed class ChunkFetcher
     /// <summary>Chunks fetched from peers since start.</summary>
     public long Fetched => Interlocked.Read(ref _fetched);
 
+    /// <summary>Fetches under way (each chunk at most once, however many readers wait for it).</summary>
+    public int InFlight
+    {
+        get
+        {
+            lock (_fetches)
+            {
+                return _fetches.Count;
+            }
+        }
+    }
+
     /// <summary>Blobs peers served that failed their check, since start.</summary>
     public long Rejected => Interlocked.Read(ref _rejected);
 

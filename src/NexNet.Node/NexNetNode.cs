@@ -200,6 +200,8 @@ public sealed class NexNetNode : IAsyncDisposable
     public void Repair() => _replicator.Repair();
 
     /// <summary>Deletes every chunk held here, keeping the records (as if the blob disk were lost): reads then fetch from peers, and repair restores copies this node owns.</summary>
+    internal int FetchesInFlight => _fetcher?.InFlight ?? 0;
+
     public void DropLocalChunks()
     {
         foreach (ChunkId id in _blobs.Enumerate().ToList())

@@ -53,4 +53,17 @@ public sealed class ReplicationTests
 
     internal static async Task ForEachAsync<T>(IEnumerable<T> items, int parallelism, Func<T, Task> action) =>
         await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (item, _) => await action(item));
+
+    [Fact]
+    public async Task A_node_that_joins_gets_the_copies_it_now_owns_without_being_asked()
+    {
+        // R = 3 on two nodes: two copies each. A third node makes three owners for every chunk.
+        using NodeProcessCluster cluster = await NodeProcessCluster.StartAsync(2);
+        await cluster[0].RunAsync("gen /f 3000000 11");
+        await cluster.WaitForCopiesAsync(chunks: 3, copies: 2, TimeSpan.FromSeconds(60));
+        NodeProcess joined = await cluster.AddAsync("C");
+        await cluster.WaitForMeshAsync();
+        await cluster.WaitForCopiesAsync(chunks: 3, copies: 3, TimeSpan.FromSeconds(60));
+        Assert.Equal(3, (await joined.ChunksAsync()).Count); // pushed to it: it read nothing
+    }
 }

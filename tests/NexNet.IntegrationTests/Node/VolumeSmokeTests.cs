@@ -33,6 +33,29 @@ public sealed class VolumeSmokeTests
     }
 
     [Fact]
+    public async Task Concurrent_readers_of_a_missing_chunk_share_one_fetch_and_the_next_chunks_are_fetched_ahead_once()
+    {
+        await using NodeCluster cluster = await NodeCluster.StartAsync(2);
+        int chunkSize = new NodeOptions().ChunkSize, readAhead = new NodeOptions().ReadAhead;
+        byte[] data = RandomNumberGenerator.GetBytes((12 * chunkSize) + 99);
+        EntryInfo file = await cluster[1].Volume!.WriteFileAsync("/f.bin", new MemoryStream(data), cancellationToken: TestContext.Current.CancellationToken);
+        await cluster.WaitForReplicationAsync(TimeSpan.FromSeconds(20));
+        await Eventually.WaitAsync(() => cluster[0].Volume!.Stat("/f.bin") is not null, TimeSpan.FromSeconds(10), "A sees the file");
+        NexNetNode reader = cluster[0];
+        Volume volume = reader.Volume!;
+
+        // Eight readers at once ask for the start of a file none of whose chunks is here: chunk 0 is fetched
+        // once for all of them, and the next ReadAhead chunks once each ahead of any read, and no more.
+        reader.DropLocalChunks();
+        long before = reader.Status().ChunksFetched;
+        int[] read = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+            await volume.ReadAsync(file, 0, new byte[100], TestContext.Current.CancellationToken))));
+        Assert.All(read, n => Assert.Equal(100, n));
+        await Eventually.WaitAsync(() => reader.FetchesInFlight == 0, TimeSpan.FromSeconds(10), "the read-ahead fetches finish");
+        Assert.Equal(1 + readAhead, reader.Status().ChunksFetched - before);
+    }
+
+    [Fact]
     public async Task A_peer_serving_bad_bytes_gets_a_strike_and_is_asked_last_from_then_on()
     {
         // B must still hold its damaged copies when A asks: no background check of pushed replicas here.
