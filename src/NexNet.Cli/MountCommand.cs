@@ -1,5 +1,4 @@
 using System.Net;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using NexNet.Cli.Control;
 using NexNet.Crypto;
@@ -28,6 +27,7 @@ internal static class MountCommand
         }
 
         ControlServer.RequireNoOtherNode(data);
+        using var stop = new StopSignal();
         using ILoggerFactory logs = NodeLogging.Create(data, verbose, out string logFile);
         using var trimmer = new IdleMemoryTrimmer();
         ILogger log = logs.CreateLogger("nexnet");
@@ -75,7 +75,7 @@ internal static class MountCommand
             output.WriteLine($"nexnet: stop with Ctrl+C or `kill {Environment.ProcessId}`{(host is null ? "" : $" or `nexnet unmount {host.Mountpoint}`")}; files closed before then are kept");
             output.Flush();
             Task unmounted = host?.Stopped ?? Task.Delay(Timeout.Infinite);
-            if (await Task.WhenAny(WaitForStopSignalAsync(), unmounted) == unmounted)
+            if (await Task.WhenAny(stop.Received, unmounted) == unmounted)
             {
                 output.WriteLine("nexnet: unmounted from outside; stopping");
             }
@@ -106,6 +106,7 @@ internal static class MountCommand
     /// <summary><c>mount --demo ROOT</c>: three connected nodes mounted at ROOT/a, ROOT/b and ROOT/c.</summary>
     public static async Task<int> RunDemoAsync(string root, string? data, bool verbose, TextWriter output)
     {
+        using var stop = new StopSignal();
         ILogger log = new ConsoleLogger(verbose ? LogLevel.Debug : LogLevel.Information);
         var mounts = new List<(NexNetNode Node, FuseHost Host)>();
         try
@@ -119,7 +120,7 @@ internal static class MountCommand
             output.WriteLine($"nexnet: stop with Ctrl+C or `kill {Environment.ProcessId}`; files closed before then are kept");
             output.Flush();
             Task unmounted = Task.WhenAny(mounts.Select(m => m.Host.Stopped));
-            if (await Task.WhenAny(WaitForStopSignalAsync(), unmounted) == unmounted)
+            if (await Task.WhenAny(stop.Received, unmounted) == unmounted)
             {
                 output.WriteLine("nexnet: unmounted from outside; stopping");
             }
@@ -229,23 +230,5 @@ internal static class MountCommand
             mounts.Add((node, host));
             addresses.Add(node.Address);
         }
-    }
-
-    private static Task WaitForStopSignalAsync()
-    {
-        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void Handler(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            stop.TrySetResult();
-        }
-
-        PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Handler);
-        PosixSignalRegistration terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handler);
-        return stop.Task.ContinueWith(_ =>
-        {
-            interrupt.Dispose();
-            terminate.Dispose();
-        }, TaskScheduler.Default);
     }
 }
