@@ -51,14 +51,33 @@ internal sealed class CliNode : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGTERM, and fails unless the node stops within its deadline with exit code 0 (saying what it wrote to stderr).</summary>
     public async ValueTask DisposeAsync()
     {
-        if (!Process.HasExited)
+        try
         {
-            Process.Signal("TERM");
-            await Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
-        }
+            if (!Process.HasExited)
+            {
+                Process.Signal("TERM");
+                int exit;
+                try
+                {
+                    exit = await Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+                }
+                catch (TimeoutException e)
+                {
+                    throw new TimeoutException($"nexnet node {DataDirectory}: {e.Message} of SIGTERM; its last lines: {await Process.StderrAsync()}", e);
+                }
 
-        Process.Dispose();
+                if (exit != 0)
+                {
+                    throw new InvalidOperationException($"nexnet node {DataDirectory} exited with {exit} on SIGTERM: {await Process.StderrAsync()}");
+                }
+            }
+        }
+        finally
+        {
+            Process.Dispose();
+        }
     }
 }
