@@ -99,6 +99,45 @@ public sealed class CliNodeTests
     }
 
     [Fact]
+    public async Task Status_shows_a_real_peers_round_trip_and_sync_and_watch_follows_the_queue_until_it_drains()
+    {
+        using var temp = new TempDirectory();
+        string a = temp.Combine("a"), b = temp.Combine("b");
+        await using CliNode first = await CliNode.StartAsync(a);
+        Nexnet.Result invite = await Nexnet.RunAsync("invite", "--address", first.Address, "--data", a);
+        Assert.True(invite.Exit == 0, invite.ToString());
+        File.WriteAllText(temp.Combine("token"), invite.Stdout);
+        Nexnet.Result join = await Nexnet.RunAsync("join", "--token-file", temp.Combine("token"), "--data", b, "--listen", "127.0.0.1:0");
+        Assert.True(join.Exit == 0, join.ToString());
+
+        CliNode second = await CliNode.StartAsync(b);
+        await using (second)
+        {
+            string peerId = "";
+            await Eventually.WaitAsync(async () =>
+                ((JsonObject)JsonNode.Parse((await Nexnet.RunAsync("status", "--json", "--data", a)).Stdout)!)["peers"] is JsonArray { Count: 1 } peers &&
+                (string?)peers[0]!["state"] == "connected" && (double?)peers[0]!["rttMs"] > 0 && (string?)peers[0]!["caughtUp"] is not null &&
+                (peerId = (string)peers[0]!["id"]!) != "", TimeSpan.FromSeconds(30), "a's status shows b connected, with a round trip and a sync");
+            string plain = (await Nexnet.RunAsync("status", "--data", a)).Stdout;
+            Assert.Matches($@"(?m)^  {peerId[..12]} 127\.0\.0\.1:\d+ connected rtt \d+ ms records caught up .* ago$", plain);
+        }
+
+        // b is gone: a's put queues copies for it; --watch follows the queue until b is back and it drains.
+        File.WriteAllBytes(temp.Combine("big.bin"), RandomNumberGenerator.GetBytes(20 << 20));
+        Assert.Equal(0, (await Nexnet.RunAsync("put", temp.Combine("big.bin"), "--data", a)).Exit);
+        Assert.True((long)((JsonObject)JsonNode.Parse((await Nexnet.RunAsync("status", "--json", "--data", a)).Stdout)!)["replication"]!["pendingChunks"]! > 0);
+        // The watch has printed the queue it starts from before b comes back, so what it follows is the drain.
+        using ChildProcess watch = Mount.MountProcess.StartNexnet("status", "--watch", "--data", a).StartCollecting();
+        await watch.WaitForLineAsync(l => l.StartsWith("replication: ", StringComparison.Ordinal) && l.Contains(" queued", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the queue it starts from");
+        await using (CliNode again = await CliNode.StartAsync(b))
+        {
+            Assert.Equal(0, await watch.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            await watch.OutputEndedAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal("replication: every queued chunk has its copies", watch.Lines.Last());
+        }
+    }
+
+    [Fact]
     public async Task Missing_paths_and_files_are_not_found_errors()
     {
         using var temp = new TempDirectory();

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using NexNet.IntegrationTests.Support;
 using NexNet.P2P;
+using NexNet.P2P.Wire;
 using NexNet.Storage;
 using NexNet.Tests.Shared;
 
@@ -115,6 +117,91 @@ public sealed class MeshTests
             await using var second = new PeerNetwork(identity, network, TestNode.FastOptions(), new LogCapture("a2"), meta);
             second.Start(new IPEndPoint(IPAddress.Loopback, 0), bootstrap: []);
             await Eventually.WaitAsync(() => second.Find(b.Network.Id) is not null, s_deadline, "a found b again with no bootstrap address");
+        }
+    }
+
+    [Fact]
+    public async Task Redials_back_off_with_jitter_and_a_gossiped_address_that_keeps_failing_is_forgotten()
+    {
+        CancellationToken cancel = TestContext.Current.CancellationToken;
+        var clock = Stopwatch.StartNew();
+        // Two listeners that accept and close at once: every dial fails its handshake, and each says when it came.
+        using var bootstrap = new DialRecorder(clock);
+        using var gossiped = new DialRecorder(clock);
+        byte[] network = TestNode.NewNetwork();
+        await using TestNode victim = TestNode.Start("victim", network, bootstrap.Address);
+        await using var gossiper = new HostilePeer(network);
+        PeerConnection toVictim = await gossiper.ConnectAsync(victim.Address);
+        var list = new PeerList();
+        list.Peers.Add(new PeerAddress { NodeId = Google.Protobuf.ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), Address = gossiped.Address });
+        await toVictim.SendAsync(MessageType.Peers, list, cancel);
+
+        // The gossiped address is dialed until it has failed 8 times, then dropped; the bootstrap address never is.
+        await Eventually.WaitAsync(() => !gossiped.Attempts.IsEmpty, s_deadline, "the gossiped address is dialed");
+        await Eventually.WaitAsync(() => !victim.Network.DialingAddresses.Contains(gossiped.Address), TimeSpan.FromSeconds(30),
+            "the gossiped address is forgotten", () => $"{gossiped.Attempts.Count} dials");
+        Assert.Equal(8, gossiped.Attempts.Count);
+        await Eventually.WaitAsync(() => bootstrap.Attempts.Count >= 13, TimeSpan.FromSeconds(30), "the bootstrap address is still dialed after 12 failures");
+        Assert.Contains(bootstrap.Address, victim.Network.DialingAddresses);
+
+        // Each wait is the delay (50 ms doubling to 1 s in tests) times a jitter of 0.5 to 1.5.
+        PeerOptions options = TestNode.FastOptions();
+        long[] at = [.. bootstrap.Attempts];
+        var ratios = new List<double>();
+        TimeSpan delay = options.ReconnectMinDelay;
+        for (int i = 1; i < at.Length; i++)
+        {
+            double ratio = (at[i] - at[i - 1]) / delay.TotalMilliseconds;
+            Assert.InRange(ratio, 0.45, 1.5 + (100 / delay.TotalMilliseconds)); // plus up to 100 ms for the failed handshake itself
+            if (delay >= TimeSpan.FromMilliseconds(400))
+            {
+                ratios.Add(ratio); // long enough that the handshake's few milliseconds do not blur the jitter
+            }
+
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.ReconnectMaxDelay.Ticks));
+        }
+
+        // Without jitter every ratio would be 1.00-1.05; with it, each falls outside 0.9-1.2 seven times in ten.
+        Assert.True(ratios.Count >= 8 && ratios.Any(r => r is < 0.9 or > 1.2),
+            $"the waits follow the doubling too exactly for jitter: {string.Join(", ", ratios.Select(r => r.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))}");
+    }
+
+    /// <summary>A loopback listener that records when each connection came and closes it at once.</summary>
+    private sealed class DialRecorder : IDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new();
+
+        public DialRecorder(Stopwatch clock)
+        {
+            _listener.Start();
+            Address = $"127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    while (true)
+                    {
+                        using Socket socket = await _listener.AcceptSocketAsync(_stop.Token);
+                        Attempts.Enqueue(clock.ElapsedMilliseconds);
+                    }
+                }
+                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+                {
+                    // Disposed: the test is over.
+                }
+            });
+        }
+
+        public string Address { get; }
+
+        public System.Collections.Concurrent.ConcurrentQueue<long> Attempts { get; } = new();
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _listener.Dispose();
+            _stop.Dispose();
         }
     }
 }

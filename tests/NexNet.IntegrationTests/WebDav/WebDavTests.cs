@@ -238,6 +238,36 @@ public sealed partial class WebDavTests
     }
 
     [Fact]
+    public async Task Dead_properties_set_over_webdav_survive_writes_renames_and_chmod_through_the_mount()
+    {
+        using var temp = new TempDirectory();
+        await using MountProcess mount = await MountProcess.StartAsync(temp.Combine("data"), temp.Combine("mnt"), "--webdav", "127.0.0.1:0");
+        string root = (await mount.Process.WaitForLineAsync(l => l.StartsWith("nexnet: webdav at ", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "its webdav line"))["nexnet: webdav at ".Length..].Split(' ')[0];
+        using HttpClient http = WebDavAuth.ClientOf(temp.Combine("data"));
+        CancellationToken cancel = TestContext.Current.CancellationToken;
+        const string Marker = "finder-tag-3c9e";
+        Assert.Equal(HttpStatusCode.Created, (await http.PutAsync(root + "doc.txt", new StringContent("v1"), cancel)).StatusCode);
+        using (var patch = new HttpRequestMessage(new HttpMethod("PROPPATCH"), root + "doc.txt")
+        {
+            Content = new StringContent($"""<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:example"><D:set><D:prop><Z:tag>{Marker}</Z:tag></D:prop></D:set></D:propertyupdate>""", System.Text.Encoding.UTF8, "application/xml"),
+        })
+        {
+            Assert.Equal((HttpStatusCode)207, (await http.SendAsync(patch, cancel)).StatusCode);
+        }
+
+        // Programs on the mount rewrite it in place, append to it, chmod it and rename it.
+        await Shell.RunAsync($"""
+            cd '{mount.Mountpoint}'
+            printf 'v2 in place' > doc.txt
+            echo more >> doc.txt
+            chmod 600 doc.txt
+            mv doc.txt renamed.txt
+            """);
+        Assert.Equal("v2 in place" + "more\n", await http.GetStringAsync(root + "renamed.txt", cancel));
+        Assert.Contains(Marker, await PropFindAsync(http, root + "renamed.txt"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_file_put_through_webdav_is_read_through_fuse_and_another_node_and_the_other_way_round()
     {
         using var temp = new TempDirectory();
