@@ -18,8 +18,8 @@ namespace NexNet.P2P;
 /// </summary>
 internal static class Handshake
 {
-    private const byte InitiatorRole = 1;
-    private const byte ResponderRole = 2;
+    internal const byte InitiatorRole = 1;
+    internal const byte ResponderRole = 2;
     private static readonly byte[] s_proofLabel = Encoding.ASCII.GetBytes("nexnet/v1/hello-proof");
     private static readonly byte[] s_keySalt = Encoding.ASCII.GetBytes("NexNet.Fs network");
 
@@ -132,7 +132,7 @@ internal static class Handshake
         }
     }
 
-    private static byte[] Compute(byte[] key, byte role, NodeId initiator, NodeId responder, byte[] initiatorNonce, byte[] responderNonce)
+    internal static byte[] Compute(byte[] key, byte role, NodeId initiator, NodeId responder, byte[] initiatorNonce, byte[] responderNonce)
     {
         using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
         hmac.AppendData(s_proofLabel);

@@ -206,19 +206,21 @@ public sealed partial class WebDavTests
         return await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
     }
 
-    [Fact]
-    public async Task Bound_beyond_loopback_it_serves_https_only_with_a_certificate_clients_can_pin()
+    [Theory]
+    [InlineData("0.0.0.0:0")]
+    [InlineData("127.0.0.1:0", "--webdav-https")]
+    public async Task Beyond_loopback_or_with_webdav_https_it_serves_https_only_with_a_certificate_clients_can_pin(string bind, params string[] flags)
     {
         using var temp = new TempDirectory();
         string data = temp.Combine("data");
         Assert.Equal(0, (await Nexnet.RunAsync("init", "--data", data, "--listen", "127.0.0.1:0")).Exit);
-        using ChildProcess process = MountProcess.StartNexnet("node", "--data", data, "--webdav", "0.0.0.0:0").StartCollecting();
+        using ChildProcess process = MountProcess.StartNexnet(["node", "--data", data, "--webdav", bind, .. flags]).StartCollecting();
         string line = await process.WaitForLineAsync(l => l.StartsWith("nexnet: webdav at ", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "its webdav line");
         Match served = Regex.Match(line, @"^nexnet: webdav at (https://\S+) \(HTTPS, self-signed certificate SHA-256 ([0-9A-F:]{95})\)$");
         Assert.True(served.Success, line);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(data, "webdav.pfx")));
 
-        // Pinned by its fingerprint, over loopback (the server listens on every address).
+        // Pinned by its fingerprint, over loopback (bound to 0.0.0.0, the server listens on every address).
         var url = new UriBuilder(served.Groups[1].Value) { Host = "127.0.0.1" }.Uri;
         string pinned = served.Groups[2].Value.Replace(":", "", StringComparison.Ordinal);
         using var handler = new HttpClientHandler
