@@ -41,6 +41,24 @@ public sealed class FreshClone : IAsyncLifetime
     public static string WaitFor(string condition, string what) =>
         $"for _ in $(seq 600); do {{ {condition}; }} && break; sleep 0.1; done; {{ {condition}; }} || {{ echo 'never came: {what}' >&2; exit 1; }}";
 
+    /// <summary>
+    /// A shell snippet that presses Ctrl+C on the job whose pid is in <c>$pid</c> and waits up to 60 s for it
+    /// to end, leaving its exit status in <c>$status</c>; if it is still running then, the script fails with
+    /// what it printed (<paramref name="output"/>), its signal masks and the processes of its group, and kills them.
+    /// </summary>
+    public static string CtrlC(string output) => $$"""
+        kill -INT -- -$pid
+        for _ in $(seq 600); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+        if kill -0 $pid 2>/dev/null; then
+          echo "still running 60 s after Ctrl+C; it printed:" >&2; cat '{{output}}' >&2
+          grep '^Sig' /proc/$pid/status >&2 || true
+          ps -eo pid,pgid,stat,wchan:32,cmd | awk -v g=$pid 'NR == 1 || $2 == g' >&2
+          kill -KILL -- -$pid
+          exit 1
+        fi
+        status=0; wait $pid || status=$?
+        """;
+
     public ValueTask DisposeAsync()
     {
         _dir.Dispose();

@@ -49,16 +49,16 @@ public sealed class FreshCloneTests(FreshClone clone) : IClassFixture<FreshClone
                 {FreshClone.WaitFor($"mountpoint -q '{mnt}'", "the mount")}
                 cp README.md '{mnt}/'
                 cmp README.md '{mnt}/README.md' && echo "copied in"
-                kill -INT -- -$pid
-                wait $pid && echo "mount.sh exited 0"
+                {FreshClone.CtrlC(temp.Combine("out"))}
+                [ $status -eq 0 ] && echo "mount.sh exited 0"
                 mountpoint -q '{mnt}' || echo "unmounted"
                 cat '{temp.Combine("out")}'
-                ./mount.sh '{mnt}' --listen 127.0.0.1:0 > /dev/null 2>&1 &
+                ./mount.sh '{mnt}' --listen 127.0.0.1:0 > '{temp.Combine("out2")}' 2>&1 &
                 pid=$!
                 {FreshClone.WaitFor($"mountpoint -q '{mnt}'", "the mount, again")}
                 cmp README.md '{mnt}/README.md' && echo "kept"
-                kill -INT -- -$pid
-                wait $pid
+                {FreshClone.CtrlC(temp.Combine("out2"))}
+                [ $status -eq 0 ]
                 """, home);
             Assert.Contains("copied in", output, StringComparison.Ordinal);
             Assert.Contains("mount.sh exited 0", output, StringComparison.Ordinal);
@@ -86,8 +86,8 @@ public sealed class FreshCloneTests(FreshClone clone) : IClassFixture<FreshClone
                 cp README.md '{root}/a/'
                 {FreshClone.WaitFor($"cmp -s README.md '{root}/b/README.md' && cmp -s README.md '{root}/c/README.md'", "the file in b and c")}
                 echo "b and c have a's file"
-                kill -INT -- -$pid
-                wait $pid && echo "mount.sh exited 0"
+                {FreshClone.CtrlC(temp.Combine("out"))}
+                [ $status -eq 0 ] && echo "mount.sh exited 0"
                 for n in a b c; do mountpoint -q '{root}'/$n || echo "unmounted $n"; done
                 cat '{temp.Combine("out")}'
                 """, home);
