@@ -10,6 +10,9 @@ public sealed class FreshClone : IAsyncLifetime
 
     public string Path => _dir.Combine("clone");
 
+    /// <summary>Runs its arguments with SIGINT at its default disposition, whatever was inherited.</summary>
+    private const string WithSigintAtDefault = "perl -e '$SIG{INT} = \"DEFAULT\"; exec @ARGV or die \"exec: $!\"'";
+
     private static string NugetCache => Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } set
         ? set
         : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
@@ -24,7 +27,10 @@ public sealed class FreshClone : IAsyncLifetime
     /// <summary>
     /// Runs <paramref name="script"/> from the clone in a network namespace of its own (only loopback), with
     /// <paramref name="home"/> as HOME and job control on, so a job started with &amp; is a process group
-    /// that a Ctrl+C (SIGINT to the group) reaches as it would at a terminal.
+    /// that a Ctrl+C (SIGINT to the group) reaches as it would at a terminal. SIGINT is put back to its default
+    /// first (perl is part of every Debian): a test run started in the background by a script (nohup ./test.sh &amp;)
+    /// inherits SIGINT ignored, no shell can undo that, and the runtime rightly keeps an inherited ignore, so the
+    /// node would never see the Ctrl+C (its /proc status showed SigIgn 0x1007 and the test hung).
     /// </summary>
     public async Task<string> RunIsolatedAsync(string script, string home)
     {
@@ -33,7 +39,7 @@ public sealed class FreshClone : IAsyncLifetime
         await File.WriteAllTextAsync(file, script, TestContext.Current.CancellationToken);
         return await Shell.RunAsync($"""
             cd '{Path}'
-            unshare -n env -u NEXNET_DATA HOME='{home}' NUGET_PACKAGES='{NugetCache}' bash -c 'ip link set lo up && set -m -euo pipefail && cd "{Path}" && source "{file}"'
+            unshare -n {WithSigintAtDefault} env -u NEXNET_DATA HOME='{home}' NUGET_PACKAGES='{NugetCache}' bash -c 'ip link set lo up && set -m -euo pipefail && cd "{Path}" && source "{file}"'
             """, TimeSpan.FromMinutes(5));
     }
 
