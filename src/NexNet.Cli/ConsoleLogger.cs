@@ -2,8 +2,12 @@ using Microsoft.Extensions.Logging;
 
 namespace NexNet.Cli;
 
-/// <summary>Log lines on stderr as <c>HH:mm:ss level message</c>: one line per event, readable in a terminal and in a captured log.</summary>
-internal sealed class ConsoleLogger(LogLevel minimum) : ILogger, ILoggerProvider
+/// <summary>
+/// Log lines on stderr as <c>HH:mm:ss level message</c>: one line per event, readable in a terminal and in a
+/// captured log. Where one process runs several nodes (the mount demo), each has its own logger whose
+/// <paramref name="source"/> (<c>[a]</c>) follows the time, so a line says which node wrote it.
+/// </summary>
+internal sealed class ConsoleLogger(LogLevel minimum, string? source = null) : ILogger, ILoggerProvider
 {
     private static readonly Lock s_lock = new();
 
@@ -18,7 +22,9 @@ internal sealed class ConsoleLogger(LogLevel minimum) : ILogger, ILoggerProvider
             return;
         }
 
-        string line = $"{DateTime.Now:HH:mm:ss} {Text(logLevel, state, exception, formatter)}";
+        string line = source is null
+            ? $"{DateTime.Now:HH:mm:ss} {Text(logLevel, state, exception, formatter)}"
+            : $"{DateTime.Now:HH:mm:ss} [{source}] {Text(logLevel, state, exception, formatter)}";
         lock (s_lock)
         {
             Console.Error.WriteLine(line);

@@ -103,23 +103,25 @@ internal static class MountCommand
         }
     }
 
-    /// <summary><c>mount --demo ROOT</c>: three connected nodes mounted at ROOT/a, ROOT/b and ROOT/c.</summary>
+    /// <summary>
+    /// <c>mount --demo ROOT</c>: three connected nodes mounted at ROOT/a, ROOT/b and ROOT/c, each with its own
+    /// control socket (so <c>nexnet status --data ROOT/.data/a</c> works) and its name on its log lines.
+    /// </summary>
     public static async Task<int> RunDemoAsync(string root, string? data, bool verbose, TextWriter output)
     {
         using var stop = new StopSignal();
-        ILogger log = new ConsoleLogger(verbose ? LogLevel.Debug : LogLevel.Information);
-        var mounts = new List<(NexNetNode Node, FuseHost Host)>();
+        var nodes = new List<DemoNode>();
         try
         {
-            StartDemo(root, data, output, log, mounts);
-            foreach ((NexNetNode node, FuseHost host) in mounts)
+            StartDemo(root, data, output, verbose ? LogLevel.Debug : LogLevel.Information, nodes);
+            foreach (DemoNode demo in nodes)
             {
-                output.WriteLine($"nexnet: mounted {host.Mountpoint} (node {node.Id.Abbreviated}, listening on {node.Address})");
+                output.WriteLine($"nexnet: mounted {demo.Host.Mountpoint} (node {demo.Node.Id.Abbreviated}, listening on {demo.Node.Address}; status: nexnet status --data {demo.Node.DataDirectory})");
             }
 
             output.WriteLine($"nexnet: stop with Ctrl+C or `kill {Environment.ProcessId}`; files closed before then are kept");
             output.Flush();
-            Task unmounted = Task.WhenAny(mounts.Select(m => m.Host.Stopped));
+            Task unmounted = Task.WhenAny(nodes.Select(m => m.Host.Stopped));
             if (await Task.WhenAny(stop.Received, unmounted) == unmounted)
             {
                 output.WriteLine("nexnet: unmounted from outside; stopping");
@@ -129,11 +131,16 @@ internal static class MountCommand
         }
         finally
         {
-            foreach ((NexNetNode node, FuseHost host) in mounts)
+            foreach (DemoNode demo in nodes)
             {
-                host.Dispose();
-                await node.DisposeAsync();
-                output.WriteLine($"nexnet: unmounted {host.Mountpoint}");
+                if (demo.Control is not null)
+                {
+                    await demo.Control.DisposeAsync();
+                }
+
+                demo.Host.Dispose();
+                await demo.Node.DisposeAsync();
+                output.WriteLine($"nexnet: unmounted {demo.Host.Mountpoint}");
             }
         }
     }
@@ -189,7 +196,7 @@ internal static class MountCommand
         }
     }
 
-    private static void StartDemo(string demoRoot, string? demoData, TextWriter output, ILogger log, List<(NexNetNode, FuseHost)> mounts)
+    private static void StartDemo(string demoRoot, string? demoData, TextWriter output, LogLevel level, List<DemoNode> nodes)
     {
         string root = Path.GetFullPath(demoRoot);
         string data = Path.GetFullPath(demoData ?? Path.Combine(root, ".data"));
@@ -204,6 +211,7 @@ internal static class MountCommand
         {
             string nodeData = Path.Combine(data, name);
             Directory.CreateDirectory(nodeData);
+            ControlServer.RequireNoOtherNode(nodeData);
             foreach (string key in new[] { NexNetNode.NetworkKeyFile, NexNetNode.VolumeKeyFile })
             {
                 if (!File.Exists(Path.Combine(nodeData, key)))
@@ -226,9 +234,22 @@ internal static class MountCommand
                 SyncInterval = TimeSpan.FromSeconds(1),
                 ReplicationRetry = TimeSpan.FromSeconds(1),
             };
+            ILogger log = new ConsoleLogger(level, name);
             (NexNetNode node, FuseHost host) = Mount(nodeData, mountpoint, nodeOptions, log);
-            mounts.Add((node, host));
+            var demo = new DemoNode(node, host);
+            nodes.Add(demo);
+            demo.Control = ControlServer.Start(node, () => [host.Mountpoint], log);
             addresses.Add(node.Address);
         }
+    }
+
+    /// <summary>One of the demo's nodes, its mount and (once started) its control socket.</summary>
+    private sealed class DemoNode(NexNetNode node, FuseHost host)
+    {
+        public NexNetNode Node => node;
+
+        public FuseHost Host => host;
+
+        public ControlServer? Control { get; set; }
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using NexNet.IntegrationTests.Mount;
 using NexNet.IntegrationTests.Support;
 using NexNet.Tests.Shared;
@@ -6,9 +7,10 @@ namespace NexNet.IntegrationTests.Cli;
 
 /// <summary>
 /// What a newcomer runs, as written, on a fresh clone of this repository (cloned and built once for the
-/// class): the README's quick start, <c>./mount.sh DIR</c> and <c>./mount.sh --demo ROOT</c>, each stopped
-/// with Ctrl+C (SIGINT to the foreground process group). Each runs in its own network namespace, so the
-/// fixed ports they use (4747, 4848, the demo's) cannot collide with anything else on the machine.
+/// class): the README's quick start, <c>./mount.sh DIR</c> and <c>./mount.sh --demo ROOT</c> (whose nodes each
+/// answer <c>nexnet status</c>), each stopped with Ctrl+C (SIGINT to the foreground process group). Each runs in
+/// its own network namespace, so the fixed ports they use (4747, 4848, the demo's) cannot collide with anything
+/// else on the machine.
 /// </summary>
 public sealed class FreshCloneTests(FreshClone clone) : IClassFixture<FreshClone>
 {
@@ -86,6 +88,7 @@ public sealed class FreshCloneTests(FreshClone clone) : IClassFixture<FreshClone
                 cp README.md '{root}/a/'
                 {FreshClone.WaitFor($"cmp -s README.md '{root}/b/README.md' && cmp -s README.md '{root}/c/README.md'", "the file in b and c")}
                 echo "b and c have a's file"
+                for n in a b c; do ./nexnet status --data '{root}/.data'/$n; done
                 {FreshClone.CtrlC(temp.Combine("out"))}
                 [ $status -eq 0 ] && echo "mount.sh exited 0"
                 for n in a b c; do mountpoint -q '{root}'/$n || echo "unmounted $n"; done
@@ -97,7 +100,13 @@ public sealed class FreshCloneTests(FreshClone clone) : IClassFixture<FreshClone
             foreach (string n in new[] { "a", "b", "c" })
             {
                 Assert.Contains($"nexnet: unmounted {root}/{n}", output, StringComparison.Ordinal);
+
+                // Each node answers on its own control socket, and its log lines carry its name.
+                Assert.Contains($"data: {root}/.data/{n}\nmounted: {root}/{n}\n", output, StringComparison.Ordinal);
+                Assert.Matches($@"\d\d:\d\d:\d\d \[{n}\] info listening on 127\.0\.0\.1:\d+ as node ", output);
             }
+
+            Assert.Equal(3, Regex.Count(output, @"^peers: 2$", RegexOptions.Multiline));
         }
         finally
         {
