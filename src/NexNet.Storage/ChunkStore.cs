@@ -18,7 +18,7 @@ namespace NexNet.Storage;
 /// chunk is read once into a buffer whose first bytes are left free for the blob header, hashed, and
 /// encrypted in place, so sealing makes no copy.
 /// </remarks>
-public sealed partial class ChunkStore
+public sealed class ChunkStore
 {
     public const int DefaultChunkSize = 1024 * 1024;
 
