@@ -10,6 +10,7 @@ namespace NexNet.Cli;
 internal sealed class ConsoleLogger(LogLevel minimum, string? source = null) : ILogger, ILoggerProvider
 {
     private static readonly Lock s_lock = new();
+    private readonly string _source = source is null ? "" : $"[{source}] ";
 
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
@@ -22,9 +23,7 @@ internal sealed class ConsoleLogger(LogLevel minimum, string? source = null) : I
             return;
         }
 
-        string line = source is null
-            ? $"{DateTime.Now:HH:mm:ss} {Text(logLevel, state, exception, formatter)}"
-            : $"{DateTime.Now:HH:mm:ss} [{source}] {Text(logLevel, state, exception, formatter)}";
+        string line = $"{DateTime.Now:HH:mm:ss} {_source}{Text(logLevel, state, exception, formatter)}";
         lock (s_lock)
         {
             Console.Error.WriteLine(line);
