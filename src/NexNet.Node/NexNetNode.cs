@@ -202,6 +202,9 @@ public sealed class NexNetNode : IAsyncDisposable
     /// <summary>Deletes every chunk held here, keeping the records (as if the blob disk were lost): reads then fetch from peers, and repair restores copies this node owns.</summary>
     internal int FetchesInFlight => _fetcher?.InFlight ?? 0;
 
+    /// <summary>Blobs that fetches received from peers and refused (<see cref="NodeStatus.BadChunksRejected"/> also counts background checks of pushed copies).</summary>
+    internal long FetchesRejected => _fetcher?.Rejected ?? 0;
+
     public void DropLocalChunks()
     {
         foreach (ChunkId id in _blobs.Enumerate().ToList())
