@@ -124,7 +124,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
             return -Errno.ENAMETOOLONG;
         }
 
-        _volume.CreateDirectory(path, mode & 0xFFF);
+        _volume.CreateDirectory(path, mode & 0xFFF, Durability.Relaxed);
         return 0;
     }, "mkdir", path);
 
@@ -136,7 +136,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
             return -Errno.ENOTDIR;
         }
 
-        _volume.Delete(path);
+        _volume.Delete(path, durability: Durability.Relaxed);
         return 0;
     }, "rmdir", path);
 
@@ -147,7 +147,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
             return -Errno.ENAMETOOLONG;
         }
 
-        _volume.CreateSymlink(path, target);
+        _volume.CreateSymlink(path, target, Durability.Relaxed);
         return 0;
     }, "symlink", path);
 
@@ -409,7 +409,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         },
         () =>
         {
-            _volume.SetAttributes(path, mode, modified);
+            _volume.SetAttributes(path, mode, modified, Durability.Relaxed);
             return 0;
         });
 
@@ -465,7 +465,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
             return -Errno.EISDIR;
         }
 
-        _volume.Delete(path);
+        _volume.Delete(path, durability: Durability.Relaxed);
         lock (_lock)
         {
             _cachedVersions.Remove(path);
@@ -502,7 +502,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         if ((mode & RenameMode.Exchange) != 0)
         {
             CommitOpen(target);
-            _volume.Exchange(source, target);
+            _volume.Exchange(source, target, Durability.Relaxed);
             lock (_lock)
             {
                 Rekey(source, "\0exchange");
@@ -530,7 +530,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
 
             try
             {
-                _volume.Rename(source, target);
+                _volume.Rename(source, target, durability: Durability.Relaxed);
             }
             finally
             {
@@ -540,7 +540,7 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         else
         {
             AwaitPendingRemoval(target);
-            _volume.Rename(source, target);
+            _volume.Rename(source, target, durability: Durability.Relaxed);
         }
 
         lock (_lock)
@@ -614,12 +614,9 @@ public sealed class VolumeFileSystem : IFuseFileSystem
         {
             if (remove && pending.Committed)
             {
-                using (MetaStore.RelaxedDurability())
+                if (_volume.Stat(pending.Path) is { IsDirectory: false })
                 {
-                    if (_volume.Stat(pending.Path) is { IsDirectory: false })
-                    {
-                        _volume.Delete(pending.Path);
-                    }
+                    _volume.Delete(pending.Path, durability: Durability.Relaxed);
                 }
             }
         }
@@ -842,16 +839,13 @@ public sealed class VolumeFileSystem : IFuseFileSystem
 
     /// <summary>
     /// Runs one operation: Volume errors become their errno, a full disk ENOSPC, a damaged or unavailable
-    /// chunk EIO with one log line. Metadata commits made here wait for the next fsync to reach the disk.
+    /// chunk EIO with one log line.
     /// </summary>
     private int Run(Func<int> operation, string name, string path)
     {
         try
         {
-            using (MetaStore.RelaxedDurability())
-            {
-                return operation();
-            }
+            return operation();
         }
         catch (VolumeException e)
         {

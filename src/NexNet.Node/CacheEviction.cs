@@ -1,9 +1,4 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Logging;
-using NexNet.Crypto;
-using NexNet.Node.Internal;
-using NexNet.P2P;
-using NexNet.Storage;
 
 namespace NexNet.Node;
 
@@ -31,7 +26,7 @@ internal sealed class CacheEviction
     private readonly NodeId _self;
     private readonly Func<IReadOnlyList<NodeId>> _members;
     private readonly int _replicationFactor;
-    private readonly MetaStore _meta;
+    private readonly NodeStore _meta;
     private readonly BlobStore _blobs;
     private readonly ChunkHolds _holds;
     private readonly ILogger _log;
@@ -39,7 +34,7 @@ internal sealed class CacheEviction
     private readonly Lock _lock = new();
 
     /// <summary>A <paramref name="limit"/> of 0 or less means no limit: nothing is noted or evicted.</summary>
-    public CacheEviction(long limit, TimeSpan minimumAge, NodeId self, Func<IReadOnlyList<NodeId>> members, int replicationFactor, MetaStore meta,
+    public CacheEviction(long limit, TimeSpan minimumAge, NodeId self, Func<IReadOnlyList<NodeId>> members, int replicationFactor, NodeStore meta,
         BlobStore blobs, ChunkHolds holds, ILogger log)
     {
         _limit = limit;
@@ -87,7 +82,7 @@ internal sealed class CacheEviction
         lock (_lock)
         {
             WriteUses();
-            long stored = _meta.BlobTotals().Bytes;
+            long stored = _meta.Blobs.BlobTotals().Bytes;
             if (stored <= _limit)
             {
                 return (0, 0);
@@ -114,7 +109,7 @@ internal sealed class CacheEviction
                         continue;
                     }
 
-                    _blobs.Delete(candidate.Id, _meta);
+                    _blobs.Delete(candidate.Id, _meta.Blobs);
                     stored -= candidate.Size;
                     bytes += candidate.Size;
                     count++;
@@ -147,6 +142,6 @@ internal sealed class CacheEviction
             _used.TryRemove(id, out _);
         }
 
-        _meta.TouchAll(ids, DateTimeOffset.UtcNow);
+        _meta.Blobs.TouchAll(ids, DateTimeOffset.UtcNow);
     }
 }

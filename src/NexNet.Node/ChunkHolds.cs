@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using NexNet.Crypto;
 
 namespace NexNet.Node;
 

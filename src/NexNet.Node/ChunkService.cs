@@ -1,11 +1,5 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
-using Microsoft.Extensions.Logging;
-using NexNet.Crypto;
-using NexNet.Node.Internal;
-using NexNet.Node.Protocol;
-using NexNet.P2P;
-using NexNet.Storage;
 
 namespace NexNet.Node;
 
@@ -21,7 +15,7 @@ internal sealed class ChunkService
     public const int MaxIdsPerMessage = 4096;
 
     private readonly BlobStore _blobs;
-    private readonly MetaStore _meta;
+    private readonly NodeStore _meta;
     private readonly BlobTransfer _transfer;
     private readonly BlobCheck _check;
     private readonly bool _isMember;
@@ -32,7 +26,7 @@ internal sealed class ChunkService
     private readonly ILogger _log;
 
     /// <summary>Serves chunk requests on <paramref name="network"/>; a member passes its <paramref name="verifier"/>, which checks pushed blobs on arrival and in full later.</summary>
-    public ChunkService(PeerNetwork network, BlobStore blobs, MetaStore meta, BlobTransfer transfer, BlobCipher? cipher, ReplicaVerifier? verifier,
+    public ChunkService(PeerNetwork network, BlobStore blobs, NodeStore meta, BlobTransfer transfer, BlobCipher? cipher, ReplicaVerifier? verifier,
         SignedNotices notices, long quota, ILogger log)
     {
         _quota = quota;
@@ -43,7 +37,7 @@ internal sealed class ChunkService
         _transfer = transfer;
         _verifier = verifier;
         _log = log;
-        _check = cipher is null ? static (_, blob) => BlobFormat.CheckStructure(blob) : (id, blob) => cipher.Verify(blob, id);
+        _check = CheckFor(cipher);
         _isMember = cipher is not null;
         network.Handle(NodeMessageType.HasChunks, HasAsync);
         network.Handle(NodeMessageType.PutChunks, PutAsync);
@@ -53,8 +47,9 @@ internal sealed class ChunkService
         network.OnMessage(NodeMessageType.CollectChunks, OnCollect);
     }
 
-    /// <summary>How a fetched blob is checked before it is kept (in full, on a member: it is about to be read).</summary>
-    public BlobCheck Check => _check;
+    /// <summary>How a fetched blob is checked before it is kept: in full with the volume key (on a member it is about to be read), else its structure only.</summary>
+    public static BlobCheck CheckFor(BlobCipher? cipher) =>
+        cipher is null ? static (_, blob) => BlobFormat.CheckStructure(blob) : (id, blob) => cipher.Verify(blob, id);
 
     private Task<PeerReply> HasAsync(PeerRequest request, CancellationToken cancellationToken)
     {
@@ -78,7 +73,7 @@ internal sealed class ChunkService
             throw new InvalidDataException("PutChunks without a body stream");
         }
 
-        if (_quota > 0 && _meta.BlobTotals().Bytes >= _quota)
+        if (_quota > 0 && _meta.Blobs.BlobTotals().Bytes >= _quota)
         {
             // Checked as each push starts, so one push may pass the quota by at most its own size.
             Log.QuotaFull(_log, request.From.RemoteId.Abbreviated, _quota);
@@ -153,7 +148,7 @@ internal sealed class ChunkService
             }
 
             _check(id, blob);
-            _blobs.Delete(id, _meta);
+            _blobs.Delete(id, _meta.Blobs);
             replaced++;
         };
         await _transfer.ReceiveAsync(request.BodyStream, check, cancellationToken);
@@ -199,7 +194,7 @@ internal sealed class ChunkService
 
         foreach (ChunkId id in ids)
         {
-            _blobs.Delete(id, _meta);
+            _blobs.Delete(id, _meta.Blobs);
         }
 
         _meta.CompleteReplication(ids);

@@ -1,9 +1,3 @@
-using Microsoft.Extensions.Logging;
-using NexNet.Crypto;
-using NexNet.Node.Internal;
-using NexNet.P2P;
-using NexNet.Storage;
-
 namespace NexNet.Node;
 
 /// <summary>
@@ -17,7 +11,7 @@ internal sealed class Collector : IAsyncDisposable
     private const int BatchSize = ChunkService.MaxIdsPerMessage;
 
     private readonly PeerNetwork _network;
-    private readonly MetaStore _meta;
+    private readonly NodeStore _meta;
     private readonly BlobStore _blobs;
     private readonly TimeSpan _grace;
     private readonly ChunkHolds _holds;
@@ -33,7 +27,7 @@ internal sealed class Collector : IAsyncDisposable
     /// <paramref name="settleTree"/> brings the chunk references up to date before each collection (the tree's
     /// pending commits); <paramref name="cache"/> evicts after each periodic collection.
     /// </summary>
-    public Collector(PeerNetwork network, MetaStore meta, BlobStore blobs, ChunkHolds holds, Action settleTree, CacheEviction cache, VolumeSigner signer,
+    public Collector(PeerNetwork network, NodeStore meta, BlobStore blobs, ChunkHolds holds, Action settleTree, CacheEviction cache, VolumeSigner signer,
         TimeSpan grace, TimeSpan interval, ILogger log)
     {
         _signer = signer;
@@ -56,7 +50,7 @@ internal sealed class Collector : IAsyncDisposable
         lock (_lock)
         {
             _settleTree();
-            _meta.TouchAll(_holds.Snapshot(), DateTimeOffset.UtcNow); // held chunks count as just used
+            _meta.Blobs.TouchAll(_holds.Snapshot(), DateTimeOffset.UtcNow); // held chunks count as just used
             while (true)
             {
                 IReadOnlyList<ChunkId> garbage = _meta.UnreferencedBlobs(DateTimeOffset.UtcNow - (grace ?? _grace), BatchSize);
@@ -67,8 +61,8 @@ internal sealed class Collector : IAsyncDisposable
 
                 foreach (ChunkId id in garbage)
                 {
-                    bytes += _meta.GetBlob(id)?.Size ?? 0;
-                    _blobs.Delete(id, _meta);
+                    bytes += _meta.Blobs.GetBlob(id)?.Size ?? 0;
+                    _blobs.Delete(id, _meta.Blobs);
                 }
 
                 _meta.CompleteReplication(garbage);

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using Google.Protobuf;
-using NexNet.Node.Protocol;
 
 namespace NexNet.Node;
 

@@ -1,5 +1,3 @@
-using NexNet.Storage;
-
 namespace NexNet.Node;
 
 /// <summary>

@@ -1,9 +1,4 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Logging;
-using NexNet.Crypto;
-using NexNet.Node.Internal;
-using NexNet.P2P;
-using NexNet.Storage;
 
 namespace NexNet.Node;
 

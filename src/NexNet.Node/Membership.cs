@@ -1,7 +1,3 @@
-using Microsoft.Extensions.Logging;
-using NexNet.Node.Internal;
-using NexNet.P2P;
-
 namespace NexNet.Node;
 
 /// <summary>

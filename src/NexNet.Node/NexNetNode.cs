@@ -1,8 +1,4 @@
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using NexNet.Crypto;
-using NexNet.P2P;
-using NexNet.Storage;
 
 namespace NexNet.Node;
 
@@ -25,7 +21,7 @@ public sealed class NexNetNode : IAsyncDisposable
     public const string VolumePublicKeyFile = "volume.pub";
 
     private readonly NodeIdentity _identity;
-    private readonly MetaStore _meta;
+    private readonly NodeStore _meta;
     private readonly BlobStore _blobs;
     private readonly VolumeKeys? _keys;
     private readonly BlobCipher? _cipher;
@@ -65,39 +61,42 @@ public sealed class NexNetNode : IAsyncDisposable
         }
 
         _identity = NodeIdentity.LoadOrCreate(DataDirectory);
-        _meta = MetaStore.Open(Path.Combine(DataDirectory, "meta.db"));
+        _meta = NodeStore.OpenFile(Path.Combine(DataDirectory, "meta.db"));
         _blobs = new BlobStore(Path.Combine(DataDirectory, "blobs"));
-        _network = new PeerNetwork(_identity, networkSecret, options.Peer, log, _meta);
+        _network = new PeerNetwork(_identity, networkSecret, options.Peer, log, knownPeers: _meta);
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(networkSecret);
 
-        var transfer = new BlobTransfer(_blobs, _meta, BlobFormat.SealedLength(options.ChunkSize));
-        var remembered = _meta.KnownPeers().Select(p => NodeId.TryFromBytes(p.NodeId, out NodeId id) ? id : default).Where(id => id != default);
-        _membership = new Membership(_network, options.DeadAfter, remembered, log);
-        _verifier = _cipher is null ? null : new ReplicaVerifier(_blobs, _meta, _cipher, transfer.MaxBlobLength, options.ReplicaCheckDelay, log);
-        var clock = new HybridClock(maxSkew: options.MaxClockSkew);
+        var transfer = new BlobTransfer(_blobs, _meta.Blobs, BlobFormat.SealedLength(options.ChunkSize));
+        _membership = new Membership(_network, options.DeadAfter, _meta.Known(1000).Select(p => p.Id), log);
         _storageQuota = options.StorageQuota;
-        var chunkService = new ChunkService(_network, _blobs, _meta, transfer, _cipher, _verifier, new SignedNotices(_publicKey ?? _signer?.Verifier, options.MaxClockSkew),
-            _cipher is null ? options.StorageQuota : 0, log);
-        _tree = new Tree(_meta, _network.Id, clock, _sealer, _signer, _publicKey, log, Path.Combine(DataDirectory, "commits.journal"));
-        _replicator = new Replicator(_network, _membership, _meta, _blobs, transfer, options.ReplicationFactor, options.ReplicationRetry, _cipher, _signer, log);
-        Volume? volume = null;
-        _sync = new TreeSync(_network, _tree, _meta, options.SyncInterval, losers => volume?.KeepConflictCopies(losers), log);
         if (_cipher is not null)
         {
-            _fetcher = new ChunkFetcher(_network, _membership, _blobs, transfer, chunkService.Check, options.ReplicationFactor, options.FetchTimeout, log, _stopping.Token);
-            _verifier!.OnRejected = _fetcher.Prefetch; // this node was an owner: it gets a good copy back at once
+            _fetcher = new ChunkFetcher(_network, _membership, _blobs, transfer, ChunkService.CheckFor(_cipher), options.ReplicationFactor, options.FetchTimeout, log,
+                _stopping.Token);
+            // A pushed replica that fails its check is deleted, and this node, an owner, fetches a good copy back at once.
+            _verifier = new ReplicaVerifier(_blobs, _meta, _cipher, transfer.MaxBlobLength, options.ReplicaCheckDelay, log, onRejected: _fetcher.Prefetch);
+        }
+
+        // Serves peers' chunk requests (it registers its handlers with the network).
+        _ = new ChunkService(_network, _blobs, _meta, transfer, _cipher, _verifier, new SignedNotices(_publicKey ?? _signer?.Verifier, options.MaxClockSkew),
+            _cipher is null ? options.StorageQuota : 0, log);
+        _replicator = new Replicator(_network, _membership, _meta, _blobs, transfer, options.ReplicationFactor, options.ReplicationRetry, _cipher, _signer, log);
+        var broadcast = new RecordBroadcast(_network);
+        _tree = new Tree(_meta, _network.Id, new HybridClock(maxSkew: options.MaxClockSkew), _sealer, _signer, _publicKey, log,
+            Path.Combine(DataDirectory, "commits.journal"), _replicator, broadcast);
+        _sync = new TreeSync(_network, _tree, _meta, options.SyncInterval, _cipher is null ? null : new ConflictCopies(_tree, broadcast, log), log);
+        if (_cipher is not null)
+        {
+            ReplicaVerifier verifier = _verifier!;
             var holds = new ChunkHolds();
             // A chunk just stored is indexed a moment before it is queued for replication: eviction waits a minute (or the grace, if shorter).
             TimeSpan minimumAge = options.CollectionGrace < TimeSpan.FromMinutes(1) ? options.CollectionGrace : TimeSpan.FromMinutes(1);
             _cache = new CacheEviction(options.CacheLimit, minimumAge, _network.Id, () => _membership.Members, options.ReplicationFactor, _meta, _blobs, holds, log);
             _collector = new Collector(_network, _meta, _blobs, holds, _tree.ApplyPending, _cache, _signer!, options.CollectionGrace, options.CollectionInterval, log);
-            ReplicaVerifier verifier = _verifier!;
-            var chunks = new ChunkStore(_blobs, _cipher, _meta, options.ChunkSize) { BeforeReuse = id => verifier.EnsureVerified(id) };
-            volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher, verifier, _sync, holds, _cache, options.ReadAhead,
-                (path, copy) => Internal.Log.ConflictCopy(log, path, copy));
-            Volume = volume;
+            var chunks = new ChunkStore(_blobs, _cipher, _meta.Blobs, options.ChunkSize, beforeReuse: id => verifier.EnsureVerified(id));
+            Volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher!, verifier, broadcast, holds, _cache, options.ReadAhead);
             _tree.ReplayJournal();
-            _tree.SignUnsigned(); // records stored before they were signed (schema 6)
+            _tree.SignUnsigned(); // records stored before they were signed (node schema 5)
         }
         else if (_publicKey is null)
         {
@@ -163,7 +162,7 @@ public sealed class NexNetNode : IAsyncDisposable
 
     public NodeStatus Status()
     {
-        (long blobs, long bytes) = _meta.BlobTotals();
+        (long blobs, long bytes) = _meta.Blobs.BlobTotals();
         (long backlogChunks, long backlogBytes) = _replicator.Backlog;
         return new NodeStatus(Id.ToString(), Address, IsMember, _network.Peers.Count, _membership.Members.Count, blobs, bytes,
             _meta.RecordCount(), IsMember ? _meta.LiveEntryCount() : 0, backlogChunks, backlogBytes,
@@ -209,7 +208,7 @@ public sealed class NexNetNode : IAsyncDisposable
     {
         foreach (ChunkId id in _blobs.Enumerate().ToList())
         {
-            _blobs.Delete(id, _meta);
+            _blobs.Delete(id, _meta.Blobs);
         }
     }
 

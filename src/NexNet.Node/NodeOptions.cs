@@ -1,6 +1,4 @@
 using System.Net;
-using NexNet.P2P;
-using NexNet.Storage;
 
 namespace NexNet.Node;
 

@@ -1,7 +1,5 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-using NexNet.Crypto;
-using NexNet.P2P;
 
 namespace NexNet.Node;
 

@@ -2,9 +2,6 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Microsoft.Win32.SafeHandles;
-using NexNet.Crypto;
-using NexNet.Node.Protocol;
-using NexNet.Storage;
 
 namespace NexNet.Node;
 

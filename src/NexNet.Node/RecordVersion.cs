@@ -1,5 +1,3 @@
-using NexNet.P2P;
-
 namespace NexNet.Node;
 
 /// <summary>

@@ -1,9 +1,5 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Logging;
-using NexNet.Crypto;
-using NexNet.Node.Internal;
-using NexNet.Storage;
 
 namespace NexNet.Node;
 
@@ -26,7 +22,7 @@ namespace NexNet.Node;
 internal sealed class ReplicaVerifier : IAsyncDisposable
 {
     private readonly BlobStore _blobs;
-    private readonly MetaStore _meta;
+    private readonly NodeStore _meta;
     private readonly BlobCipher _cipher;
     private readonly int _maxBlobLength;
     private readonly TimeSpan _quiet;
@@ -36,11 +32,17 @@ internal sealed class ReplicaVerifier : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
     private long _lastArrivalTicks;
+    private readonly Action<ChunkId>? _onRejected;
     private long _rejected;
 
-    /// <summary>Checks replicas in <paramref name="blobs"/>; the background check starts once pushes have paused for <paramref name="quiet"/>.</summary>
-    public ReplicaVerifier(BlobStore blobs, MetaStore meta, BlobCipher cipher, int maxBlobLength, TimeSpan quiet, ILogger log)
+    /// <summary>
+    /// Checks replicas in <paramref name="blobs"/>; the background check starts once pushes have paused for
+    /// <paramref name="quiet"/>. <paramref name="onRejected"/> is called with each replica that failed its
+    /// check and was deleted (the node fetches a good copy back).
+    /// </summary>
+    public ReplicaVerifier(BlobStore blobs, NodeStore meta, BlobCipher cipher, int maxBlobLength, TimeSpan quiet, ILogger log, Action<ChunkId>? onRejected = null)
     {
+        _onRejected = onRejected;
         _quiet = quiet;
         _blobs = blobs;
         _meta = meta;
@@ -54,9 +56,6 @@ internal sealed class ReplicaVerifier : IAsyncDisposable
 
         _loop = Task.Run(BackgroundAsync);
     }
-
-    /// <summary>Called with each replica that failed its check and was deleted (the node fetches a good copy back).</summary>
-    public Action<ChunkId>? OnRejected { get; set; }
 
     /// <summary>Replicas stored here and not yet checked in full.</summary>
     public int Pending => _pending.Count;
@@ -138,8 +137,8 @@ internal sealed class ReplicaVerifier : IAsyncDisposable
         {
             Interlocked.Increment(ref _rejected);
             Log.BadReplica(_log, id, e.Message);
-            _blobs.Delete(id, _meta);
-            OnRejected?.Invoke(id);
+            _blobs.Delete(id, _meta.Blobs);
+            _onRejected?.Invoke(id);
         }
         finally
         {
@@ -180,7 +179,7 @@ internal sealed class ReplicaVerifier : IAsyncDisposable
                     {
                         Verify(id);
                     }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or MetaStoreException or Microsoft.Data.Sqlite.SqliteException)
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or MetaDatabaseException or Microsoft.Data.Sqlite.SqliteException)
                     {
                         Log.LoopFailed(_log, "replica check", e.Message);
                         break;

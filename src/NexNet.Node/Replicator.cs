@@ -1,11 +1,5 @@
 using System.Collections.Concurrent;
 using Google.Protobuf;
-using Microsoft.Extensions.Logging;
-using NexNet.Crypto;
-using NexNet.Node.Internal;
-using NexNet.Node.Protocol;
-using NexNet.P2P;
-using NexNet.Storage;
 
 namespace NexNet.Node;
 
@@ -22,7 +16,7 @@ internal sealed class Replicator : IAsyncDisposable
 
     private readonly PeerNetwork _network;
     private readonly Membership _membership;
-    private readonly MetaStore _meta;
+    private readonly NodeStore _meta;
     private readonly BlobStore _blobs;
     private readonly BlobTransfer _transfer;
     private readonly int _replicationFactor;
@@ -44,7 +38,7 @@ internal sealed class Replicator : IAsyncDisposable
     /// prove what they hold (<see cref="PossessionProof"/>) instead of taking their word, and replaces copies
     /// that fail. A storage peer, which can check no proof, asks.
     /// </summary>
-    public Replicator(PeerNetwork network, Membership membership, MetaStore meta, BlobStore blobs, BlobTransfer transfer, int replicationFactor,
+    public Replicator(PeerNetwork network, Membership membership, NodeStore meta, BlobStore blobs, BlobTransfer transfer, int replicationFactor,
         TimeSpan retryAfter, BlobCipher? cipher, VolumeSigner? signer, ILogger log)
     {
         _cipher = cipher;
@@ -169,11 +163,8 @@ internal sealed class Replicator : IAsyncDisposable
         }
 
         // Losing these updates to a power cut only means sending a chunk its owners already have again.
-        using (MetaStore.RelaxedDurability())
-        {
-            _meta.CompleteReplication(done);
-            _meta.DeferReplication(deferred, DateTimeOffset.UtcNow + _retryAfter);
-        }
+        _meta.CompleteReplication(done, Durability.Relaxed);
+        _meta.DeferReplication(deferred, DateTimeOffset.UtcNow + _retryAfter, Durability.Relaxed);
 
         return due.Length == BatchSize && deferred.Count < due.Length;
     }

@@ -1,9 +1,5 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
-using NexNet.Crypto;
-using NexNet.Node.Internal;
-using NexNet.Node.Protocol;
-using NexNet.P2P;
 
 namespace NexNet.Node;
 

@@ -1,9 +1,3 @@
-using NexNet.Crypto;
-using NexNet.Node.Internal;
-using NexNet.Node.Protocol;
-using NexNet.P2P;
-using NexNet.Storage;
-
 namespace NexNet.Node;
 
 /// <summary>
@@ -35,37 +29,24 @@ internal sealed partial class Tree
     private int _wakeRequested;
     private volatile bool _stopping;
 
-    /// <summary>
-    /// Runs inside the transaction that stores a deferred file record, also when a journal is replayed
-    /// at start (the volume queues the file's chunks for replication there, so record and queue entry
-    /// land together).
-    /// </summary>
-    public Action<Entry>? StoringDeferred { get; set; }
-
     /// <summary>Holds the background applier (tests: a crash image with commits only in the journal). Explicit <see cref="ApplyPending"/> calls still apply.</summary>
     internal bool ApplierPaused { get; set; }
 
     /// <summary>
-    /// Raised after a batch of deferred records reached the database, with the records as they travel (now
-    /// signed): pushing them to peers is the subscriber's. Signing there, not at the commit, keeps the
-    /// signature (32 µs, most of a small file's commit) off the mount's path: a 13,000-file `tar x` took
-    /// 10.0–11.9 s signing at each close against 8.4–9.7 s without a signature.
-    /// </summary>
-    public event Action<IReadOnlyList<SealedRecord>>? DeferredApplied;
-
-    /// <summary>
     /// A local file change that the caller needs to survive a killed process but not yet a power cut
     /// (the mount's close; fsync calls <see cref="ApplyPending"/> and flushes). Visible to lookups at
-    /// once; in the database soon after, signed then, and handed to <see cref="DeferredApplied"/> for
-    /// pushing. Returns the sealed record only when it was committed at once (no journal): the caller
-    /// pushes that one.
+    /// once; in the database soon after (its chunks queued for replication in the same transaction),
+    /// signed then, and pushed to peers. Signing there, not at the commit, keeps the signature (32 µs,
+    /// most of a small file's commit) off the mount's path: a 13,000-file `tar x` took 10.0–11.9 s signing
+    /// at each close against 8.4–9.7 s without a signature. Returns the sealed record only when it was
+    /// committed at once (no journal): the caller pushes that one.
     /// </summary>
     public SealedRecord? CommitDeferred(Entry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
         if (_journal is null)
         {
-            return Commit(entry, () => StoringDeferred?.Invoke(entry));
+            return Commit(entry, () => QueueChunks(entry), Durability.Relaxed);
         }
 
         bool applyNow;
@@ -132,9 +113,8 @@ internal sealed partial class Tree
             byte[][] signatures = [.. batch.Select(item => item.Signature ?? Sign(item.Key, item.Version.Clock, item.Origin, item.Body))];
             try
             {
-                using (MetaStore.RelaxedDurability())
                 {
-                    using MetaTransaction tx = _meta.BeginTransaction();
+                    using MetaTransaction tx = _meta.BeginTransaction(Durability.Relaxed);
                     for (int i = 0; i < batch.Count; i++)
                     {
                         // Newer than what the database has: every other change there applied the pending ones first.
@@ -183,13 +163,15 @@ internal sealed partial class Tree
 
         if (!_stopping)
         {
-            DeferredApplied?.Invoke(applied); // at shutdown the replicator is gone; the rows are stored and wait for the next start (and peers' sync)
+            // At shutdown the replicator is gone; the rows are stored and wait for the next start (and peers' sync).
+            _replicator?.Kick();
+            _broadcast?.Push(applied);
         }
     }
 
     /// <summary>
     /// Applies what a killed process left in the journal (records newer than the database's), then empties
-    /// it. Call once at start, after <see cref="StoringDeferred"/> is set and before peers are served.
+    /// it. Call once at start, before peers are served.
     /// </summary>
     public int ReplayJournal()
     {
@@ -205,9 +187,8 @@ internal sealed partial class Tree
         }
 
         int replayed = 0;
-        using (MetaStore.RelaxedDurability())
         {
-            using MetaTransaction tx = _meta.BeginTransaction();
+            using MetaTransaction tx = _meta.BeginTransaction(Durability.Relaxed);
             foreach (SealedRecord record in records)
             {
                 byte[] key = record.Key.ToByteArray();
@@ -256,7 +237,16 @@ internal sealed partial class Tree
     {
         _meta.PutRecord(key, version.Clock, origin, body, signature);
         StoreEntry(entry, version, key, body);
-        StoringDeferred?.Invoke(entry);
+        QueueChunks(entry);
+    }
+
+    /// <summary>Queues a deferred file's chunks for their owners, in the transaction that stores its record.</summary>
+    private void QueueChunks(Entry entry)
+    {
+        if (EntryCodec.ToInfo(entry, RecordVersion.None).Content is { } content)
+        {
+            _meta.EnqueueFile(content, DateTimeOffset.UtcNow);
+        }
     }
 
     private (Entry Entry, RecordVersion Version)? FindPending(string path)
@@ -333,7 +323,7 @@ internal sealed partial class Tree
         {
             ApplyPending();
         }
-        catch (Exception e) when (e is MetaStoreException or Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception e) when (e is MetaDatabaseException or Microsoft.Data.Sqlite.SqliteException or IOException)
         {
             Log.DeferredApplyFailed(_log, e.Message, 0);
         }

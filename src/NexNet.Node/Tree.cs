@@ -1,12 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Google.Protobuf;
-using Microsoft.Extensions.Logging;
-using NexNet.Crypto;
-using NexNet.Node.Internal;
-using NexNet.Node.Protocol;
-using NexNet.P2P;
-using NexNet.Storage;
 
 namespace NexNet.Node;
 
@@ -19,13 +13,15 @@ namespace NexNet.Node;
 /// </summary>
 internal sealed partial class Tree : IDisposable
 {
-    private readonly MetaStore _meta;
+    private readonly NodeStore _meta;
     private readonly NodeId _self;
     private readonly HybridClock _clock;
     private readonly RecordSealer? _sealer;
     private readonly VolumeSigner? _signer;
     private readonly VolumeVerifier? _verifier;
     private readonly ILogger _log;
+    private readonly Replicator? _replicator;
+    private readonly RecordBroadcast? _broadcast;
     private readonly Lock _applyLock = new();
     private int _unverifiableLogged;
 
@@ -40,11 +36,15 @@ internal sealed partial class Tree : IDisposable
     /// A member passes its <paramref name="sealer"/> and <paramref name="signer"/>; a storage peer passes
     /// only the volume's <paramref name="verifier"/> (null: it has none, and keeps no record at all).
     /// <paramref name="journalPath"/>: where deferred file commits are journaled (members only; null: every
-    /// commit goes straight to the database).
+    /// commit goes straight to the database). Deferred records, once in the database, wake the
+    /// <paramref name="replicator"/> for their chunks (queued in the same transaction) and go to peers
+    /// through <paramref name="broadcast"/>.
     /// </summary>
-    public Tree(MetaStore meta, NodeId self, HybridClock clock, RecordSealer? sealer, VolumeSigner? signer, VolumeVerifier? verifier, ILogger log,
-        string? journalPath = null)
+    public Tree(NodeStore meta, NodeId self, HybridClock clock, RecordSealer? sealer, VolumeSigner? signer, VolumeVerifier? verifier, ILogger log,
+        string? journalPath = null, Replicator? replicator = null, RecordBroadcast? broadcast = null)
     {
+        _replicator = replicator;
+        _broadcast = broadcast;
         _meta = meta;
         _self = self;
         _clock = clock;
@@ -160,9 +160,10 @@ internal sealed partial class Tree : IDisposable
     /// <summary>
     /// Makes a local change: stamps <paramref name="entry"/> with a new version (recording the version it
     /// replaces), seals it and stores it with its chunk references, all in one transaction together with
-    /// <paramref name="alsoInTransaction"/>. Returns the sealed record, for pushing to peers.
+    /// <paramref name="alsoInTransaction"/>, as durable as <paramref name="durability"/> says. Returns the
+    /// sealed record, for pushing to peers.
     /// </summary>
-    public SealedRecord Commit(Entry entry, Action? alsoInTransaction = null)
+    public SealedRecord Commit(Entry entry, Action? alsoInTransaction = null, Durability durability = Durability.Full)
     {
         SealedRecord record;
         lock (_applyLock)
@@ -174,7 +175,7 @@ internal sealed partial class Tree : IDisposable
             record = stamped.Record;
             try
             {
-                using MetaTransaction tx = _meta.BeginTransaction();
+                using MetaTransaction tx = _meta.BeginTransaction(durability);
                 _meta.PutRecord(stamped.Key, stamped.Version.Clock, stamped.Origin, stamped.Body, stamped.Signature!);
                 StoreEntry(entry, stamped.Version, stamped.Key, stamped.Body);
                 alsoInTransaction?.Invoke();
@@ -280,7 +281,7 @@ internal sealed partial class Tree : IDisposable
 
                 if (cursorOf is { } peer)
                 {
-                    _meta.SetSyncCursor(peer.ToBytes(), cursor);
+                    _meta.SetSyncCursor(peer, cursor);
                 }
 
                 tx.Commit();
@@ -497,7 +498,7 @@ internal sealed partial class Tree : IDisposable
         _meta.PutEntry(new EntryRow(key, IndexKey(VolumePath.Parent(entry.Path)), entry.Deleted, version.Clock, origin, sealedBody, summary));
         IReadOnlyList<ChunkId> dropped = _meta.SetChunkRefs(key, EntryCodec.ChunksOf(entry));
         // A chunk just let go of gets the full grace period before collection (a concurrent writer elsewhere may still use it).
-        _meta.TouchAll(dropped, DateTimeOffset.UtcNow);
+        _meta.Blobs.TouchAll(dropped, DateTimeOffset.UtcNow);
     }
 
     private void Reject(PeerConnection from, string what)
@@ -507,7 +508,7 @@ internal sealed partial class Tree : IDisposable
     }
 
     /// <summary>
-    /// Signs the records this member holds that were stored before records were signed (schema 6), in
+    /// Signs the records this member holds that were stored before records were signed (node schema 5), in
     /// batches, each under a new sequence number so peers read them again. Returns how many.
     /// </summary>
     public int SignUnsigned()

@@ -1,5 +1,3 @@
-using NexNet.Node.Protocol;
-
 namespace NexNet.Node;
 
 /// <summary>

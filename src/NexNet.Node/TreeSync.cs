@@ -1,15 +1,10 @@
 using System.Collections.Concurrent;
 using Google.Protobuf;
-using Microsoft.Extensions.Logging;
-using NexNet.Node.Internal;
-using NexNet.Node.Protocol;
-using NexNet.P2P;
-using NexNet.Storage;
 
 namespace NexNet.Node;
 
 /// <summary>
-/// Keeps every node's records the same. Push: a local change goes to every connected peer at once.
+/// Keeps every node's records the same. Push (<see cref="RecordBroadcast"/>): a local change goes to every connected peer at once.
 /// Anti-entropy: on connecting, and then on a timer, this node asks each peer for the records it
 /// stored after the last sequence number read from it, in bounded batches, moving its cursor in the
 /// same transaction as the records; so a node back from a week away, or new, catches up completely,
@@ -19,59 +14,29 @@ internal sealed class TreeSync : IAsyncDisposable
 {
     private readonly PeerNetwork _network;
     private readonly Tree _tree;
-    private readonly MetaStore _meta;
+    private readonly NodeStore _meta;
     private readonly TimeSpan _interval;
-    private readonly Action<IReadOnlyList<EntryInfo>> _onConflicts;
+    private readonly ConflictCopies? _conflicts;
     private readonly ILogger _log;
     private readonly ConcurrentDictionary<NodeId, SemaphoreSlim> _pulling = new();
     private readonly ConcurrentDictionary<NodeId, DateTimeOffset> _caughtUp = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
 
-    public TreeSync(PeerNetwork network, Tree tree, MetaStore meta, TimeSpan interval, Action<IReadOnlyList<EntryInfo>> onConflicts, ILogger log)
+    /// <summary>A member passes <paramref name="conflicts"/> to keep the losing side of each conflict as a copy (a storage peer cannot read records).</summary>
+    public TreeSync(PeerNetwork network, Tree tree, NodeStore meta, TimeSpan interval, ConflictCopies? conflicts, ILogger log)
     {
         _network = network;
         _tree = tree;
         _meta = meta;
         _interval = interval;
-        _onConflicts = onConflicts;
+        _conflicts = conflicts;
         _log = log;
         network.Handle(NodeMessageType.RecordsAfter, AnswerAsync);
         network.OnMessage(NodeMessageType.RecordPush, OnPush);
         network.PeerConnected += peer => _ = PullAsync(peer.RemoteId);
         _loop = Task.Run(LoopAsync);
     }
-
-    /// <summary>Sends records that just changed here to every connected peer (one-way; anti-entropy covers anyone missed).</summary>
-    public void Push(IReadOnlyCollection<SealedRecord> records)
-    {
-        if (records.Count == 0)
-        {
-            return;
-        }
-
-        // In batches of a bounded size: a message is at most one frame, and one record always fits in one.
-        var batch = new RecordBatch();
-        int bytes = 0;
-        foreach (SealedRecord record in records)
-        {
-            int size = record.CalculateSize();
-            if (batch.Records.Count > 0 && bytes + size > PushBatchBytes)
-            {
-                _network.Broadcast(NodeMessageType.RecordPush, batch.ToByteArray());
-                batch = new RecordBatch();
-                bytes = 0;
-            }
-
-            batch.Records.Add(record);
-            bytes += size;
-        }
-
-        _network.Broadcast(NodeMessageType.RecordPush, batch.ToByteArray());
-    }
-
-    /// <summary>Bytes of records one push carries (one larger record goes alone).</summary>
-    private const int PushBatchBytes = 256 * 1024;
 
     private Task<PeerReply> AnswerAsync(PeerRequest request, CancellationToken cancellationToken)
     {
@@ -98,10 +63,7 @@ internal sealed class TreeSync : IAsyncDisposable
     private void Apply(IEnumerable<SealedRecord> records, PeerConnection from, NodeId? cursorOf, long cursor)
     {
         (_, IReadOnlyList<EntryInfo> conflicts) = _tree.Apply(records, from, cursorOf, cursor);
-        if (conflicts.Count > 0)
-        {
-            _onConflicts(conflicts);
-        }
+        _conflicts?.Keep(conflicts);
     }
 
     /// <summary>Reads everything <paramref name="peer"/> stored since this node last asked. One pull per peer at a time.</summary>
@@ -118,7 +80,7 @@ internal sealed class TreeSync : IAsyncDisposable
         {
             while (_network.Find(peer) is { } connection)
             {
-                long cursor = _meta.SyncCursor(peer.ToBytes());
+                long cursor = _meta.SyncCursor(peer);
                 PeerResponse response = await connection.RequestAsync(NodeMessageType.RecordsAfter, new RecordsAfter { Seq = (ulong)cursor }.ToByteArray(),
                     cancellationToken: cancellationToken);
                 RecordBatch batch;
@@ -166,10 +128,7 @@ internal sealed class TreeSync : IAsyncDisposable
                 try
                 {
                     IReadOnlyList<EntryInfo> conflicts = _tree.ApplyEarly();
-                    if (conflicts.Count > 0)
-                    {
-                        _onConflicts(conflicts);
-                    }
+                    _conflicts?.Keep(conflicts);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

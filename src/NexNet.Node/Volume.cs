@@ -1,8 +1,3 @@
-using NexNet.Crypto;
-using NexNet.Node.Internal;
-using NexNet.Node.Protocol;
-using NexNet.Storage;
-
 namespace NexNet.Node;
 
 /// <summary>
@@ -20,19 +15,18 @@ public sealed class Volume
 {
     private readonly Tree _tree;
     private readonly ChunkStore _chunks;
-    private readonly MetaStore _meta;
+    private readonly NodeStore _meta;
     private readonly Replicator _replicator;
     private readonly ChunkFetcher _fetcher;
     private readonly ReplicaVerifier _verifier;
-    private readonly TreeSync _sync;
+    private readonly RecordBroadcast _broadcast;
     private readonly ChunkHolds _holds;
     private readonly CacheEviction _cache;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ChunkId, byte> _unflushed = new();
     private readonly int _readAhead;
-    private readonly Action<string, string> _onConflictCopy;
 
-    internal Volume(Tree tree, ChunkStore chunks, MetaStore meta, Replicator replicator, ChunkFetcher fetcher, ReplicaVerifier verifier, TreeSync sync, ChunkHolds holds,
-        CacheEviction cache, int readAhead, Action<string, string> onConflictCopy)
+    internal Volume(Tree tree, ChunkStore chunks, NodeStore meta, Replicator replicator, ChunkFetcher fetcher, ReplicaVerifier verifier, RecordBroadcast broadcast,
+        ChunkHolds holds, CacheEviction cache, int readAhead)
     {
         _cache = cache;
         _verifier = verifier;
@@ -42,22 +36,9 @@ public sealed class Volume
         _meta = meta;
         _replicator = replicator;
         _fetcher = fetcher;
-        _sync = sync;
+        _broadcast = broadcast;
         _readAhead = readAhead;
-        _onConflictCopy = onConflictCopy;
         tree.Changed += path => Changed?.Invoke(path);
-        tree.StoringDeferred = entry =>
-        {
-            if (EntryCodec.ToInfo(entry, RecordVersion.None).Content is { } content)
-            {
-                _meta.EnqueueReplication(QueueItems(content), DateTimeOffset.UtcNow);
-            }
-        };
-        tree.DeferredApplied += records =>
-        {
-            replicator.Kick();
-            sync.Push(records);
-        };
     }
 
     /// <summary>Raised with each path whose entry changed here, locally or from a peer (front ends drop their caches for it).</summary>
@@ -121,7 +102,7 @@ public sealed class Volume
         ArgumentNullException.ThrowIfNull(content);
         path = VolumePath.Normalize(path);
         RequireWritableFilePath(path);
-        EnsureParents(path);
+        EnsureParents(path, Durability.Full);
 
         // Small files go through the queue, which batches many of them per owner; larger ones stream to
         // their owners while they are written.
@@ -144,7 +125,7 @@ public sealed class Volume
         {
             Properties = Stat(path)?.Properties, // read at commit, after a long write: a PROPPATCH meanwhile counts
         };
-        Commit(EntryCodec.ToEntry(info), () => _meta.EnqueueReplication(QueueItems(list), DateTimeOffset.UtcNow));
+        Commit(EntryCodec.ToEntry(info), Durability.Full, () => _meta.EnqueueFile(list, DateTimeOffset.UtcNow));
         if (live is not null)
         {
             _meta.CompleteReplication(await live.CompleteAsync());
@@ -219,7 +200,7 @@ public sealed class Volume
             catch (IntegrityException) when (attempt == 0)
             {
                 // The local copy is damaged: drop it and get a good one from a peer.
-                _chunks.Blobs.Delete(id, _meta);
+                _chunks.Blobs.Delete(id, _meta.Blobs);
             }
 
             if (attempt > 1)
@@ -239,12 +220,7 @@ public sealed class Volume
     /// </summary>
     public ChunkId StoreChunk(ReadOnlySpan<byte> plaintext)
     {
-        ChunkId id;
-        using (MetaStore.RelaxedDurability())
-        {
-            id = _chunks.StoreChunk(plaintext);
-        }
-
+        ChunkId id = _chunks.StoreChunk(plaintext);
         _holds.Hold(id);
         _unflushed.TryAdd(id, 0);
         return id;
@@ -263,7 +239,8 @@ public sealed class Volume
     /// <summary>
     /// Makes <paramref name="content"/> (chunks already stored here, or holes) the file at
     /// <paramref name="path"/>, creating missing parents, and queues its chunks for their owners. The
-    /// record survives a killed process at once and a power cut after <see cref="Flush"/> (fsync).
+    /// record survives a killed process at once and a power cut after <see cref="Flush"/> (fsync): the
+    /// mount's close, so the parents it creates are committed with <see cref="Durability.Relaxed"/> too.
     /// </summary>
     public EntryInfo CommitFile(string path, ChunkList content, uint mode, DateTimeOffset modifiedAt)
     {
@@ -274,18 +251,15 @@ public sealed class Volume
         }
 
         path = VolumePath.Normalize(path);
-        using (MetaStore.RelaxedDurability())
+        EntryInfo? existing = RequireWritableFilePath(path);
+        EnsureParents(path, Durability.Relaxed);
+        var info = new EntryInfo(path, EntryKind.File, content.Length, mode & 0xFFF, modifiedAt, RecordVersion.None, content, null)
         {
-            EntryInfo? existing = RequireWritableFilePath(path);
-            EnsureParents(path);
-            var info = new EntryInfo(path, EntryKind.File, content.Length, mode & 0xFFF, modifiedAt, RecordVersion.None, content, null)
-            {
-                Properties = existing?.Properties, // new contents, same resource: its properties stay
-            };
-            if (_tree.CommitDeferred(EntryCodec.ToEntry(info)) is { } record) // journaled: pushed, and its chunks queued for their owners, once it reaches the database
-            {
-                _sync.Push([record]);
-            }
+            Properties = existing?.Properties, // new contents, same resource: its properties stay
+        };
+        if (_tree.CommitDeferred(EntryCodec.ToEntry(info)) is { } record) // journaled: pushed, and its chunks queued for their owners, once it reaches the database
+        {
+            _broadcast.Push([record]);
         }
 
         return Stat(path)!;
@@ -306,7 +280,7 @@ public sealed class Volume
     }
 
     /// <summary>Swaps two entries (RENAME_EXCHANGE): each path ends up with the other's kind, contents and everything below it.</summary>
-    public void Exchange(string a, string b)
+    public void Exchange(string a, string b, Durability durability = Durability.Full)
     {
         a = VolumePath.Normalize(a);
         b = VolumePath.Normalize(b);
@@ -325,25 +299,25 @@ public sealed class Volume
         if (!first.IsDirectory && !second.IsDirectory)
         {
             // Both names stay present throughout: each gets the other's entry in one step.
-            _sync.Push([_tree.Commit(EntryCodec.ToEntry(second with { Path = a })), _tree.Commit(EntryCodec.ToEntry(first with { Path = b }))]);
+            _broadcast.Push([_tree.Commit(EntryCodec.ToEntry(second with { Path = a }), durability: durability), _tree.Commit(EntryCodec.ToEntry(first with { Path = b }), durability: durability)]);
             return;
         }
 
         string parked = VolumePath.Combine(VolumePath.Parent(a), $".nexnet-exchange-{Guid.NewGuid():N}");
-        Rename(a, parked, replace: false);
-        Rename(b, a, replace: false);
-        Rename(parked, b, replace: false);
+        Rename(a, parked, replace: false, durability);
+        Rename(b, a, replace: false, durability);
+        Rename(parked, b, replace: false, durability);
     }
 
     /// <summary>Live entries in the tree (files, directories, links), for statfs.</summary>
     public long EntryCount() => _meta.LiveEntryCount();
 
     /// <summary>Bytes of sealed chunks this node's store holds (its own files' and those it keeps for others).</summary>
-    public long StoredBytes() => _meta.BlobTotals().Bytes;
+    public long StoredBytes() => _meta.Blobs.BlobTotals().Bytes;
 
     // ------------------------------------------------------------------ directories, links, names
 
-    public EntryInfo CreateDirectory(string path, uint mode = EntryInfo.DefaultDirectoryMode)
+    public EntryInfo CreateDirectory(string path, uint mode = EntryInfo.DefaultDirectoryMode, Durability durability = Durability.Full)
     {
         path = VolumePath.Normalize(path);
         if (Stat(path) is not null)
@@ -351,12 +325,12 @@ public sealed class Volume
             throw new VolumeException(VolumeError.AlreadyExists, $"{path} already exists");
         }
 
-        EnsureParents(path);
-        Commit(NewEntry(path, EntryKind.Directory, mode));
+        EnsureParents(path, durability);
+        Commit(NewEntry(path, EntryKind.Directory, mode), durability);
         return Stat(path)!;
     }
 
-    public EntryInfo CreateSymlink(string path, string target)
+    public EntryInfo CreateSymlink(string path, string target, Durability durability = Durability.Full)
     {
         ArgumentException.ThrowIfNullOrEmpty(target);
         path = VolumePath.Normalize(path);
@@ -365,20 +339,20 @@ public sealed class Volume
             throw new VolumeException(VolumeError.AlreadyExists, $"{path} already exists");
         }
 
-        EnsureParents(path);
+        EnsureParents(path, durability);
         Entry entry = NewEntry(path, EntryKind.Symlink, 0x1FF);
         entry.Target = target;
         entry.Size = (ulong)System.Text.Encoding.UTF8.GetByteCount(target);
-        Commit(entry);
+        Commit(entry, durability);
         return Stat(path)!;
     }
 
     /// <summary>Changes permission bits and/or the modification time.</summary>
-    public EntryInfo SetAttributes(string path, uint? mode = null, DateTimeOffset? modifiedAt = null)
+    public EntryInfo SetAttributes(string path, uint? mode = null, DateTimeOffset? modifiedAt = null, Durability durability = Durability.Full)
     {
         EntryInfo info = Stat(path) ?? throw new VolumeException(VolumeError.NotFound, $"{path} does not exist");
         Entry entry = EntryCodec.ToEntry(info with { Mode = mode is { } m ? m & 0xFFF : info.Mode, ModifiedAt = modifiedAt ?? info.ModifiedAt });
-        Commit(entry);
+        Commit(entry, durability);
         return Stat(info.Path)!;
     }
 
@@ -392,12 +366,12 @@ public sealed class Volume
         }
 
         // An implicit directory (known only from entries below it) gets a record of its own here.
-        Commit(EntryCodec.ToEntry(info with { Properties = properties is { Count: > 0 } ? properties : null }));
+        Commit(EntryCodec.ToEntry(info with { Properties = properties is { Count: > 0 } ? properties : null }), Durability.Full);
         return Stat(info.Path)!;
     }
 
     /// <summary>Deletes a file, link or empty directory (any directory with <paramref name="recursive"/>). Tombstones replicate like any change.</summary>
-    public void Delete(string path, bool recursive = false)
+    public void Delete(string path, bool recursive = false, Durability durability = Durability.Full)
     {
         path = VolumePath.Normalize(path);
         if (path == VolumePath.Root)
@@ -407,11 +381,11 @@ public sealed class Volume
 
         EntryInfo info = Stat(path) ?? throw new VolumeException(VolumeError.NotFound, $"{path} does not exist");
         var records = new List<SealedRecord>();
-        DeleteTree(info, recursive, records);
-        _sync.Push(records);
+        DeleteTree(info, recursive, records, durability);
+        _broadcast.Push(records);
     }
 
-    private void DeleteTree(EntryInfo info, bool recursive, List<SealedRecord> records)
+    private void DeleteTree(EntryInfo info, bool recursive, List<SealedRecord> records, Durability durability)
     {
         if (info.IsDirectory)
         {
@@ -423,13 +397,13 @@ public sealed class Volume
 
             foreach (EntryInfo child in children)
             {
-                DeleteTree(child, recursive, records);
+                DeleteTree(child, recursive, records, durability);
             }
         }
 
         if (!info.Version.IsNone || _tree.Find(info.Path) is not null)
         {
-            records.Add(_tree.Commit(Tombstone(info)));
+            records.Add(_tree.Commit(Tombstone(info), durability: durability));
         }
     }
 
@@ -437,7 +411,7 @@ public sealed class Volume
     /// Moves an entry (a directory with everything below it). An existing target is replaced when
     /// <paramref name="replace"/> is set and it is a file, link or empty directory of a compatible kind.
     /// </summary>
-    public EntryInfo Rename(string from, string to, bool replace = true)
+    public EntryInfo Rename(string from, string to, bool replace = true, Durability durability = Durability.Full)
     {
         from = VolumePath.Normalize(from);
         to = VolumePath.Normalize(to);
@@ -476,60 +450,30 @@ public sealed class Volume
             }
         }
 
-        EnsureParents(to);
+        EnsureParents(to, durability);
         var records = new List<SealedRecord>();
-        MoveTree(source, to, records);
-        _sync.Push(records);
+        MoveTree(source, to, records, durability);
+        _broadcast.Push(records);
         return Stat(to)!;
     }
 
-    private void MoveTree(EntryInfo source, string to, List<SealedRecord> records)
+    private void MoveTree(EntryInfo source, string to, List<SealedRecord> records, Durability durability)
     {
-        records.Add(_tree.Commit(EntryCodec.ToEntry(source with { Path = to })));
+        records.Add(_tree.Commit(EntryCodec.ToEntry(source with { Path = to }), durability: durability));
         if (source.IsDirectory)
         {
             foreach (EntryInfo child in _tree.Children(source.Path))
             {
-                MoveTree(child, VolumePath.Combine(to, child.Name), records);
+                MoveTree(child, VolumePath.Combine(to, child.Name), records, durability);
             }
         }
 
-        records.Add(_tree.Commit(Tombstone(source)));
-    }
-
-    // ------------------------------------------------------------------ conflicts
-
-    /// <summary>Keeps this node's losing edits beside the winners, as <c>name.conflict-&lt;date&gt;-&lt;node&gt;.ext</c>.</summary>
-    internal void KeepConflictCopies(IReadOnlyList<EntryInfo> losers)
-    {
-        var records = new List<SealedRecord>();
-        foreach (EntryInfo loser in losers)
-        {
-            string copy = ConflictName(loser);
-            if (Stat(copy) is not null)
-            {
-                continue;
-            }
-
-            records.Add(_tree.Commit(EntryCodec.ToEntry(loser with { Path = copy })));
-            _onConflictCopy(loser.Path, copy);
-        }
-
-        _sync.Push(records);
-    }
-
-    internal static string ConflictName(EntryInfo loser)
-    {
-        string name = loser.Name;
-        int dot = name.LastIndexOf('.');
-        (string stem, string ext) = dot > 0 ? (name[..dot], name[dot..]) : (name, "");
-        string date = HybridClock.WallTime(loser.Version.Clock).ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture);
-        return VolumePath.Combine(VolumePath.Parent(loser.Path), $"{stem}.conflict-{date}-{loser.Version.Origin.Abbreviated}{ext}");
+        records.Add(_tree.Commit(Tombstone(source), durability: durability));
     }
 
     // ------------------------------------------------------------------ helpers
 
-    private void Commit(Entry entry, Action? alsoInTransaction = null) => _sync.Push([_tree.Commit(entry, alsoInTransaction)]);
+    private void Commit(Entry entry, Durability durability, Action? alsoInTransaction = null) => _broadcast.Push([_tree.Commit(entry, alsoInTransaction, durability)]);
 
     /// <summary>Throws unless a file may be written at <paramref name="path"/>; returns what is there now (a file's record keeps its properties).</summary>
     private EntryInfo? RequireWritableFilePath(string path)
@@ -550,7 +494,7 @@ public sealed class Volume
     }
 
     /// <summary>Creates the missing directories above <paramref name="path"/> (as mkdir -p); fails if one of them is a file.</summary>
-    private void EnsureParents(string path)
+    private void EnsureParents(string path, Durability durability)
     {
         string parent = VolumePath.Parent(path);
         if (parent == VolumePath.Root)
@@ -561,8 +505,8 @@ public sealed class Volume
         EntryInfo? existing = Stat(parent);
         if (existing is null)
         {
-            EnsureParents(parent);
-            Commit(NewEntry(parent, EntryKind.Directory, EntryInfo.DefaultDirectoryMode));
+            EnsureParents(parent, durability);
+            Commit(NewEntry(parent, EntryKind.Directory, EntryInfo.DefaultDirectoryMode), durability);
         }
         else if (!existing.IsDirectory)
         {
@@ -578,17 +522,5 @@ public sealed class Volume
         Entry entry = NewEntry(info.Path, info.Kind, info.Mode);
         entry.Deleted = true;
         return entry;
-    }
-
-    private static IEnumerable<(ChunkId, long)> QueueItems(ChunkList list)
-    {
-        var seen = new HashSet<ChunkId>();
-        for (int i = 0; i < list.Chunks.Length; i++)
-        {
-            if (!list.Chunks[i].IsHole && seen.Add(list.Chunks[i]))
-            {
-                yield return (list.Chunks[i], BlobFormat.SealedLength(list.LengthOf(i)));
-            }
-        }
     }
 }

@@ -1,5 +1,3 @@
-using NexNet.Storage;
-
 namespace NexNet.Node;
 
 /// <summary>A read-only, seekable stream over one version of a file, reading through the volume (so missing chunks are fetched).</summary>

@@ -6,7 +6,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NexNet.P2P.Internal;
 using NexNet.P2P.Wire;
-using NexNet.Storage;
 
 namespace NexNet.P2P;
 
@@ -29,7 +28,7 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
     private readonly byte[] _proofKey;
     private readonly PeerOptions _options;
     private readonly ILogger _logger;
-    private readonly MetaStore? _knownPeers;
+    private readonly IPeerBook? _knownPeers;
     private readonly ConcurrentDictionary<uint, PeerRequestHandler> _handlers = new();
     private readonly ConcurrentDictionary<uint, Action<PeerConnection, ReadOnlyMemory<byte>>> _messageHandlers = new();
     private readonly ConcurrentDictionary<NodeId, PeerConnection> _peers = new();
@@ -46,7 +45,7 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
     private Task _acceptLoop = Task.CompletedTask;
     private Task _gossipLoop = Task.CompletedTask;
 
-    public PeerNetwork(NodeIdentity identity, ReadOnlySpan<byte> networkSecret, PeerOptions? options = null, ILogger? logger = null, MetaStore? knownPeers = null)
+    public PeerNetwork(NodeIdentity identity, ReadOnlySpan<byte> networkSecret, PeerOptions? options = null, ILogger? logger = null, IPeerBook? knownPeers = null)
     {
         ArgumentNullException.ThrowIfNull(identity);
         _identity = identity;
@@ -174,11 +173,11 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
 
         if (_knownPeers is not null)
         {
-            foreach ((byte[] id, string address, _) in _knownPeers.KnownPeers())
+            foreach (KnownPeer peer in _knownPeers.Known(1000))
             {
-                if (NodeId.TryFromBytes(id, out NodeId peer) && peer != Id)
+                if (peer.Id != Id)
                 {
-                    AddAddress(address);
+                    AddAddress(peer.Address);
                 }
             }
         }
@@ -586,20 +585,7 @@ public sealed class PeerNetwork : IPeerConnectionOwner, IAsyncDisposable
         }
     }
 
-    private void Remember(NodeId id, string address)
-    {
-        try
-        {
-            _knownPeers?.RememberPeer(id.ToBytes(), address, DateTimeOffset.UtcNow);
-        }
-        catch (MetaStoreException)
-        {
-            // Remembering peers is a convenience for the next start; never a reason to fail a connection.
-        }
-        catch (Microsoft.Data.Sqlite.SqliteException)
-        {
-        }
-    }
+    private void Remember(NodeId id, string address) => _knownPeers?.Remember(id, address, DateTimeOffset.UtcNow);
 
     // ------------------------------------------------------------------ IPeerConnectionOwner
 

@@ -268,9 +268,9 @@ public sealed class BlobStore
 
     /// <summary>
     /// Deletes the blob, as <see cref="Delete(ChunkId)"/>, and then its row in <paramref name="index"/>
-    /// (its size and use, and any unchecked mark), so the index never lists a blob the store lacks.
+    /// (its size and use), so the index never lists a blob the store lacks.
     /// </summary>
-    public bool Delete(ChunkId id, MetaStore index)
+    public bool Delete(ChunkId id, BlobIndex index)
     {
         ArgumentNullException.ThrowIfNull(index);
         bool deleted = Delete(id);

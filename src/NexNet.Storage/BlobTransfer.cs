@@ -17,11 +17,11 @@ public sealed class BlobTransfer
     public const int FrameHeaderSize = ChunkId.Size + sizeof(uint);
 
     private readonly BlobStore _blobs;
-    private readonly MetaStore? _index;
+    private readonly BlobIndex? _index;
     private readonly AlignedBufferPool _buffers;
 
     /// <summary>Transfers into and out of <paramref name="blobs"/>, recording received blobs in <paramref name="index"/>; <paramref name="maxBlobLength"/> is the largest sealed blob accepted (the volume's chunk size plus the header).</summary>
-    public BlobTransfer(BlobStore blobs, MetaStore? index, int maxBlobLength)
+    public BlobTransfer(BlobStore blobs, BlobIndex? index, int maxBlobLength)
     {
         ArgumentNullException.ThrowIfNull(blobs);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBlobLength, BlobFormat.HeaderSize + 1);

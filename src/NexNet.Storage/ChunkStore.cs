@@ -24,11 +24,20 @@ public sealed class ChunkStore
 
     private readonly BlobStore _blobs;
     private readonly BlobCipher _cipher;
-    private readonly MetaStore? _index;
+    private readonly BlobIndex? _index;
     private readonly int _workers;
     private readonly AlignedBufferPool _buffers;
+    private readonly Action<ChunkId>? _beforeReuse;
 
-    public ChunkStore(BlobStore blobs, BlobCipher cipher, MetaStore? index = null, int chunkSize = DefaultChunkSize, int workers = 0)
+    /// <summary>
+    /// <paramref name="beforeReuse"/> is called with a chunk's id before a write would rely on a blob
+    /// already stored under it instead of storing its own. A member passes the check of replicas a peer
+    /// pushed that nobody has checked yet: a damaged one is deleted, so the write stores the copy it holds
+    /// rather than keep a file whose only local copy is bad. Cheap when there is nothing to check (it runs
+    /// for every chunk).
+    /// </summary>
+    public ChunkStore(BlobStore blobs, BlobCipher cipher, BlobIndex? index = null, int chunkSize = DefaultChunkSize, int workers = 0,
+        Action<ChunkId>? beforeReuse = null)
     {
         ArgumentNullException.ThrowIfNull(blobs);
         ArgumentNullException.ThrowIfNull(cipher);
@@ -37,6 +46,7 @@ public sealed class ChunkStore
         _blobs = blobs;
         _cipher = cipher;
         _index = index;
+        _beforeReuse = beforeReuse;
         ChunkSize = chunkSize;
         // Twice the cores: chunks are written with synchronous direct I/O, so while one worker waits on
         // the disk another hashes and encrypts (measured: 4 workers on 2 cores store ~10% faster than 2).
@@ -47,14 +57,6 @@ public sealed class ChunkStore
     public int ChunkSize { get; }
 
     public BlobStore Blobs => _blobs;
-
-    /// <summary>
-    /// Called with a chunk's id before a write would rely on a blob already stored under it instead of
-    /// storing its own. A member sets it to check, then and there, a replica a peer pushed that nobody has
-    /// checked yet: a damaged one is deleted, so the write stores the copy it holds rather than keep a file
-    /// whose only local copy is bad. Cheap when there is nothing to check (it runs for every chunk).
-    /// </summary>
-    public Action<ChunkId>? BeforeReuse { get; set; }
 
     /// <summary>Chunks, seals and durably stores everything <paramref name="source"/> yields. Equal chunks are stored once.</summary>
     public Task<ChunkList> WriteAsync(Stream source, CancellationToken cancellationToken = default) =>
@@ -211,7 +213,7 @@ public sealed class ChunkStore
                 try
                 {
                     ChunkId id = _cipher.ComputeId(item.Buffer.Span.Slice(BlobFormat.HeaderSize, item.Length));
-                    BeforeReuse?.Invoke(id);
+                    _beforeReuse?.Invoke(id);
                     if (batch.TryReserve(id))
                     {
                         // Staged by the store's staging queue, which alone asks whether the store has the
@@ -352,13 +354,13 @@ public sealed class ChunkStore
             Span<byte> span = buffer.Span;
             plaintext.CopyTo(span[BlobFormat.HeaderSize..]);
             ChunkId id = _cipher.ComputeId(span.Slice(BlobFormat.HeaderSize, plaintext.Length));
-            BeforeReuse?.Invoke(id);
+            _beforeReuse?.Invoke(id);
             if (!_blobs.Has(id))
             {
                 int sealedLength = _cipher.SealInPlace(span, plaintext.Length, id);
                 if (_blobs.PutVolatile(id, span[..sealedLength]))
                 {
-                    _index?.RecordBlobs([(id, sealedLength)], DateTimeOffset.UtcNow);
+                    _index?.RecordBlobs([(id, sealedLength)], DateTimeOffset.UtcNow, Durability.Relaxed); // like the blob: durable at MakeDurable
                 }
             }
 

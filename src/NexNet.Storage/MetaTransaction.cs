@@ -1,17 +1,17 @@
 namespace NexNet.Storage;
 
 /// <summary>
-/// A transaction on the metadata store that every call joins until <see cref="Commit"/>; disposing it
+/// A transaction on the metadata database that every call joins until <see cref="Commit"/>; disposing it
 /// uncommitted rolls back. Several tables change together (a record, its entry, its chunk references,
 /// the sync cursor), so a crash leaves all of them or none.
 /// </summary>
 public sealed class MetaTransaction : IDisposable
 {
-    private readonly MetaStore? _store;
+    private readonly MetaDatabase? _store;
     private bool _ended;
     private bool _released;
 
-    internal MetaTransaction(MetaStore store) => _store = store;
+    internal MetaTransaction(MetaDatabase store) => _store = store;
 
     private MetaTransaction() => _ended = _released = true;
 

@@ -17,11 +17,11 @@ public sealed class BlobNotFoundException : Exception
 }
 
 /// <summary>The metadata database cannot be used: written by a newer version, or damaged.</summary>
-public sealed class MetaStoreException : Exception
+public sealed class MetaDatabaseException : Exception
 {
-    public MetaStoreException(string message) : base(message) { }
+    public MetaDatabaseException(string message) : base(message) { }
 
-    public MetaStoreException() : this("metadata store error") { }
+    public MetaDatabaseException() : this("metadata store error") { }
 
-    public MetaStoreException(string message, Exception innerException) : base(message, innerException) { }
+    public MetaDatabaseException(string message, Exception innerException) : base(message, innerException) { }
 }

@@ -1,7 +1,7 @@
 using System.Net;
 using NexNet.Crypto;
+using NexNet.Node.State;
 using NexNet.P2P;
-using NexNet.Storage;
 using NexNet.Tests.Shared;
 
 namespace NexNet.TestHost;
@@ -18,7 +18,7 @@ internal static class P2PNode
     {
         using NodeIdentity identity = NodeIdentity.LoadOrCreate(dir);
         byte[] secret = KeyFile.Read(Path.Combine(dir, "network.key"));
-        using MetaStore meta = MetaStore.Open(Path.Combine(dir, "meta.db"));
+        using NodeStore meta = NodeStore.OpenFile(Path.Combine(dir, "meta.db")); // the node's peer book, as a real node keeps it
         PeerOptions options = FastPeerOptions.Create();
         await using var network = new PeerNetwork(identity, secret, options, new StdoutLogger(), meta);
         network.Handle(100, (request, _) => Task.FromResult(new PeerReply(request.Body)));

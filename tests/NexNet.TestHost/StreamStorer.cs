@@ -17,8 +17,8 @@ internal static class StreamStorer
     {
         using VolumeKeys keys = VolumeFixture.Keys(dir);
         using var cipher = new BlobCipher(keys);
-        using MetaStore meta = MetaStore.Open(Path.Combine(dir, "meta.db"));
-        var store = new ChunkStore(new BlobStore(Path.Combine(dir, "blobs")), cipher, meta);
+        using MetaDatabase db = MetaDatabase.Open(Path.Combine(dir, "meta.db"));
+        var store = new ChunkStore(new BlobStore(Path.Combine(dir, "blobs")), cipher, BlobIndex.Open(db));
         var clock = Stopwatch.StartNew();
         await using var source = new PseudoRandomStream(bytes);
         ChunkList list = await store.WriteAsync(source);

@@ -1,9 +1,5 @@
 using System.Collections.Immutable;
 using Google.Protobuf;
-using NexNet.Crypto;
-using NexNet.Node.Protocol;
-using NexNet.P2P;
-using NexNet.Storage;
 
 namespace NexNet.Node.Internal;
 

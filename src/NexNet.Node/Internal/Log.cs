@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace NexNet.Node.Internal;
 
 /// <summary>The node's log lines, one per event, never with key material.</summary>

@@ -3,9 +3,9 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using NexNet.IntegrationTests.Support;
+using NexNet.Node.State;
 using NexNet.P2P;
 using NexNet.P2P.Wire;
-using NexNet.Storage;
 using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.P2P;
@@ -105,14 +105,14 @@ public sealed class MeshTests
         using var dir = new TempDirectory();
         await using TestNode b = TestNode.Start("b", network);
         using NodeIdentity identity = NodeIdentity.LoadOrCreate(dir.Path);
-        using (MetaStore meta = MetaStore.Open(dir.Combine("meta.db")))
+        using (NodeStore meta = NodeStore.OpenFile(dir.Combine("meta.db")))
         {
             await using var first = new PeerNetwork(identity, network, TestNode.FastOptions(), new LogCapture("a1"), meta);
             first.Start(new IPEndPoint(IPAddress.Loopback, 0), [b.Address]);
             await Eventually.WaitAsync(() => first.Peers.Count == 1, s_deadline, "a connected to b");
         }
 
-        using (MetaStore meta = MetaStore.Open(dir.Combine("meta.db")))
+        using (NodeStore meta = NodeStore.OpenFile(dir.Combine("meta.db")))
         {
             await using var second = new PeerNetwork(identity, network, TestNode.FastOptions(), new LogCapture("a2"), meta);
             second.Start(new IPEndPoint(IPAddress.Loopback, 0), bootstrap: []);

@@ -35,14 +35,14 @@ public sealed class SqliteCliTests : IDisposable
         string db = _dir.Combine("meta.db");
         using (VolumeKeys keys = VolumeKeys.Derive(RandomNumberGenerator.GetBytes(32)))
         using (var cipher = new BlobCipher(keys))
-        using (MetaStore meta = MetaStore.Open(db))
+        using (MetaDatabase meta = MetaDatabase.Open(db))
         {
-            var store = new ChunkStore(new BlobStore(_dir.Combine("blobs")), cipher, meta, chunkSize: 64 * 1024);
+            var store = new ChunkStore(new BlobStore(_dir.Combine("blobs")), cipher, BlobIndex.Open(meta), chunkSize: 64 * 1024);
             await store.WriteAsync(new MemoryStream(RandomNumberGenerator.GetBytes((10 * 64 * 1024) + 1)), TestContext.Current.CancellationToken);
         }
 
         Assert.Equal("wal", await Sqlite3Async(db, "PRAGMA journal_mode;"));
-        Assert.Equal(MetaStore.CurrentSchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), await Sqlite3Async(db, "PRAGMA user_version;"));
+        Assert.Equal($"blobs|{BlobIndex.CurrentSchemaVersion}", await Sqlite3Async(db, "SELECT owner, version FROM schema_versions;"));
         Assert.Equal("11|" + ((10 * (65536 + BlobFormat.HeaderSize)) + 1 + BlobFormat.HeaderSize), await Sqlite3Async(db, "SELECT COUNT(*), SUM(size) FROM blobs;"));
         Assert.Equal("ok", await Sqlite3Async(db, "PRAGMA integrity_check;"));
     }

@@ -1,4 +1,5 @@
 using NexNet.IntegrationTests.Support;
+using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.WebDav;
 

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
 using NexNet.Crypto;
 using NexNet.Node;
+using NexNet.Node.State;
 using NexNet.P2P;
 using NexNet.Storage;
 using NexNet.Tests.Shared;
@@ -14,13 +15,13 @@ public sealed class CacheEvictionTests : IDisposable
     private static readonly NodeId s_self = NodeId.FromBytes(RandomNumberGenerator.GetBytes(32));
     private static readonly NodeId[] s_members = [s_self, NodeId.FromBytes(RandomNumberGenerator.GetBytes(32)), NodeId.FromBytes(RandomNumberGenerator.GetBytes(32))];
     private readonly TempDirectory _dir = new();
-    private readonly MetaStore _meta;
+    private readonly NodeStore _meta;
     private readonly BlobStore _blobs;
     private readonly ChunkHolds _holds = new();
 
     public CacheEvictionTests()
     {
-        _meta = MetaStore.Open(_dir.Combine("meta.db"));
+        _meta = NodeStore.OpenFile(_dir.Combine("meta.db"));
         _blobs = new BlobStore(_dir.Combine("blobs"));
     }
 
@@ -46,7 +47,7 @@ public sealed class CacheEvictionTests : IDisposable
         Assert.Equal(1, strict.Evict().Count);
         Assert.False(_blobs.Has(older));
         Assert.All(new[] { held, released, used, owned, fresh }, id => Assert.True(_blobs.Has(id)));
-        Assert.Null(_meta.GetBlob(oldest)); // gone from the index too
+        Assert.Null(_meta.Blobs.GetBlob(oldest)); // gone from the index too
     }
 
     [Fact]
@@ -65,7 +66,7 @@ public sealed class CacheEvictionTests : IDisposable
     {
         byte[] blob = RandomNumberGenerator.GetBytes(100);
         Assert.True(_blobs.Put(id, blob));
-        _meta.RecordBlobs([(id, blob.Length)], DateTimeOffset.UtcNow.AddHours(-hoursAgo));
+        _meta.Blobs.RecordBlobs([(id, blob.Length)], DateTimeOffset.UtcNow.AddHours(-hoursAgo));
         return id;
     }
 

@@ -1,4 +1,4 @@
-namespace NexNet.Storage;
+namespace NexNet.Node.State;
 
 /// <summary>
 /// A member's index of one path's newest record: where it sits in the tree, whether it is a tombstone,
@@ -7,4 +7,4 @@ namespace NexNet.Storage;
 /// is an index lookup. <see cref="Summary"/>: a small sealed name and kind for listings. The node
 /// indexes by keyed hashes, so no plaintext name is stored.
 /// </summary>
-public sealed record EntryRow(string Path, string Parent, bool Deleted, long Clock, byte[] Origin, byte[] Body, byte[]? Summary = null);
+internal sealed record EntryRow(string Path, string Parent, bool Deleted, long Clock, byte[] Origin, byte[] Body, byte[]? Summary = null);

@@ -1,18 +1,17 @@
 using Microsoft.Data.Sqlite;
-using NexNet.Crypto;
 
-namespace NexNet.Storage;
+namespace NexNet.Node.State;
 
 /// <summary>Replicas stored here whose contents have not yet been checked against their ids.</summary>
-public sealed partial class MetaStore
+internal sealed partial class NodeStore
 {
     /// <summary>Records <paramref name="ids"/> as unchecked, durably, before their blobs become visible.</summary>
     public void AddUnverified(IEnumerable<ChunkId> ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        using MetaTransaction tx = JoinOrBegin();
+        using MetaTransaction tx = _db.JoinOrBegin();
         {
-            SqliteCommand cmd = Command("INSERT INTO unverified (id) VALUES ($id) ON CONFLICT (id) DO NOTHING");
+            SqliteCommand cmd = _db.Command("INSERT INTO unverified (id) VALUES ($id) ON CONFLICT (id) DO NOTHING");
             SqliteParameter id = cmd.Parameters.Add("$id", SqliteType.Blob);
             foreach (ChunkId chunk in ids)
             {
@@ -27,9 +26,9 @@ public sealed partial class MetaStore
     /// <summary>The blob is checked (or gone): it leaves the unchecked list.</summary>
     public void RemoveUnverified(ChunkId id)
     {
-        lock (_lock)
+        lock (_db.Lock)
         {
-            SqliteCommand cmd = Command("DELETE FROM unverified WHERE id = $id");
+            SqliteCommand cmd = _db.Command("DELETE FROM unverified WHERE id = $id");
             cmd.Parameters.AddWithValue("$id", id.ToBytes());
             cmd.ExecuteNonQuery();
         }
@@ -38,9 +37,9 @@ public sealed partial class MetaStore
     /// <summary>Every unchecked id (read once at start).</summary>
     public IReadOnlyList<ChunkId> Unverified()
     {
-        lock (_lock)
+        lock (_db.Lock)
         {
-            SqliteCommand cmd = Command("SELECT id FROM unverified");
+            SqliteCommand cmd = _db.Command("SELECT id FROM unverified");
             var ids = new List<ChunkId>();
             using SqliteDataReader reader = cmd.ExecuteReader();
             while (reader.Read())

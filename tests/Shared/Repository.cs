@@ -1,4 +1,4 @@
-namespace NexNet.IntegrationTests.Support;
+namespace NexNet.Tests.Shared;
 
 /// <summary>The checkout the tests were built from (for its scripts and README).</summary>
 internal static class Repository

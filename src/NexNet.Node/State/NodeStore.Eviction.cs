@@ -1,9 +1,8 @@
 using Microsoft.Data.Sqlite;
-using NexNet.Crypto;
 
-namespace NexNet.Storage;
+namespace NexNet.Node.State;
 
-public sealed partial class MetaStore
+internal sealed partial class NodeStore
 {
     /// <summary>
     /// Blobs that may leave a cache, least recently used first: not pinned, not on the replication queue
@@ -13,11 +12,11 @@ public sealed partial class MetaStore
     /// </summary>
     public IReadOnlyList<EvictionCandidate> EvictionCandidates(DateTimeOffset usedBefore, EvictionCandidate? after, int limit)
     {
-        lock (_lock)
+        lock (_db.Lock)
         {
             // refcount is always 0 (chunk_refs holds the references), so the partial index on last_access
             // serves the order.
-            SqliteCommand cmd = Command("""
+            SqliteCommand cmd = _db.Command("""
                 SELECT id, size, last_access FROM blobs
                 WHERE refcount = 0 AND pinned = 0 AND last_access < $before
                 AND (last_access > $at OR (last_access = $at AND id > $id))
@@ -42,4 +41,4 @@ public sealed partial class MetaStore
 }
 
 /// <summary>A blob a cache may drop: its id, size in bytes and last use (Unix milliseconds).</summary>
-public readonly record struct EvictionCandidate(ChunkId Id, long Size, long LastUsed);
+internal readonly record struct EvictionCandidate(ChunkId Id, long Size, long LastUsed);

@@ -1,19 +1,18 @@
 using Microsoft.Data.Sqlite;
-using NexNet.Crypto;
 
-namespace NexNet.Storage;
+namespace NexNet.Node.State;
 
 /// <summary>A member's opened entries (paths) and the chunks each live file uses.</summary>
-public sealed partial class MetaStore
+internal sealed partial class NodeStore
 {
     /// <summary>An entry row with its sealed body, which is its record's (the path is the record key in hex).</summary>
     private const string EntrySelect = "SELECT e.path, e.parent, e.deleted, e.clock, e.origin, r.body FROM entries e JOIN records r ON r.key = unhex(e.path)";
 
     public EntryRow? GetEntry(string path)
     {
-        lock (_lock)
+        lock (_db.Lock)
         {
-            SqliteCommand cmd = Command($"{EntrySelect} WHERE e.path = $path");
+            SqliteCommand cmd = _db.Command($"{EntrySelect} WHERE e.path = $path");
             cmd.Parameters.AddWithValue("$path", path);
             return ReadEntries(cmd).FirstOrDefault();
         }
@@ -23,9 +22,9 @@ public sealed partial class MetaStore
     public void PutEntry(EntryRow entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        lock (_lock)
+        lock (_db.Lock)
         {
-            SqliteCommand cmd = Command("""
+            SqliteCommand cmd = _db.Command("""
                 INSERT INTO entries (path, parent, deleted, clock, origin, summary) VALUES ($path, $parent, $deleted, $clock, $origin, $summary)
                 ON CONFLICT (parent, path) DO UPDATE SET deleted = excluded.deleted,
                     clock = excluded.clock, origin = excluded.origin, summary = excluded.summary
@@ -43,9 +42,9 @@ public sealed partial class MetaStore
     /// <summary>Live (not deleted) entries directly under <paramref name="parent"/>, by path.</summary>
     public IReadOnlyList<EntryRow> ListChildren(string parent)
     {
-        lock (_lock)
+        lock (_db.Lock)
         {
-            SqliteCommand cmd = Command($"{EntrySelect} WHERE e.parent = $parent AND e.deleted = 0 ORDER BY e.path");
+            SqliteCommand cmd = _db.Command($"{EntrySelect} WHERE e.parent = $parent AND e.deleted = 0 ORDER BY e.path");
             cmd.Parameters.AddWithValue("$parent", parent);
             return [.. ReadEntries(cmd)];
         }
@@ -57,10 +56,10 @@ public sealed partial class MetaStore
     /// </summary>
     public IReadOnlyList<(string Path, long Clock, byte[] Origin, byte[] Sealed, bool IsSummary)> ListChildSummaries(string parent)
     {
-        lock (_lock)
+        lock (_db.Lock)
         {
-            // COALESCE evaluates its second argument only for rows without a summary (from before schema 4).
-            SqliteCommand cmd = Command("""
+            // COALESCE evaluates its second argument only for rows without a summary (from before node schema 3).
+            SqliteCommand cmd = _db.Command("""
                 SELECT path, clock, origin, COALESCE(summary, (SELECT body FROM records WHERE key = unhex(path))), summary IS NOT NULL
                 FROM entries WHERE parent = $parent AND deleted = 0
                 """);
@@ -79,15 +78,15 @@ public sealed partial class MetaStore
     /// <summary>True when some live entry sits directly under <paramref name="parent"/>.</summary>
     public bool HasChildren(string parent)
     {
-        lock (_lock)
+        lock (_db.Lock)
         {
-            SqliteCommand cmd = Command("SELECT EXISTS (SELECT 1 FROM entries WHERE parent = $parent AND deleted = 0)");
+            SqliteCommand cmd = _db.Command("SELECT EXISTS (SELECT 1 FROM entries WHERE parent = $parent AND deleted = 0)");
             cmd.Parameters.AddWithValue("$parent", parent);
             return (long)cmd.ExecuteScalar()! != 0;
         }
     }
 
-    public long LiveEntryCount() => Scalar<long>("SELECT COUNT(*) FROM entries WHERE deleted = 0");
+    public long LiveEntryCount() => _db.Scalar<long>("SELECT COUNT(*) FROM entries WHERE deleted = 0");
 
     /// <summary>
     /// Makes <paramref name="chunks"/> the chunks <paramref name="path"/> uses (none for a tombstone) and
@@ -96,14 +95,14 @@ public sealed partial class MetaStore
     public IReadOnlyList<ChunkId> SetChunkRefs(string path, IEnumerable<ChunkId> chunks)
     {
         ArgumentNullException.ThrowIfNull(chunks);
-        using MetaTransaction tx = JoinOrBegin();
+        using MetaTransaction tx = _db.JoinOrBegin();
         var keep = chunks.ToHashSet();
-        SqliteCommand select = Command("SELECT chunk FROM chunk_refs WHERE path = $path");
+        SqliteCommand select = _db.Command("SELECT chunk FROM chunk_refs WHERE path = $path");
         select.Parameters.AddWithValue("$path", path);
-        List<ChunkId> before = ReadIds(select);
+        List<ChunkId> before = MetaDatabase.ReadIds(select);
 
         var dropped = new List<ChunkId>();
-        SqliteCommand delete = Command("DELETE FROM chunk_refs WHERE path = $path AND chunk = $chunk");
+        SqliteCommand delete = _db.Command("DELETE FROM chunk_refs WHERE path = $path AND chunk = $chunk");
         delete.Parameters.AddWithValue("$path", path);
         SqliteParameter deleted = delete.Parameters.Add("$chunk", SqliteType.Blob);
         foreach (ChunkId id in before)
@@ -116,7 +115,7 @@ public sealed partial class MetaStore
             }
         }
 
-        SqliteCommand insert = Command("INSERT OR IGNORE INTO chunk_refs (chunk, path) VALUES ($chunk, $path)");
+        SqliteCommand insert = _db.Command("INSERT OR IGNORE INTO chunk_refs (chunk, path) VALUES ($chunk, $path)");
         insert.Parameters.AddWithValue("$path", path);
         SqliteParameter inserted = insert.Parameters.Add("$chunk", SqliteType.Blob);
         foreach (ChunkId id in keep)
@@ -131,9 +130,9 @@ public sealed partial class MetaStore
 
     public bool IsReferenced(ChunkId id)
     {
-        lock (_lock)
+        lock (_db.Lock)
         {
-            SqliteCommand cmd = Command("SELECT EXISTS (SELECT 1 FROM chunk_refs WHERE chunk = $chunk)");
+            SqliteCommand cmd = _db.Command("SELECT EXISTS (SELECT 1 FROM chunk_refs WHERE chunk = $chunk)");
             cmd.Parameters.AddWithValue("$chunk", id.ToBytes());
             return (long)cmd.ExecuteScalar()! != 0;
         }

@@ -1,4 +1,4 @@
-namespace NexNet.Storage;
+namespace NexNet.Node.State;
 
 /// <summary>
 /// One sealed entry record as this node keeps it: the record key (HMAC of the path), its version in clear
@@ -6,4 +6,4 @@ namespace NexNet.Storage;
 /// signing key's signature over it (null for a record stored before records were signed). The storage
 /// layer never opens the body.
 /// </summary>
-public sealed record StoredRecord(byte[] Key, long Clock, byte[] Origin, byte[] Body, long Seq, byte[]? Signature);
+internal sealed record StoredRecord(byte[] Key, long Clock, byte[] Origin, byte[] Body, long Seq, byte[]? Signature);

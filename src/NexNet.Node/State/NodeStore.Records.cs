@@ -1,15 +1,15 @@
 using Microsoft.Data.Sqlite;
 
-namespace NexNet.Storage;
+namespace NexNet.Node.State;
 
 /// <summary>Sealed records and anti-entropy cursors.</summary>
-public sealed partial class MetaStore
+internal sealed partial class NodeStore
 {
     public StoredRecord? GetRecord(ReadOnlySpan<byte> key)
     {
-        lock (_lock)
+        lock (_db.Lock)
         {
-            SqliteCommand cmd = Command("SELECT key, clock, origin, body, seq, sig FROM records WHERE key = $key");
+            SqliteCommand cmd = _db.Command("SELECT key, clock, origin, body, seq, sig FROM records WHERE key = $key");
             cmd.Parameters.AddWithValue("$key", key.ToArray());
             return ReadRecords(cmd).FirstOrDefault();
         }
@@ -18,9 +18,9 @@ public sealed partial class MetaStore
     /// <summary>Stores (or replaces) the record under its key with the next local sequence number, which it returns.</summary>
     public long PutRecord(byte[] key, long clock, byte[] origin, byte[] body, byte[]? signature)
     {
-        lock (_lock)
+        lock (_db.Lock)
         {
-            SqliteCommand cmd = Command("""
+            SqliteCommand cmd = _db.Command("""
                 INSERT INTO records (key, clock, origin, body, seq, sig)
                 VALUES ($key, $clock, $origin, $body, (SELECT COALESCE(MAX(seq), 0) + 1 FROM records), $sig)
                 ON CONFLICT (key) DO UPDATE SET clock = excluded.clock, origin = excluded.origin, body = excluded.body, seq = excluded.seq, sig = excluded.sig
@@ -35,12 +35,12 @@ public sealed partial class MetaStore
         }
     }
 
-    /// <summary>Records stored without a signature (before schema 6), up to <paramref name="limit"/>.</summary>
+    /// <summary>Records stored without a signature (before node schema 5), up to <paramref name="limit"/>.</summary>
     public IReadOnlyList<StoredRecord> UnsignedRecords(int limit)
     {
-        lock (_lock)
+        lock (_db.Lock)
         {
-            SqliteCommand cmd = Command("SELECT key, clock, origin, body, seq, sig FROM records WHERE sig IS NULL LIMIT $limit");
+            SqliteCommand cmd = _db.Command("SELECT key, clock, origin, body, seq, sig FROM records WHERE sig IS NULL LIMIT $limit");
             cmd.Parameters.AddWithValue("$limit", limit);
             return [.. ReadRecords(cmd)];
         }
@@ -52,9 +52,9 @@ public sealed partial class MetaStore
     /// </summary>
     public void SetRecordSignature(byte[] key, long clock, byte[] origin, byte[] signature)
     {
-        lock (_lock)
+        lock (_db.Lock)
         {
-            SqliteCommand cmd = Command("""
+            SqliteCommand cmd = _db.Command("""
                 UPDATE records SET sig = $sig, seq = (SELECT MAX(seq) + 1 FROM records)
                 WHERE key = $key AND clock = $clock AND origin = $origin
                 """);
@@ -69,9 +69,9 @@ public sealed partial class MetaStore
     /// <summary>Records stored after local sequence <paramref name="seq"/>, in sequence order, up to a count and (roughly) a byte budget.</summary>
     public IReadOnlyList<StoredRecord> RecordsAfter(long seq, int maxCount, long maxBytes)
     {
-        lock (_lock)
+        lock (_db.Lock)
         {
-            SqliteCommand cmd = Command("SELECT key, clock, origin, body, seq, sig FROM records WHERE seq > $seq ORDER BY seq LIMIT $limit");
+            SqliteCommand cmd = _db.Command("SELECT key, clock, origin, body, seq, sig FROM records WHERE seq > $seq ORDER BY seq LIMIT $limit");
             cmd.Parameters.AddWithValue("$seq", seq);
             cmd.Parameters.AddWithValue("$limit", maxCount);
             var records = new List<StoredRecord>();
@@ -92,30 +92,30 @@ public sealed partial class MetaStore
     }
 
     /// <summary>The highest local sequence number in use (0 when there are no records).</summary>
-    public long LastRecordSeq() => Scalar<long>("SELECT COALESCE(MAX(seq), 0) FROM records");
+    public long LastRecordSeq() => _db.Scalar<long>("SELECT COALESCE(MAX(seq), 0) FROM records");
 
-    public long RecordCount() => Scalar<long>("SELECT COUNT(*) FROM records");
+    public long RecordCount() => _db.Scalar<long>("SELECT COUNT(*) FROM records");
 
     /// <summary>How far this node has read <paramref name="nodeId"/>'s record sequence (0: not at all).</summary>
-    public long SyncCursor(ReadOnlySpan<byte> nodeId)
+    public long SyncCursor(NodeId nodeId)
     {
-        lock (_lock)
+        lock (_db.Lock)
         {
-            SqliteCommand cmd = Command("SELECT seq FROM sync_cursors WHERE node_id = $id");
-            cmd.Parameters.AddWithValue("$id", nodeId.ToArray());
+            SqliteCommand cmd = _db.Command("SELECT seq FROM sync_cursors WHERE node_id = $id");
+            cmd.Parameters.AddWithValue("$id", nodeId.ToBytes());
             return cmd.ExecuteScalar() is long seq ? seq : 0;
         }
     }
 
-    public void SetSyncCursor(ReadOnlySpan<byte> nodeId, long seq)
+    public void SetSyncCursor(NodeId nodeId, long seq)
     {
-        lock (_lock)
+        lock (_db.Lock)
         {
-            SqliteCommand cmd = Command("""
+            SqliteCommand cmd = _db.Command("""
                 INSERT INTO sync_cursors (node_id, seq) VALUES ($id, $seq)
                 ON CONFLICT (node_id) DO UPDATE SET seq = excluded.seq
                 """);
-            cmd.Parameters.AddWithValue("$id", nodeId.ToArray());
+            cmd.Parameters.AddWithValue("$id", nodeId.ToBytes());
             cmd.Parameters.AddWithValue("$seq", seq);
             cmd.ExecuteNonQuery();
         }
