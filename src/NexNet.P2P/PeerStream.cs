@@ -1,3 +1,4 @@
+// Kept whole (461 lines): reading, writing and credit share one window and its locks; apart, each half would hide the other half of that invariant.
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;

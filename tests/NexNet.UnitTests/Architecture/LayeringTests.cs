@@ -80,6 +80,17 @@ public sealed class LayeringTests
         Assert.Equal(["Membership.Changed", "Tree.Changed", "Volume.Changed"], events);
     }
 
+    [Fact]
+    public void No_source_file_over_450_lines_without_a_first_line_saying_why_it_stays_whole()
+    {
+        string src = Path.Combine(Repository.Root, "src");
+        string[] long_ = [.. Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Where(f => File.ReadLines(f).Count() > 450 && !File.ReadLines(f).First().StartsWith("// Kept whole", StringComparison.Ordinal))
+            .Select(f => Path.GetRelativePath(src, f))];
+        Assert.Empty(long_);
+    }
+
     private static IEnumerable<FieldInfo> AllFields(Type type) =>
         type.GetFields(BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly);
 }
