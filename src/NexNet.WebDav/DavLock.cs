@@ -1,5 +1,3 @@
-using System.Xml.Linq;
-
 namespace NexNet.WebDav;
 
 /// <summary>One WebDAV lock: who holds which path, how deep, until when.</summary>

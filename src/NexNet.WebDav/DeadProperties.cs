@@ -1,6 +1,3 @@
-using System.Xml.Linq;
-using NexNet.Node;
-
 namespace NexNet.WebDav;
 
 /// <summary>

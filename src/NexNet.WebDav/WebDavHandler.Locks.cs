@@ -1,10 +1,8 @@
 using System.Globalization;
-using System.Xml.Linq;
-using Microsoft.AspNetCore.Http;
-using NexNet.Node;
 
 namespace NexNet.WebDav;
 
+/// <summary>Class 2 locks: LOCK and UNLOCK, and the If header checked before every change.</summary>
 internal sealed partial class WebDavHandler
 {
     /// <summary>

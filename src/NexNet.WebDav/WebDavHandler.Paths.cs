@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Microsoft.AspNetCore.Http;
-using NexNet.Node;
 
 namespace NexNet.WebDav;
 

@@ -1,10 +1,8 @@
 using System.Globalization;
-using System.Xml.Linq;
-using Microsoft.AspNetCore.Http;
-using NexNet.Node;
 
 namespace NexNet.WebDav;
 
+/// <summary>PROPFIND and PROPPATCH: live properties read from the entry, dead ones kept in its record.</summary>
 internal sealed partial class WebDavHandler
 {
     /// <summary>The live properties, computed from the entry; clients cannot set them.</summary>

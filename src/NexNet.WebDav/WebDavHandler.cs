@@ -1,10 +1,7 @@
 using System.Globalization;
 using System.Text;
-using System.Xml.Linq;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using NexNet.Crypto;
-using NexNet.Node;
 using NexNet.Storage;
 
 namespace NexNet.WebDav;

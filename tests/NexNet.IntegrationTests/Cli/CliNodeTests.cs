@@ -2,8 +2,6 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using NexNet.Cli.Control;
-using NexNet.IntegrationTests.Support;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Cli;
 
@@ -21,7 +19,7 @@ public sealed class CliNodeTests
         string config = Path.Combine(data, "config.json");
         Assert.Contains("\"cacheLimitGiB\": 0", File.ReadAllText(config), StringComparison.Ordinal); // written, and off
         File.WriteAllText(config, File.ReadAllText(config).Replace("\"cacheLimitGiB\": 0", "\"cacheLimitGiB\": 2", StringComparison.Ordinal));
-        await using CliNode node = await CliNode.StartAsync(data);
+        await using NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(data);
         Assert.Equal((UnixFileMode)0, File.GetUnixFileMode(Path.Combine(data, "control.sock")) & (UnixFileMode)0x3F); // nothing for group or others
 
         byte[] content = RandomNumberGenerator.GetBytes(3_000_000);
@@ -70,7 +68,7 @@ public sealed class CliNodeTests
     public async Task A_put_whose_client_disconnects_mid_file_stores_nothing_short_and_keeps_the_old_version()
     {
         using var temp = new TempDirectory();
-        await using CliNode node = await CliNode.StartAsync(temp.Combine("data"));
+        await using NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(temp.Combine("data"));
         CancellationToken cancel = TestContext.Current.CancellationToken;
         byte[] old = RandomNumberGenerator.GetBytes(100_000);
         File.WriteAllBytes(temp.Combine("kept.bin"), old);
@@ -103,14 +101,14 @@ public sealed class CliNodeTests
     {
         using var temp = new TempDirectory();
         string a = temp.Combine("a"), b = temp.Combine("b");
-        await using CliNode first = await CliNode.StartAsync(a);
+        await using NexnetNodeProcess first = await NexnetNodeProcess.StartAsync(a);
         Nexnet.Result invite = await Nexnet.RunAsync("invite", "--address", first.Address, "--data", a);
         Assert.True(invite.Exit == 0, invite.ToString());
         File.WriteAllText(temp.Combine("token"), invite.Stdout);
         Nexnet.Result join = await Nexnet.RunAsync("join", "--token-file", temp.Combine("token"), "--data", b, "--listen", "127.0.0.1:0");
         Assert.True(join.Exit == 0, join.ToString());
 
-        CliNode second = await CliNode.StartAsync(b);
+        NexnetNodeProcess second = await NexnetNodeProcess.StartAsync(b);
         await using (second)
         {
             string peerId = "";
@@ -127,9 +125,9 @@ public sealed class CliNodeTests
         Assert.Equal(0, (await Nexnet.RunAsync("put", temp.Combine("big.bin"), "--data", a)).Exit);
         Assert.True((long)((JsonObject)JsonNode.Parse((await Nexnet.RunAsync("status", "--json", "--data", a)).Stdout)!)["replication"]!["pendingChunks"]! > 0);
         // The watch has printed the queue it starts from before b comes back, so what it follows is the drain.
-        using ChildProcess watch = Mount.MountProcess.StartNexnet("status", "--watch", "--data", a).StartCollecting();
+        using ChildProcess watch = NexnetProcess.Start("status", "--watch", "--data", a).StartCollecting();
         await watch.WaitForLineAsync(l => l.StartsWith("replication: ", StringComparison.Ordinal) && l.Contains(" queued", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the queue it starts from");
-        await using (CliNode again = await CliNode.StartAsync(b))
+        await using (NexnetNodeProcess again = await NexnetNodeProcess.StartAsync(b))
         {
             Assert.Equal(0, await watch.WaitForExitAsync(TimeSpan.FromSeconds(60)));
             await watch.OutputEndedAsync(TimeSpan.FromSeconds(10));
@@ -142,7 +140,7 @@ public sealed class CliNodeTests
     {
         using var temp = new TempDirectory();
         string data = temp.Combine("data");
-        await using CliNode node = await CliNode.StartAsync(data);
+        await using NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(data);
         Nexnet.Result get = await Nexnet.RunAsync("get", "/no/such/file", temp.Combine("x"), "--data", data);
         Assert.Equal(66, get.Exit);
         Assert.Equal("nexnet: /no/such/file does not exist", get.Stderr);
@@ -162,7 +160,7 @@ public sealed class CliNodeTests
     {
         using var temp = new TempDirectory();
         string data = temp.Combine("data");
-        await using CliNode node = await CliNode.StartAsync(data);
+        await using NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(data);
 
         // Loosened by hand, so the modes let anyone reach the socket: only the peer check is left to refuse.
         File.SetUnixFileMode(temp.Path, (UnixFileMode)0x1ED); // 0755
@@ -196,7 +194,7 @@ public sealed class CliNodeTests
     {
         using var temp = new TempDirectory();
         string data = temp.Combine("data");
-        await using CliNode node = await CliNode.StartAsync(data);
+        await using NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(data);
         Nexnet.Result second = await Nexnet.RunAsync("node", "--data", data);
         Assert.Equal(69, second.Exit);
         Assert.Equal($"nexnet: a node is already running on {data}: stop it first, or use another data directory with --data", second.Stderr);
@@ -211,7 +209,7 @@ public sealed class CliNodeTests
         await Shell.RunAsync($"mount -t tmpfs -o size=6m nexnet-test-full '{data}'");
         try
         {
-            await using (CliNode node = await CliNode.StartAsync(data))
+            await using (NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(data))
             {
                 string big = temp.Combine("big.bin");
                 File.WriteAllBytes(big, RandomNumberGenerator.GetBytes(20_000_000));
@@ -237,7 +235,7 @@ public sealed class CliNodeTests
     {
         using var temp = new TempDirectory();
         string data = temp.Combine("data");
-        await using CliNode node = await CliNode.StartAsync(data);
+        await using NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(data);
         string big = temp.Combine("big.bin");
         File.WriteAllBytes(big, RandomNumberGenerator.GetBytes(64 << 20));
 

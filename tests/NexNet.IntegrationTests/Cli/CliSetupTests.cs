@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using NexNet.IntegrationTests.Support;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Cli;
 
@@ -113,7 +111,7 @@ public sealed class CliSetupTests
         File.SetUnixFileMode(data, LooseFolder);
         File.SetUnixFileMode(Path.Combine(data, "config.json"), Loose);
         File.SetUnixFileMode(Path.Combine(data, "logs"), LooseFolder);
-        await using CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0");
+        await using NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(data, "--webdav", "127.0.0.1:0");
         AssertOwnerOnly(data, "config.json", "logs/", "logs/old.log", "logs/nexnet.log", "meta.db", "meta.db-wal", "meta.db-shm", "node.crt", "node.key", "webdav.password", "blobs/");
         Assert.Equal((UnixFileMode)0, File.GetUnixFileMode(Path.Combine(data, "control.sock")) & (UnixFileMode)0x3F); // nothing for group or others
     }

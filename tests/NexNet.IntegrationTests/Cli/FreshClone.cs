@@ -1,6 +1,3 @@
-using NexNet.IntegrationTests.Support;
-using NexNet.Tests.Shared;
-
 namespace NexNet.IntegrationTests.Cli;
 
 /// <summary>A clone of this repository in a temp folder with its nexnet command built (once: the build is the slow part).</summary>

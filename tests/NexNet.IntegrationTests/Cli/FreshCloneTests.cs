@@ -1,7 +1,5 @@
 using System.Text.RegularExpressions;
 using NexNet.IntegrationTests.Mount;
-using NexNet.IntegrationTests.Support;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Cli;
 
@@ -30,7 +28,7 @@ public sealed class FreshCloneTests(FreshClone clone) : IClassFixture<FreshClone
             string output = await clone.RunIsolatedAsync(block, home);
             Assert.Contains("the second node read the file", output, StringComparison.Ordinal);
             Assert.Contains($"nexnet: unmounted {home}/NexNet", output, StringComparison.Ordinal);
-            Assert.False(MountProcess.IsMounted(Path.Combine(home, "NexNet")));
+            Assert.False(NexnetMountProcess.IsMounted(Path.Combine(home, "NexNet")));
         }
         finally
         {

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using NexNet.Cli;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Cli;
 

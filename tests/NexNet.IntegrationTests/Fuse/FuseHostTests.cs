@@ -1,7 +1,5 @@
 using System.Text;
 using NexNet.Fuse;
-using NexNet.IntegrationTests.Support;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Fuse;
 

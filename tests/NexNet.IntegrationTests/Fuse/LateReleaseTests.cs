@@ -1,7 +1,6 @@
 using NexNet.Fuse;
 using NexNet.Fuse.Native;
 using NexNet.IntegrationTests.Node;
-using NexNet.IntegrationTests.Support;
 using NexNet.Node;
 
 namespace NexNet.IntegrationTests.Fuse;

@@ -1,12 +1,10 @@
-using NexNet.IntegrationTests.Support;
-
 namespace NexNet.IntegrationTests.Mount;
 
 /// <summary>What `cp`, `mv`, `rm` and friends do through a real mount of a real node, checked with the same tools.</summary>
 [Collection(MountTests.Name)]
 public sealed class MountFileOperationsTests(MountFixture fixture) : IClassFixture<MountFixture>
 {
-    private MountProcess Mount => fixture.Mount;
+    private NexnetMountProcess Mount => fixture.Mount;
 
     [Fact]
     public async Task A_1_GiB_random_file_copied_in_compares_equal()

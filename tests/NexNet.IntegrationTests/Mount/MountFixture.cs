@@ -1,14 +1,12 @@
-using NexNet.Tests.Shared;
-
 namespace NexNet.IntegrationTests.Mount;
 
 /// <summary>One <c>nexnet mount</c> shared by a test class (each test works in its own folder of it), plus a scratch folder on the plain disk.</summary>
 public sealed class MountFixture : IAsyncLifetime
 {
     private readonly TempDirectory _dir = new();
-    private MountProcess? _mount;
+    private NexnetMountProcess? _mount;
 
-    internal MountProcess Mount => _mount ?? throw new InvalidOperationException("not started");
+    internal NexnetMountProcess Mount => _mount ?? throw new InvalidOperationException("not started");
 
     public string Scratch => _dir.Combine("scratch");
 
@@ -17,7 +15,7 @@ public sealed class MountFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Directory.CreateDirectory(Scratch);
-        _mount = await MountProcess.StartAsync(DataDirectory, _dir.Combine("mnt"));
+        _mount = await NexnetMountProcess.StartAsync(DataDirectory, _dir.Combine("mnt"));
     }
 
     public async ValueTask DisposeAsync()

@@ -1,6 +1,4 @@
 using System.Globalization;
-using NexNet.IntegrationTests.Support;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Mount;
 
@@ -14,7 +12,7 @@ public sealed class MountMemoryTests : IDisposable
     [Fact]
     public async Task Files_held_open_while_written_cost_at_most_7_MiB_of_RSS_each()
     {
-        await using MountProcess mount = await MountProcess.StartAsync(_dir.Combine("data"), _dir.Combine("mnt"));
+        await using NexnetMountProcess mount = await NexnetMountProcess.StartAsync(_dir.Combine("data"), _dir.Combine("mnt"));
         await File.WriteAllTextAsync(mount.PathOf("warm"), "warm", TestContext.Current.CancellationToken); // the write path's pools exist before the baseline
         long idle = Kib(mount, "VmRSS");
 
@@ -45,14 +43,14 @@ public sealed class MountMemoryTests : IDisposable
     [Fact]
     public async Task Copying_4_GiB_in_keeps_the_mount_under_200_MiB()
     {
-        await using MountProcess mount = await MountProcess.StartAsync(_dir.Combine("data"), _dir.Combine("mnt"));
+        await using NexnetMountProcess mount = await NexnetMountProcess.StartAsync(_dir.Combine("data"), _dir.Combine("mnt"));
         await Shell.RunAsync($"head -c 4G /dev/urandom > '{mount.PathOf("big.bin")}'", TimeSpan.FromMinutes(10));
         long peak = Kib(mount, "VmHWM");
         Assert.True(peak < 200 * MiB, $"the mount's peak RSS was {peak / MiB} MiB while 4 GiB was copied in");
         Assert.Equal(4L << 30, new FileInfo(mount.PathOf("big.bin")).Length);
     }
 
-    private static long Kib(MountProcess mount, string field) =>
+    private static long Kib(NexnetMountProcess mount, string field) =>
         long.Parse(File.ReadLines($"/proc/{mount.Process.Id}/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
 
     public void Dispose() => _dir.Dispose();

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using NexNet.IntegrationTests.Support;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Mount;
 
@@ -14,14 +12,14 @@ public sealed class MountNetworkTests : IDisposable
     public async Task A_file_copied_into_mount_A_is_readable_on_mount_B_within_2_s_and_changes_follow()
     {
         string dataA = _dir.Combine("data-a"), dataB = _dir.Combine("data-b");
-        await using MountProcess a = await MountProcess.StartAsync(dataA, _dir.Combine("a"));
+        await using NexnetMountProcess a = await NexnetMountProcess.StartAsync(dataA, _dir.Combine("a"));
         Directory.CreateDirectory(dataB);
         foreach (string key in new[] { "network.key", "volume.key" })
         {
             File.Copy(Path.Combine(dataA, key), Path.Combine(dataB, key));
         }
 
-        await using MountProcess b = await MountProcess.StartAsync(dataB, _dir.Combine("b"), "--join", a.Address);
+        await using NexnetMountProcess b = await NexnetMountProcess.StartAsync(dataB, _dir.Combine("b"), "--join", a.Address);
         string source = _dir.Combine("photo.bin");
         await Shell.RunAsync($"head -c 3000000 /dev/urandom > '{source}'");
 

@@ -1,12 +1,10 @@
-using NexNet.IntegrationTests.Support;
-
 namespace NexNet.IntegrationTests.Mount;
 
 /// <summary>Ordinary programs that lean hard on a file system (git, sqlite3, tar, rsync, an editor's save) run inside the mount.</summary>
 [Collection(MountTests.Name)]
 public sealed class MountProgramsTests(MountFixture fixture) : IClassFixture<MountFixture>
 {
-    private MountProcess Mount => fixture.Mount;
+    private NexnetMountProcess Mount => fixture.Mount;
 
     [Fact]
     public async Task Git_commits_500_files_and_reports_a_clean_tree()

@@ -1,6 +1,4 @@
 using System.Text;
-using NexNet.IntegrationTests.Support;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Mount;
 
@@ -15,7 +13,7 @@ public sealed class MountSafetyTests : IDisposable
     {
         const string Marker = "NEXNET-PLAINTEXT-MARKER-7f3a9c";
         string data = _dir.Combine("data");
-        await using (MountProcess mount = await MountProcess.StartAsync(data, _dir.Combine("mnt")))
+        await using (NexnetMountProcess mount = await NexnetMountProcess.StartAsync(data, _dir.Combine("mnt")))
         {
             // Small (inline-sized), chunk-sized and multi-chunk files, a name and a symlink target carry the marker.
             await Shell.RunAsync($"""
@@ -38,7 +36,7 @@ public sealed class MountSafetyTests : IDisposable
     {
         string data = _dir.Combine("data"), mnt = _dir.Combine("mnt");
         string sums;
-        await using (MountProcess mount = await MountProcess.StartAsync(data, mnt))
+        await using (NexnetMountProcess mount = await NexnetMountProcess.StartAsync(data, mnt))
         {
             sums = await Shell.RunAsync($"""
                 cd '{mount.Mountpoint}'
@@ -52,11 +50,11 @@ public sealed class MountSafetyTests : IDisposable
             await mount.Process.WaitForExitAsync(TimeSpan.FromSeconds(30));
 
             // auto_unmount: the mountpoint is a plain, empty directory again at once, not a stale mount.
-            await Eventually.WaitAsync(() => !MountProcess.IsMounted(mnt), TimeSpan.FromSeconds(10), "the killed mount went away");
+            await Eventually.WaitAsync(() => !NexnetMountProcess.IsMounted(mnt), TimeSpan.FromSeconds(10), "the killed mount went away");
             Assert.Empty(Directory.EnumerateFileSystemEntries(mnt));
         }
 
-        await using MountProcess again = await MountProcess.StartAsync(data, mnt);
+        await using NexnetMountProcess again = await NexnetMountProcess.StartAsync(data, mnt);
         Assert.Equal(sums, await Shell.RunAsync($"cd '{again.Mountpoint}' && find keep -type f -print0 | sort -z | xargs -0 sha256sum"));
     }
 
@@ -64,7 +62,7 @@ public sealed class MountSafetyTests : IDisposable
     public async Task Editor_style_saves_are_atomic_to_a_concurrent_reader_and_the_last_survives_kill_9()
     {
         string data = _dir.Combine("data"), mnt = _dir.Combine("mnt");
-        await using (MountProcess mount = await MountProcess.StartAsync(data, mnt))
+        await using (NexnetMountProcess mount = await NexnetMountProcess.StartAsync(data, mnt))
         {
             // An editor's save: write a temporary file, fsync it, rename it over the old one, fsync the folder.
             // A reader opening the file by name all the while must only ever see one whole version (~180 KB each).
@@ -102,10 +100,10 @@ public sealed class MountSafetyTests : IDisposable
 
             mount.Process.Signal("KILL"); // at once: the last save was acknowledged by its fsyncs, nothing more
             await mount.Process.WaitForExitAsync(TimeSpan.FromSeconds(30));
-            await Eventually.WaitAsync(() => !MountProcess.IsMounted(mnt), TimeSpan.FromSeconds(10), "the killed mount went away");
+            await Eventually.WaitAsync(() => !NexnetMountProcess.IsMounted(mnt), TimeSpan.FromSeconds(10), "the killed mount went away");
         }
 
-        await using MountProcess again = await MountProcess.StartAsync(data, mnt);
+        await using NexnetMountProcess again = await NexnetMountProcess.StartAsync(data, mnt);
         string expected = string.Concat(Enumerable.Repeat("draft 100\n", 20000));
         Assert.Equal(expected, await File.ReadAllTextAsync(again.PathOf("docs/notes.txt"), TestContext.Current.CancellationToken));
         Assert.Equal(["notes.txt"], Directory.EnumerateFileSystemEntries(again.PathOf("docs")).Select(Path.GetFileName));
@@ -115,12 +113,12 @@ public sealed class MountSafetyTests : IDisposable
     public async Task Sigterm_unmounts_cleanly()
     {
         string mnt = _dir.Combine("mnt");
-        MountProcess mount = await MountProcess.StartAsync(_dir.Combine("data"), mnt);
+        NexnetMountProcess mount = await NexnetMountProcess.StartAsync(_dir.Combine("data"), mnt);
         await using (mount)
         {
-            Assert.True(MountProcess.IsMounted(mnt));
+            Assert.True(NexnetMountProcess.IsMounted(mnt));
             Assert.Equal(0, await mount.StopAsync());
-            Assert.False(MountProcess.IsMounted(mnt));
+            Assert.False(NexnetMountProcess.IsMounted(mnt));
             await mount.Process.OutputEndedAsync(TimeSpan.FromSeconds(30));
             Assert.Contains(mount.Process.Lines, l => l.StartsWith("nexnet: unmounted ", StringComparison.Ordinal));
         }
@@ -130,7 +128,7 @@ public sealed class MountSafetyTests : IDisposable
     public async Task An_unmount_from_outside_ends_the_process_cleanly()
     {
         string mnt = _dir.Combine("mnt");
-        MountProcess mount = await MountProcess.StartAsync(_dir.Combine("data"), mnt);
+        NexnetMountProcess mount = await NexnetMountProcess.StartAsync(_dir.Combine("data"), mnt);
         await using (mount)
         {
             await File.WriteAllTextAsync(mount.PathOf("kept"), "kept", TestContext.Current.CancellationToken);
@@ -140,7 +138,7 @@ public sealed class MountSafetyTests : IDisposable
             Assert.Contains(mount.Process.Lines, l => l == "nexnet: unmounted from outside; stopping");
         }
 
-        MountProcess again = await MountProcess.StartAsync(_dir.Combine("data"), mnt);
+        NexnetMountProcess again = await NexnetMountProcess.StartAsync(_dir.Combine("data"), mnt);
         await using (again)
         {
             Assert.Equal("kept", await File.ReadAllTextAsync(again.PathOf("kept"), TestContext.Current.CancellationToken));
@@ -154,7 +152,7 @@ public sealed class MountSafetyTests : IDisposable
     public async Task A_bad_mountpoint_is_one_clear_line_and_exit_code_64(string kind, string expected)
     {
         string mnt = _dir.Combine(kind);
-        MountProcess? holder = null;
+        NexnetMountProcess? holder = null;
         if (kind == "not-empty")
         {
             Directory.CreateDirectory(mnt);
@@ -162,12 +160,12 @@ public sealed class MountSafetyTests : IDisposable
         }
         else if (kind == "busy")
         {
-            holder = await MountProcess.StartAsync(_dir.Combine("holder-data"), mnt);
+            holder = await NexnetMountProcess.StartAsync(_dir.Combine("holder-data"), mnt);
         }
 
         try
         {
-            using ChildProcess process = MountProcess.StartNexnet("mount", mnt, "--data", _dir.Combine("data"), "--listen", "127.0.0.1:0");
+            using ChildProcess process = NexnetProcess.Start("mount", mnt, "--data", _dir.Combine("data"), "--listen", "127.0.0.1:0");
             Assert.Equal(64, await process.WaitForExitAsync(TimeSpan.FromSeconds(60))); // EX_USAGE
             string stderr = (await process.StderrAsync()).Trim();
             Assert.Contains(expected, stderr, StringComparison.Ordinal);

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using NexNet.Crypto;
 using NexNet.Node;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Node;
 

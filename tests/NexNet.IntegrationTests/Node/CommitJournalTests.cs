@@ -1,9 +1,7 @@
 using System.Security.Cryptography;
 using NexNet.Crypto;
-using NexNet.IntegrationTests.Support;
 using NexNet.Node;
 using NexNet.Storage;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Node;
 

@@ -1,5 +1,4 @@
 using NexNet.Cli;
-using NexNet.IntegrationTests.Support;
 
 namespace NexNet.IntegrationTests.Node;
 

@@ -4,7 +4,6 @@ using Google.Protobuf;
 using NexNet.Node;
 using NexNet.Node.Protocol;
 using NexNet.P2P;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Node;
 

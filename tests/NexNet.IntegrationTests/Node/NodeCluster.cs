@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
 using NexNet.Crypto;
-using NexNet.IntegrationTests.Support;
 using NexNet.Node;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Node;
 

@@ -4,7 +4,6 @@ using NexNet.Crypto;
 using NexNet.Node;
 using NexNet.P2P;
 using NexNet.Storage;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Node;
 

@@ -10,8 +10,8 @@ public sealed class ReplicationTests
     [Fact]
     public async Task Files_stored_through_C_are_read_back_through_A_after_As_chunks_are_deleted_with_exactly_R_copies()
     {
-        using NodeProcessCluster cluster = await NodeProcessCluster.StartAsync(3);
-        NodeProcess a = cluster[0], c = cluster[2];
+        using HostedFullNodeCluster cluster = await HostedFullNodeCluster.StartAsync(3);
+        HostedFullNode a = cluster[0], c = cluster[2];
         await ForEachAsync(Enumerable.Range(0, 100), 8, i => c.RunAsync($"gen /small/f{i} {MiB} {i + 1}"));
         await c.RunAsync($"gen /big {GiB} 1000", TimeSpan.FromMinutes(5));
         await cluster.WaitForReplicationAsync(TimeSpan.FromMinutes(2));
@@ -31,8 +31,8 @@ public sealed class ReplicationTests
     [Fact]
     public async Task A_node_killed_while_a_GiB_is_stored_loses_nothing_and_repair_restores_R_live_copies()
     {
-        using NodeProcessCluster cluster = await NodeProcessCluster.StartAsync(4);
-        NodeProcess a = cluster[0], c = cluster[2], d = cluster[3];
+        using HostedFullNodeCluster cluster = await HostedFullNodeCluster.StartAsync(4);
+        HostedFullNode a = cluster[0], c = cluster[2], d = cluster[3];
         Task<string> store = c.RunAsync($"gen /big {GiB} 77", TimeSpan.FromMinutes(5));
         await cluster.WaitAllAsync(async n => n != d || (await n.StatusAsync())["blobs"] >= 64, TimeSpan.FromMinutes(2), "D receives its first chunks");
         d.Process.Kill();
@@ -58,10 +58,10 @@ public sealed class ReplicationTests
     public async Task A_node_that_joins_gets_the_copies_it_now_owns_without_being_asked()
     {
         // R = 3 on two nodes: two copies each. A third node makes three owners for every chunk.
-        using NodeProcessCluster cluster = await NodeProcessCluster.StartAsync(2);
+        using HostedFullNodeCluster cluster = await HostedFullNodeCluster.StartAsync(2);
         await cluster[0].RunAsync("gen /f 3000000 11");
         await cluster.WaitForCopiesAsync(chunks: 3, copies: 2, TimeSpan.FromSeconds(60));
-        NodeProcess joined = await cluster.AddAsync("C");
+        HostedFullNode joined = await cluster.AddAsync("C");
         await cluster.WaitForMeshAsync();
         await cluster.WaitForCopiesAsync(chunks: 3, copies: 3, TimeSpan.FromSeconds(60));
         Assert.Equal(3, (await joined.ChunksAsync()).Count); // pushed to it: it read nothing

@@ -1,5 +1,4 @@
 using System.Text;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Node;
 
@@ -12,13 +11,13 @@ public sealed class TreeSyncTests
     [Fact]
     public async Task A_node_that_joins_after_the_writes_gets_the_whole_tree_and_reads_every_file()
     {
-        using NodeProcessCluster cluster = await NodeProcessCluster.StartAsync(3);
+        using HostedFullNodeCluster cluster = await HostedFullNodeCluster.StartAsync(3);
         var files = Enumerable.Range(0, 30).Select(i => (Path: $"/d{i % 3}/sub{i % 2}/f{i}", Size: (i * 97_000L) + 1, Seed: (ulong)(500 + i))).ToList();
         await ReplicationTests.ForEachAsync(files.Select((f, i) => (f, i)), 6, x => cluster[x.i % 2].RunAsync($"gen {x.f.Path} {x.f.Size} {x.f.Seed}"));
         await cluster[0].RunAsync("rm /d0/sub0/f0");
         await cluster.WaitForReplicationAsync(TimeSpan.FromSeconds(60));
 
-        NodeProcess late = await cluster.AddAsync("Late");
+        HostedFullNode late = await cluster.AddAsync("Late");
         await cluster.WaitAllAsync(async n => n != late || (await n.RunAsync("stat /d2/sub1/f29")) != "none", TimeSpan.FromSeconds(30), "the late node sees the last file");
         Assert.Equal("none", await late.RunAsync("stat /d0/sub0/f0"));
         foreach ((string path, long size, ulong seed) in files.Skip(1))
@@ -32,7 +31,7 @@ public sealed class TreeSyncTests
     [Fact]
     public async Task Eight_writers_on_three_nodes_leave_all_400_files_readable_on_every_node()
     {
-        using NodeProcessCluster cluster = await NodeProcessCluster.StartAsync(3);
+        using HostedFullNodeCluster cluster = await HostedFullNodeCluster.StartAsync(3);
         await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
         {
             for (int i = 0; i < 50; i++)
@@ -54,7 +53,7 @@ public sealed class TreeSyncTests
             return true;
         }, TimeSpan.FromSeconds(60), "every node lists 8 x 50 files");
 
-        foreach (NodeProcess node in cluster.Nodes)
+        foreach (HostedFullNode node in cluster.Nodes)
         {
             await ReplicationTests.ForEachAsync(Enumerable.Range(0, 400), 16, k => node.RunAsync($"check /w{k / 50}/f{k % 50} {Size(k / 50, k % 50)} {Seed(k / 50, k % 50)}"));
         }
@@ -66,8 +65,8 @@ public sealed class TreeSyncTests
     [Fact]
     public async Task Two_nodes_writing_one_path_apart_leave_one_winner_and_one_conflict_copy_everywhere()
     {
-        using NodeProcessCluster cluster = await NodeProcessCluster.StartAsync(3);
-        NodeProcess a = cluster[0], b = cluster[1];
+        using HostedFullNodeCluster cluster = await HostedFullNodeCluster.StartAsync(3);
+        HostedFullNode a = cluster[0], b = cluster[1];
         await a.RunAsync("gen /notes/plan.txt 1000 1");
         await cluster.WaitAllAsync(async n => (await n.RunAsync("stat /notes/plan.txt")) == "File 1000", TimeSpan.FromSeconds(20), "the first version is everywhere");
 
@@ -78,7 +77,7 @@ public sealed class TreeSyncTests
         await a.RunAsync("online");
 
         await cluster.WaitAllAsync(async n => (await n.RunAsync("ls /notes")).Split('|').Length == 2, TimeSpan.FromSeconds(30), "every node lists the winner and one conflict copy");
-        foreach (NodeProcess node in cluster.Nodes)
+        foreach (HostedFullNode node in cluster.Nodes)
         {
             string[] names = (await node.RunAsync("ls /notes")).Split('|');
             Assert.Contains("plan.txt", names);
@@ -94,10 +93,10 @@ public sealed class TreeSyncTests
     [Fact]
     public async Task A_storage_peer_holds_chunks_and_records_but_no_plaintext()
     {
-        using var cluster = new NodeProcessCluster { ReplicationFactor = 4 };
+        using var cluster = new HostedFullNodeCluster { ReplicationFactor = 4 };
         await cluster.AddAsync("A");
         await cluster.AddAsync("B");
-        NodeProcess storage = await cluster.AddAsync("S", member: false);
+        HostedFullNode storage = await cluster.AddAsync("S", member: false);
         await cluster.WaitForMeshAsync();
 
         const string Marker = "NEXNET-PLAINTEXT-MARKER-7f3a9c";
@@ -132,7 +131,7 @@ public sealed class TreeSyncTests
     [Fact]
     public async Task Deleting_a_file_removes_exactly_its_unshared_chunks_on_every_node_after_collection()
     {
-        using NodeProcessCluster cluster = await NodeProcessCluster.StartAsync(3);
+        using HostedFullNodeCluster cluster = await HostedFullNodeCluster.StartAsync(3);
         using var local = new TempDirectory();
         byte[] shared = Pattern(MiB, 1);
         string keep = local.Combine("keep"), gone = local.Combine("gone");
@@ -148,8 +147,8 @@ public sealed class TreeSyncTests
         Assert.Equal(keepChunks[0], goneChunks[0]);
         string[] unshared = [.. goneChunks.Except(keepChunks)];
         Assert.Equal(3, unshared.Length); // 2 MiB + 5 bytes of its own
-        var before = new Dictionary<NodeProcess, HashSet<string>>();
-        foreach (NodeProcess node in cluster.Nodes)
+        var before = new Dictionary<HostedFullNode, HashSet<string>>();
+        foreach (HostedFullNode node in cluster.Nodes)
         {
             before[node] = await node.ChunksAsync();
             Assert.Superset(goneChunks.ToHashSet(), before[node]);
@@ -157,12 +156,12 @@ public sealed class TreeSyncTests
 
         await cluster[2].RunAsync("rm /gone");
         await cluster.WaitAllAsync(async n => (await n.RunAsync("stat /gone")) == "none", TimeSpan.FromSeconds(20), "the tombstone reaches every node");
-        foreach (NodeProcess node in cluster.Nodes)
+        foreach (HostedFullNode node in cluster.Nodes)
         {
             await node.RunAsync("collect");
         }
 
-        foreach (NodeProcess node in cluster.Nodes)
+        foreach (HostedFullNode node in cluster.Nodes)
         {
             HashSet<string> after = await node.ChunksAsync();
             Assert.Equal(before[node].Except(unshared).ToHashSet(), after);

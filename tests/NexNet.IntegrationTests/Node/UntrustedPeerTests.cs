@@ -6,13 +6,13 @@ using System.Security.Cryptography;
 using Google.Protobuf;
 using NexNet.Crypto;
 using NexNet.IntegrationTests.P2P;
-using NexNet.IntegrationTests.Support;
 using NexNet.Node;
 using NexNet.Node.Protocol;
+using NexNet.Node.Replication;
+using NexNet.Node.Sync;
 using NexNet.P2P;
 using NexNet.P2P.Wire;
 using NexNet.Storage;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Node;
 
@@ -27,9 +27,9 @@ public sealed class UntrustedPeerTests
 {
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
-    private static async Task<NodeProcessCluster> MembersAndStoragePeerAsync()
+    private static async Task<HostedFullNodeCluster> MembersAndStoragePeerAsync()
     {
-        var cluster = new NodeProcessCluster { ReplicationFactor = 3 };
+        var cluster = new HostedFullNodeCluster { ReplicationFactor = 3 };
         await cluster.AddAsync("A");
         await cluster.AddAsync("B");
         await cluster.AddAsync("S", member: false);
@@ -40,8 +40,8 @@ public sealed class UntrustedPeerTests
     [Fact]
     public async Task A_record_stamped_at_the_end_of_time_freezes_no_path_and_poisons_no_late_joiner()
     {
-        using NodeProcessCluster cluster = await MembersAndStoragePeerAsync();
-        NodeProcess a = cluster[0], b = cluster[1], storage = cluster[2];
+        using HostedFullNodeCluster cluster = await MembersAndStoragePeerAsync();
+        HostedFullNode a = cluster[0], b = cluster[1], storage = cluster[2];
         await a.RunAsync("gen /f 1000 1");
         await cluster.WaitAllAsync(async n => (await n.StatusAsync())["records"] == 1, TimeSpan.FromSeconds(20), "every node keeps /f's record");
 
@@ -58,7 +58,7 @@ public sealed class UntrustedPeerTests
             attacker.Junk(real.Key, (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16) + 1), // the real path, stamped now: no clock bound stops it
             attacker.Junk(ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16),
         ];
-        foreach (NodeProcess victim in cluster.Nodes)
+        foreach (HostedFullNode victim in cluster.Nodes)
         {
             await HostilePeer.PushAsync(victim == storage ? toStorage : await attacker.ConnectAsync(victim.Address), poison);
         }
@@ -80,7 +80,7 @@ public sealed class UntrustedPeerTests
         }
 
         // A member that joins later, through the storage peer first, gets the real version and can edit it.
-        NodeProcess late = await NodeProcess.StartAsync("C", cluster.NetworkSecret, cluster.VolumeSecret, 3, null, storage.Address);
+        HostedFullNode late = await HostedFullNode.StartAsync("C", cluster.NetworkSecret, cluster.VolumeSecret, 3, null, storage.Address);
         using (late)
         {
             await Eventually.WaitAsync(async () => await TryAsync(() => late.RunAsync("check /f 2000 2")), TimeSpan.FromSeconds(20), "the late member reads /f as A last wrote it",
@@ -134,8 +134,8 @@ public sealed class UntrustedPeerTests
     [Fact]
     public async Task A_forged_collect_and_a_junk_copy_leave_every_copy_real_and_only_a_members_notice_collects_them()
     {
-        using NodeProcessCluster cluster = await MembersAndStoragePeerAsync();
-        NodeProcess a = cluster[0], storage = cluster[2];
+        using HostedFullNodeCluster cluster = await MembersAndStoragePeerAsync();
+        HostedFullNode a = cluster[0], storage = cluster[2];
         await a.RunAsync("gen /big 3000000 7"); // three chunks, each owned by all three nodes (R = 3)
         await cluster.WaitForCopiesAsync(chunks: 3, copies: 3, TimeSpan.FromSeconds(60));
         ChunkId[] ids = [.. (await storage.ChunksAsync()).Select(ChunkId.Parse)];
@@ -175,7 +175,7 @@ public sealed class UntrustedPeerTests
         foreach (ChunkId id in ids)
         {
             byte[] original = await File.ReadAllBytesAsync(BlobPath(a, id), Cancel);
-            foreach (NodeProcess node in cluster.Nodes)
+            foreach (HostedFullNode node in cluster.Nodes)
             {
                 Assert.True(File.Exists(BlobPath(node, id)), $"{node.Name} lost chunk {id}");
                 Assert.Equal(original, await File.ReadAllBytesAsync(BlobPath(node, id), Cancel)); // the writer's sealed bytes, not the junk
@@ -197,8 +197,8 @@ public sealed class UntrustedPeerTests
     [Fact]
     public async Task A_storage_peer_copy_that_is_junk_fails_its_proof_and_is_replaced_with_the_real_one()
     {
-        using NodeProcessCluster cluster = await MembersAndStoragePeerAsync();
-        NodeProcess a = cluster[0], storage = cluster[2];
+        using HostedFullNodeCluster cluster = await MembersAndStoragePeerAsync();
+        HostedFullNode a = cluster[0], storage = cluster[2];
         await a.RunAsync("gen /big 3000000 9");
         await cluster.WaitForCopiesAsync(chunks: 3, copies: 3, TimeSpan.FromSeconds(60));
         ChunkId[] ids = [.. (await storage.ChunksAsync()).Select(ChunkId.Parse).Order()];
@@ -254,8 +254,8 @@ public sealed class UntrustedPeerTests
     [Fact]
     public async Task A_record_of_a_megabyte_is_refused_and_sync_goes_on()
     {
-        using NodeProcessCluster cluster = await MembersAndStoragePeerAsync();
-        NodeProcess a = cluster[0], b = cluster[1], storage = cluster[2];
+        using HostedFullNodeCluster cluster = await MembersAndStoragePeerAsync();
+        HostedFullNode a = cluster[0], b = cluster[1], storage = cluster[2];
         await using var attacker = new HostilePeer(cluster.NetworkSecret);
         PeerConnection toStorage = await attacker.ConnectAsync(storage.Address);
         await HostilePeer.PushAsync(toStorage, attacker.Junk(ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() << 16,
@@ -265,7 +265,7 @@ public sealed class UntrustedPeerTests
 
         await a.RunAsync("gen /after 500 5");
         await Eventually.WaitAsync(async () => (await storage.StatusAsync())["records"] == 1, TimeSpan.FromSeconds(10), "the storage peer keeps the new record", () => storage.Log);
-        NodeProcess late = await NodeProcess.StartAsync("C", cluster.NetworkSecret, cluster.VolumeSecret, 3, null, storage.Address);
+        HostedFullNode late = await HostedFullNode.StartAsync("C", cluster.NetworkSecret, cluster.VolumeSecret, 3, null, storage.Address);
         using (late)
         {
             await Eventually.WaitAsync(async () => await TryAsync(() => late.RunAsync("check /after 500 5")), TimeSpan.FromSeconds(20), "a member joining through the storage peer reads /after",
@@ -279,8 +279,8 @@ public sealed class UntrustedPeerTests
     [Fact]
     public async Task Unread_requests_and_idle_sockets_leave_a_real_peer_a_fast_handshake_and_the_node_bounded()
     {
-        using NodeProcessCluster cluster = await NodeProcessCluster.StartAsync(1);
-        NodeProcess victim = cluster[0];
+        using HostedFullNodeCluster cluster = await HostedFullNodeCluster.StartAsync(1);
+        HostedFullNode victim = cluster[0];
         await victim.RunAsync("gen /data 8388608 3");
         string[] chunkIds = [.. await victim.ChunksAsync()];
         long rssBefore = (await victim.StatusAsync())["rss"];
@@ -338,8 +338,8 @@ public sealed class UntrustedPeerTests
     [Fact]
     public async Task A_gossiped_list_of_200_addresses_starts_a_bounded_number_of_dialers()
     {
-        using NodeProcessCluster cluster = await NodeProcessCluster.StartAsync(2);
-        NodeProcess victim = cluster[0];
+        using HostedFullNodeCluster cluster = await HostedFullNodeCluster.StartAsync(2);
+        HostedFullNode victim = cluster[0];
         await using var attacker = new HostilePeer(cluster.NetworkSecret);
         PeerConnection toVictim = await attacker.ConnectAsync(victim.Address);
         var list = new PeerList();
@@ -437,14 +437,14 @@ public sealed class UntrustedPeerTests
     }
 
     /// <summary>Every line a node process has written so far (its <c>Log</c> keeps only the last 200, for failure messages).</summary>
-    private static string AllOf(NodeProcess node) => string.Join('\n', node.Process.Lines);
+    private static string AllOf(HostedFullNode node) => string.Join('\n', node.Process.Lines);
 
     /// <summary>The sum of the numbers that follow <paramref name="prefix"/> in the log's lines ("... replaces 2 copies ...").</summary>
     private static int Counted(string log, string prefix) =>
         System.Text.RegularExpressions.Regex.Matches(log, System.Text.RegularExpressions.Regex.Escape(prefix) + "([0-9]+) ")
             .Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
 
-    private static string BlobPath(NodeProcess node, ChunkId id)
+    private static string BlobPath(HostedFullNode node, ChunkId id)
     {
         string hex = id.ToString();
         return Path.Combine(node.Dir.Path, "blobs", hex[..2], hex[2..4], hex);

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using NexNet.Node;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Node;
 

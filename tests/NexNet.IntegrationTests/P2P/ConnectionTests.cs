@@ -5,7 +5,6 @@ using System.Security.Cryptography;
 using Google.Protobuf;
 using NexNet.P2P;
 using NexNet.P2P.Wire;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.P2P;
 
@@ -17,14 +16,14 @@ public sealed class ConnectionTests : IAsyncLifetime
     private const uint Download = 102;
     private const uint Silent = 103;
     private static readonly TimeSpan s_deadline = TimeSpan.FromSeconds(10);
-    private TestNode _a = null!;
-    private TestNode _b = null!;
+    private InProcessPeer _a = null!;
+    private InProcessPeer _b = null!;
 
     public async ValueTask InitializeAsync()
     {
-        byte[] network = TestNode.NewNetwork();
-        _a = TestNode.Start("a", network);
-        _b = TestNode.Start("b", network, _a.Address);
+        byte[] network = InProcessPeer.NewNetwork();
+        _a = InProcessPeer.Start("a", network);
+        _b = InProcessPeer.Start("b", network, _a.Address);
         await Eventually.WaitAsync(() => _a.Network.Find(_b.Network.Id) is not null && _b.Network.Find(_a.Network.Id) is not null, s_deadline, "a and b connected");
     }
 
@@ -205,7 +204,7 @@ public sealed class ConnectionTests : IAsyncLifetime
         PeerRequestException e = await Assert.ThrowsAsync<PeerRequestException>(() =>
             _b.Network.RequestAsync(_a.Network.Id, Echo, new byte[] { 1 }, cancellationToken: TestContext.Current.CancellationToken));
         Assert.Contains("larger than a message may be", e.Message, StringComparison.Ordinal);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the error took {clock.Elapsed.TotalSeconds:F1} s (the request timeout is {TestNode.FastOptions().RequestTimeout.TotalSeconds:F0} s)");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the error took {clock.Elapsed.TotalSeconds:F1} s (the request timeout is {InProcessPeer.FastOptions().RequestTimeout.TotalSeconds:F0} s)");
         Assert.Contains(_a.Log.Lines, l => l.Contains("larger than a message may be", StringComparison.Ordinal));
 
         _a.Network.Handle(Echo, (request, _) => Task.FromResult(new PeerReply(request.Body))); // the connection lives on

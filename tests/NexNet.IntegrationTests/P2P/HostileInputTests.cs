@@ -3,9 +3,7 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using NexNet.IntegrationTests.Support;
 using NexNet.P2P;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.P2P;
 
@@ -26,9 +24,9 @@ public sealed class HostileInputTests
     [Fact]
     public async Task The_node_survives_hostile_input_and_keeps_serving_a_legitimate_peer()
     {
-        byte[] network = TestNode.NewNetwork();
-        using ProcessNode victim = await ProcessNode.StartAsync("victim", network);
-        await using TestNode legit = TestNode.Start("legit", network, victim.Address);
+        byte[] network = InProcessPeer.NewNetwork();
+        using HostedNetworkNode victim = await HostedNetworkNode.StartAsync("victim", network);
+        await using InProcessPeer legit = InProcessPeer.Start("legit", network, victim.Address);
         NodeId victimId = NodeId.Parse(victim.Id);
         await Eventually.WaitAsync(() => legit.Network.Find(victimId) is not null, TimeSpan.FromSeconds(10), "the legitimate peer connected");
         (IPAddress host, int port) = Split(victim.Address);
@@ -84,7 +82,7 @@ public sealed class HostileInputTests
     }
 
     /// <summary>Sequential round trips, one per 5 ms (it measures the node's responsiveness, it is no load of its own), until <paramref name="until"/> completes.</summary>
-    private static Task<(List<double> Latencies, int Failures)> ProbeAsync(TestNode legit, NodeId victimId, Task until) => Task.Run(async () =>
+    private static Task<(List<double> Latencies, int Failures)> ProbeAsync(InProcessPeer legit, NodeId victimId, Task until) => Task.Run(async () =>
     {
         var latencies = new List<double>();
         int failures = 0;
@@ -112,7 +110,7 @@ public sealed class HostileInputTests
         return sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * fraction))];
     }
 
-    private static async Task<long> PeakRssKibAsync(TestNode legit, NodeId victimId)
+    private static async Task<long> PeakRssKibAsync(InProcessPeer legit, NodeId victimId)
     {
         await using PeerResponse rss = await legit.Network.RequestAsync(victimId, PeakRss, ReadOnlyMemory<byte>.Empty, cancellationToken: TestContext.Current.CancellationToken);
         return BitConverter.ToInt64(rss.Body.Span);

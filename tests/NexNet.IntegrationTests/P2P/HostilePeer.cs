@@ -6,7 +6,6 @@ using NexNet.Node;
 using NexNet.Node.Protocol;
 using NexNet.P2P;
 using NexNet.P2P.Wire;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.P2P;
 

@@ -2,11 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using NexNet.IntegrationTests.Support;
 using NexNet.Node.State;
 using NexNet.P2P;
 using NexNet.P2P.Wire;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.P2P;
 
@@ -19,19 +17,19 @@ public sealed class MeshTests
     [Fact]
     public async Task Five_nodes_each_bootstrapped_to_the_one_before_are_all_connected_within_5_s()
     {
-        byte[] network = TestNode.NewNetwork();
+        byte[] network = InProcessPeer.NewNetwork();
         var clock = Stopwatch.StartNew();
-        var nodes = new List<TestNode> { TestNode.Start("n0", network) };
+        var nodes = new List<InProcessPeer> { InProcessPeer.Start("n0", network) };
         try
         {
             for (int i = 1; i < 5; i++)
             {
-                nodes.Add(TestNode.Start($"n{i}", network, nodes[i - 1].Address));
+                nodes.Add(InProcessPeer.Start($"n{i}", network, nodes[i - 1].Address));
             }
 
             await Eventually.WaitAsync(() => nodes.All(n => n.Network.Peers.Count == 4), TimeSpan.FromSeconds(5) - clock.Elapsed,
                 "every node connected to the 4 others");
-            foreach (TestNode node in nodes)
+            foreach (InProcessPeer node in nodes)
             {
                 Assert.Equal(nodes.Where(n => n != node).Select(n => n.Network.Id).Order(), node.Network.Peers.Select(p => p.RemoteId).Order());
             }
@@ -45,12 +43,12 @@ public sealed class MeshTests
     [Fact]
     public async Task A_node_with_the_wrong_network_secret_is_refused_and_learns_nothing()
     {
-        byte[] network = TestNode.NewNetwork();
-        await using TestNode a = TestNode.Start("a", network);
-        await using TestNode b = TestNode.Start("b", network, a.Address);
+        byte[] network = InProcessPeer.NewNetwork();
+        await using InProcessPeer a = InProcessPeer.Start("a", network);
+        await using InProcessPeer b = InProcessPeer.Start("b", network, a.Address);
         await Eventually.WaitAsync(() => a.Network.Peers.Count == 1, s_deadline, "a and b connected");
 
-        await using TestNode intruder = TestNode.Start("intruder", RandomNumberGenerator.GetBytes(32), a.Address);
+        await using InProcessPeer intruder = InProcessPeer.Start("intruder", RandomNumberGenerator.GetBytes(32), a.Address);
         await Eventually.WaitAsync(() => a.Log.Contains("wrong network secret") && intruder.Log.Contains("refused"), s_deadline,
             "both logs say why the connection was refused");
 
@@ -65,11 +63,11 @@ public sealed class MeshTests
     [Fact]
     public async Task A_node_of_another_protocol_version_is_refused_and_both_logs_say_why()
     {
-        byte[] network = TestNode.NewNetwork();
-        await using TestNode a = TestNode.Start("a", network);
-        PeerOptions future = TestNode.FastOptions();
+        byte[] network = InProcessPeer.NewNetwork();
+        await using InProcessPeer a = InProcessPeer.Start("a", network);
+        PeerOptions future = InProcessPeer.FastOptions();
         future.AdvertisedProtocolVersion = PeerOptions.ProtocolVersion + 1;
-        await using TestNode newer = TestNode.Start("newer", network, future, a.Address);
+        await using InProcessPeer newer = InProcessPeer.Start("newer", network, future, a.Address);
         await Eventually.WaitAsync(() => a.Log.Contains("protocol version 2") && newer.Log.Contains("refused the connection: Version"), s_deadline,
             "both logs name the version mismatch");
         Assert.Empty(a.Network.Peers);
@@ -79,11 +77,11 @@ public sealed class MeshTests
     [Fact]
     public async Task Two_nodes_dialing_each_other_at_once_keep_exactly_one_connection()
     {
-        byte[] network = TestNode.NewNetwork();
+        byte[] network = InProcessPeer.NewNetwork();
         for (int round = 0; round < 5; round++)
         {
-            await using TestNode a = TestNode.Start("a", network);
-            await using TestNode b = TestNode.Start("b", network);
+            await using InProcessPeer a = InProcessPeer.Start("a", network);
+            await using InProcessPeer b = InProcessPeer.Start("b", network);
             Task<PeerConnection> ab = a.Network.ConnectAsync(b.Address, TestContext.Current.CancellationToken);
             Task<PeerConnection> ba = b.Network.ConnectAsync(a.Address, TestContext.Current.CancellationToken);
             await Task.WhenAll(ab, ba);
@@ -101,20 +99,20 @@ public sealed class MeshTests
     [Fact]
     public async Task Known_peers_are_remembered_across_a_restart()
     {
-        byte[] network = TestNode.NewNetwork();
+        byte[] network = InProcessPeer.NewNetwork();
         using var dir = new TempDirectory();
-        await using TestNode b = TestNode.Start("b", network);
+        await using InProcessPeer b = InProcessPeer.Start("b", network);
         using NodeIdentity identity = NodeIdentity.LoadOrCreate(dir.Path);
         using (NodeStore meta = NodeStore.OpenFile(dir.Combine("meta.db")))
         {
-            await using var first = new PeerNetwork(identity, network, TestNode.FastOptions(), new LogCapture("a1"), meta);
+            await using var first = new PeerNetwork(identity, network, InProcessPeer.FastOptions(), new LogCapture("a1"), meta);
             first.Start(new IPEndPoint(IPAddress.Loopback, 0), [b.Address]);
             await Eventually.WaitAsync(() => first.Peers.Count == 1, s_deadline, "a connected to b");
         }
 
         using (NodeStore meta = NodeStore.OpenFile(dir.Combine("meta.db")))
         {
-            await using var second = new PeerNetwork(identity, network, TestNode.FastOptions(), new LogCapture("a2"), meta);
+            await using var second = new PeerNetwork(identity, network, InProcessPeer.FastOptions(), new LogCapture("a2"), meta);
             second.Start(new IPEndPoint(IPAddress.Loopback, 0), bootstrap: []);
             await Eventually.WaitAsync(() => second.Find(b.Network.Id) is not null, s_deadline, "a found b again with no bootstrap address");
         }
@@ -128,8 +126,8 @@ public sealed class MeshTests
         // Two listeners that accept and close at once: every dial fails its handshake, and each says when it came.
         using var bootstrap = new DialRecorder(clock);
         using var gossiped = new DialRecorder(clock);
-        byte[] network = TestNode.NewNetwork();
-        await using TestNode victim = TestNode.Start("victim", network, bootstrap.Address);
+        byte[] network = InProcessPeer.NewNetwork();
+        await using InProcessPeer victim = InProcessPeer.Start("victim", network, bootstrap.Address);
         await using var gossiper = new HostilePeer(network);
         PeerConnection toVictim = await gossiper.ConnectAsync(victim.Address);
         var list = new PeerList();
@@ -145,7 +143,7 @@ public sealed class MeshTests
         Assert.Contains(bootstrap.Address, victim.Network.DialingAddresses);
 
         // Each wait is the delay (50 ms doubling to 1 s in tests) times a jitter of 0.5 to 1.5.
-        PeerOptions options = TestNode.FastOptions();
+        PeerOptions options = InProcessPeer.FastOptions();
         long[] at = [.. bootstrap.Attempts];
         var ratios = new List<double>();
         TimeSpan delay = options.ReconnectMinDelay;

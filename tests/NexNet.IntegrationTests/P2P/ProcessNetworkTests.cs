@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using NexNet.IntegrationTests.Node;
 using NexNet.P2P;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.P2P;
 
@@ -17,15 +16,15 @@ public sealed class ProcessNetworkTests
     [Fact]
     public async Task Five_node_processes_bootstrapped_in_a_chain_are_all_connected_within_5_s()
     {
-        byte[] network = TestNode.NewNetwork();
-        var nodes = new List<ProcessNode>();
+        byte[] network = InProcessPeer.NewNetwork();
+        var nodes = new List<HostedNetworkNode>();
         try
         {
-            nodes.Add(await ProcessNode.StartAsync("p0", network));
+            nodes.Add(await HostedNetworkNode.StartAsync("p0", network));
             var clock = Stopwatch.StartNew();
             for (int i = 1; i < 5; i++)
             {
-                nodes.Add(await ProcessNode.StartAsync($"p{i}", network, nodes[i - 1].Address));
+                nodes.Add(await HostedNetworkNode.StartAsync($"p{i}", network, nodes[i - 1].Address));
             }
 
             await Eventually.WaitAsync(() => nodes.All(n => n.Peers == 4), TimeSpan.FromSeconds(5) - clock.Elapsed,
@@ -40,21 +39,21 @@ public sealed class ProcessNetworkTests
     [Fact]
     public async Task A_frozen_node_is_noticed_within_the_heartbeat_timeout_and_a_killed_one_rejoins_after_restart()
     {
-        byte[] network = TestNode.NewNetwork();
-        var nodes = new List<ProcessNode>();
+        byte[] network = InProcessPeer.NewNetwork();
+        var nodes = new List<HostedNetworkNode>();
         try
         {
-            nodes.Add(await ProcessNode.StartAsync("p0", network));
+            nodes.Add(await HostedNetworkNode.StartAsync("p0", network));
             for (int i = 1; i < 4; i++)
             {
-                nodes.Add(await ProcessNode.StartAsync($"p{i}", network, nodes[i - 1].Address));
+                nodes.Add(await HostedNetworkNode.StartAsync($"p{i}", network, nodes[i - 1].Address));
             }
 
-            await using TestNode observer = TestNode.Start("observer", network, nodes[0].Address);
+            await using InProcessPeer observer = InProcessPeer.Start("observer", network, nodes[0].Address);
             await Eventually.WaitAsync(() => nodes.All(n => n.Peers == 4) && observer.Network.Peers.Count == 4, TimeSpan.FromSeconds(10), "a full mesh of 5");
 
             // Freeze p2: its sockets stay open, so only the heartbeat can tell it is gone.
-            ProcessNode victim = nodes[2];
+            HostedNetworkNode victim = nodes[2];
             var frozenAt = Stopwatch.StartNew();
             victim.Process.Signal("STOP");
             TimeSpan heartbeatTimeout = observer.Network.Options.HeartbeatTimeout;

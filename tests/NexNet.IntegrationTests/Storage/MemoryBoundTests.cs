@@ -1,7 +1,5 @@
 using System.Globalization;
-using NexNet.IntegrationTests.Support;
 using NexNet.Storage;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Storage;
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Support;
 

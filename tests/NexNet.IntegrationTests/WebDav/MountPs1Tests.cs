@@ -1,6 +1,3 @@
-using NexNet.IntegrationTests.Support;
-using NexNet.Tests.Shared;
-
 namespace NexNet.IntegrationTests.WebDav;
 
 /// <summary>

@@ -3,8 +3,6 @@ using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using NexNet.IntegrationTests.Cli;
 using NexNet.IntegrationTests.Mount;
-using NexNet.IntegrationTests.Support;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.WebDav;
 
@@ -16,7 +14,7 @@ public sealed partial class WebDavTests
     public async Task Litmus_passes_the_basic_copymove_props_locks_and_http_suites()
     {
         using var temp = new TempDirectory();
-        await using CliNode node = await CliNode.StartAsync(temp.Combine("data"), "--webdav", "127.0.0.1:0");
+        await using NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(temp.Combine("data"), "--webdav", "127.0.0.1:0");
         Assert.StartsWith("http://127.0.0.1:", node.WebDavUrl, StringComparison.Ordinal);
         string output = await Shell.RunAsync($"cd '{temp.Path}' && litmus '{node.WebDavUrl}' nexnet '{WebDavAuth.PasswordOf(node.DataDirectory)}' 2>&1 || true", TimeSpan.FromMinutes(5));
         foreach (string suite in new[] { "basic", "copymove", "props", "locks", "http" })
@@ -34,7 +32,7 @@ public sealed partial class WebDavTests
         string data = temp.Combine("data");
         Directory.CreateDirectory(data);
         File.WriteAllText(Path.Combine(data, "webdav.prefix"), "0123456789abcdef0123456789abcdef"); // what older versions used instead
-        await using CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0");
+        await using NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(data, "--webdav", "127.0.0.1:0");
         var url = new Uri(node.WebDavUrl!);
         Assert.Equal("/", url.AbsolutePath);
         Assert.False(File.Exists(Path.Combine(data, "webdav.prefix")), "the old prefix is gone");
@@ -65,7 +63,7 @@ public sealed partial class WebDavTests
     {
         using var temp = new TempDirectory();
         string data = temp.Combine("data");
-        await using CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0", "--webdav-host", "nas.example");
+        await using NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(data, "--webdav", "127.0.0.1:0", "--webdav-host", "nas.example");
         var url = new Uri(node.WebDavUrl!);
         string log = Path.Combine(data, "logs", "nexnet.log");
 
@@ -90,7 +88,7 @@ public sealed partial class WebDavTests
     public async Task Files_are_served_sandboxed_and_active_types_as_downloads()
     {
         using var temp = new TempDirectory();
-        await using CliNode node = await CliNode.StartAsync(temp.Combine("data"), "--webdav", "127.0.0.1:0");
+        await using NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(temp.Combine("data"), "--webdav", "127.0.0.1:0");
         using HttpClient http = WebDavAuth.ClientOf(node.DataDirectory);
         CancellationToken cancel = TestContext.Current.CancellationToken;
         const string Page = "<html><body><script>fetch('/').then(r => r.text()).then(alert)</script></body></html>";
@@ -143,7 +141,7 @@ public sealed partial class WebDavTests
         Assert.Equal($"nexnet: \"webdavHosts\" in {config} takes host names, NAME or NAME:PORT (e.g. nas.local or nas.example.org:8443), got \"http://nas.example/\"", bad.Stderr);
 
         File.WriteAllText(config, File.ReadAllText(config).Replace("http://nas.example/", "nas.example", StringComparison.Ordinal));
-        await using CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0");
+        await using NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(data, "--webdav", "127.0.0.1:0");
         var url = new Uri(node.WebDavUrl!);
         Assert.StartsWith("HTTP/1.1 200 ", await RawGetAsync(url, $"nas.example:{url.Port}", data), StringComparison.Ordinal);
         Assert.StartsWith("HTTP/1.1 421 ", await RawGetAsync(url, $"other.example:{url.Port}", data), StringComparison.Ordinal);
@@ -169,7 +167,7 @@ public sealed partial class WebDavTests
         CancellationToken cancel = TestContext.Current.CancellationToken;
         const string Marker = "finder-label-7f3a";
         string url;
-        await using (CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0"))
+        await using (NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(data, "--webdav", "127.0.0.1:0"))
         {
             using HttpClient http = WebDavAuth.ClientOf(data);
             url = node.WebDavUrl! + "doc.txt";
@@ -187,7 +185,7 @@ public sealed partial class WebDavTests
             Assert.DoesNotContain(Marker, System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(file, cancel)), StringComparison.Ordinal);
         }
 
-        await using (CliNode node = await CliNode.StartAsync(data, "--webdav", "127.0.0.1:0"))
+        await using (NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(data, "--webdav", "127.0.0.1:0"))
         {
             using HttpClient http = WebDavAuth.ClientOf(data); // the same password after a restart
             url = node.WebDavUrl! + "doc.txt";
@@ -214,7 +212,7 @@ public sealed partial class WebDavTests
         using var temp = new TempDirectory();
         string data = temp.Combine("data");
         Assert.Equal(0, (await Nexnet.RunAsync("init", "--data", data, "--listen", "127.0.0.1:0")).Exit);
-        using ChildProcess process = MountProcess.StartNexnet(["node", "--data", data, "--webdav", bind, .. flags]).StartCollecting();
+        using ChildProcess process = NexnetProcess.Start(["node", "--data", data, "--webdav", bind, .. flags]).StartCollecting();
         string line = await process.WaitForLineAsync(l => l.StartsWith("nexnet: webdav at ", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "its webdav line");
         Match served = Regex.Match(line, @"^nexnet: webdav at (https://\S+) \(HTTPS, self-signed certificate SHA-256 ([0-9A-F:]{95})\)$");
         Assert.True(served.Success, line);
@@ -243,7 +241,7 @@ public sealed partial class WebDavTests
     public async Task Dead_properties_set_over_webdav_survive_writes_renames_and_chmod_through_the_mount()
     {
         using var temp = new TempDirectory();
-        await using MountProcess mount = await MountProcess.StartAsync(temp.Combine("data"), temp.Combine("mnt"), "--webdav", "127.0.0.1:0");
+        await using NexnetMountProcess mount = await NexnetMountProcess.StartAsync(temp.Combine("data"), temp.Combine("mnt"), "--webdav", "127.0.0.1:0");
         string root = (await mount.Process.WaitForLineAsync(l => l.StartsWith("nexnet: webdav at ", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "its webdav line"))["nexnet: webdav at ".Length..].Split(' ')[0];
         using HttpClient http = WebDavAuth.ClientOf(temp.Combine("data"));
         CancellationToken cancel = TestContext.Current.CancellationToken;
@@ -273,11 +271,11 @@ public sealed partial class WebDavTests
     public async Task A_file_put_through_webdav_is_read_through_fuse_and_another_node_and_the_other_way_round()
     {
         using var temp = new TempDirectory();
-        await using MountProcess a = await MountProcess.StartAsync(temp.Combine("a"), temp.Combine("mnt"), "--webdav", "127.0.0.1:0");
+        await using NexnetMountProcess a = await NexnetMountProcess.StartAsync(temp.Combine("a"), temp.Combine("mnt"), "--webdav", "127.0.0.1:0");
         string url = (await a.Process.WaitForLineAsync(l => l.StartsWith("nexnet: webdav at ", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "its webdav line"))["nexnet: webdav at ".Length..].Split(' ')[0];
         string token = (await Nexnet.RunAsync("invite", "--data", temp.Combine("a"), "--address", a.Address)).Stdout;
         Assert.Equal(0, (await Nexnet.RunAsync("join", token, "--data", temp.Combine("b"), "--listen", "127.0.0.1:0")).Exit);
-        await using CliNode b = await CliNode.StartAsync(temp.Combine("b"), "--webdav", "127.0.0.1:0");
+        await using NexnetNodeProcess b = await NexnetNodeProcess.StartAsync(temp.Combine("b"), "--webdav", "127.0.0.1:0");
         using HttpClient httpA = WebDavAuth.ClientOf(temp.Combine("a")), httpB = WebDavAuth.ClientOf(temp.Combine("b")); // each node has its own password
         CancellationToken cancel = TestContext.Current.CancellationToken;
 
@@ -303,7 +301,7 @@ public sealed partial class WebDavTests
     public async Task Davfs2_mounts_it_and_cp_ls_mv_rm_and_a_200_MiB_copy_work()
     {
         using var temp = new TempDirectory();
-        await using CliNode node = await CliNode.StartAsync(temp.Combine("data"), "--webdav", "127.0.0.1:0");
+        await using NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(temp.Combine("data"), "--webdav", "127.0.0.1:0");
         string mnt = temp.Combine("dav");
         Directory.CreateDirectory(mnt);
         string big = temp.Combine("big.bin");
@@ -362,7 +360,7 @@ public sealed partial class WebDavTests
     public async Task Ranges_etags_copies_and_quota_behave_as_http_and_webdav_say()
     {
         using var temp = new TempDirectory();
-        await using CliNode node = await CliNode.StartAsync(temp.Combine("data"), "--webdav", "127.0.0.1:0");
+        await using NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(temp.Combine("data"), "--webdav", "127.0.0.1:0");
         using HttpClient http = WebDavAuth.ClientOf(node.DataDirectory);
         CancellationToken cancel = TestContext.Current.CancellationToken;
         byte[] data = RandomNumberGenerator.GetBytes((3 << 20) + 777);

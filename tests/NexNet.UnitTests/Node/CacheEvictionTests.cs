@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
 using NexNet.Crypto;
 using NexNet.Node;
+using NexNet.Node.Space;
 using NexNet.Node.State;
 using NexNet.P2P;
 using NexNet.Storage;

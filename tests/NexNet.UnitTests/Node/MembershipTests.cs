@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
-using NexNet.Node;
+using NexNet.Node.Replication;
 using NexNet.P2P;
 
 namespace NexNet.UnitTests.Node;

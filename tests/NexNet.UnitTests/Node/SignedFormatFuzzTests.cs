@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using Google.Protobuf;
 using NexNet.Crypto;
-using NexNet.Node;
 using NexNet.Node.Protocol;
+using NexNet.Node.Replication;
+using NexNet.Node.Sync;
 
 namespace NexNet.UnitTests.Node;
 

@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
 using NexNet.Crypto;
-using NexNet.Node;
 using NexNet.Node.Protocol;
+using NexNet.Node.Replication;
 using NexNet.P2P;
 
 namespace NexNet.UnitTests.Node;

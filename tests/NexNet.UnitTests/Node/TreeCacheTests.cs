@@ -1,5 +1,6 @@
 using NexNet.Node;
 using NexNet.Node.Protocol;
+using NexNet.Node.Sync;
 using NexNet.P2P;
 
 namespace NexNet.UnitTests.Node;

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using Google.Protobuf;
 using Microsoft.Win32.SafeHandles;
 
-namespace NexNet.Node;
+namespace NexNet.Node.Replication;
 
 /// <summary>
 /// A cheap proof that a peer holds a chunk's real blob, not a bare "I have it". The asker sends a fresh

@@ -1,4 +1,4 @@
-namespace NexNet.Node;
+namespace NexNet.Node.Sync;
 
 /// <summary>
 /// What the tree knows without asking SQLite: entries found (or known absent), whether directories have

@@ -1,4 +1,4 @@
-namespace NexNet.Node;
+namespace NexNet.Node.Replication;
 
 /// <summary>
 /// The nodes chunk placement counts on: this node, every connected peer, and peers that dropped less

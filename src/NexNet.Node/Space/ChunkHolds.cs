@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace NexNet.Node;
+namespace NexNet.Node.Space;
 
 /// <summary>
 /// Chunks stored for files that are still being written (the mount seals them as it goes): no record

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
 
-namespace NexNet.Node;
+namespace NexNet.Node.Replication;
 
 /// <summary>
 /// The serving side of chunks: answers peers asking what this node has, storing what they push, and

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace NexNet.Node;
+namespace NexNet.Node.Replication;
 
 /// <summary>
 /// One write's replicas on the move: as the writer seals each chunk, the same bytes go to the chunk's

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace NexNet.Node;
+namespace NexNet.Node.Space;
 
 /// <summary>
 /// Keeps the local store under its size limit (DESIGN.md: the store is also a cache) by deleting the least

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace NexNet.Node;
+namespace NexNet.Node.Replication;
 
 /// <summary>
 /// Brings a missing chunk here: asks its owners in rendezvous order, then every other peer; checks the

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Google.Protobuf;
 
-namespace NexNet.Node;
+namespace NexNet.Node.Sync;
 
 /// <summary>
 /// The namespace as this node holds it: one sealed record per path key, the newest version winning.

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
 
-namespace NexNet.Node;
+namespace NexNet.Node.Replication;
 
 /// <summary>
 /// The notices a storage peer acts on, though it cannot read the tree to check them: collect notices

@@ -1,39 +1,21 @@
 using System.Globalization;
 using NexNet.Crypto;
-using NexNet.IntegrationTests.Support;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.Node;
 
 /// <summary>A full node in its own process (the test host's node mode), driven by commands over stdin.</summary>
-internal sealed class NodeProcess : IDisposable
+internal sealed class HostedFullNode : HostedProcess
 {
-    private static readonly TimeSpan s_startDeadline = TimeSpan.FromSeconds(30);
     private int _nextTag;
 
-    private NodeProcess(string name, TempDirectory dir, ChildProcess process, string address, string id)
+    private HostedFullNode(string name, TempDirectory dir, ChildProcess process, string address, string id) : base(name, dir, process, address, id)
     {
-        Name = name;
-        Dir = dir;
-        Process = process;
-        Address = address;
-        Id = id;
     }
-
-    public string Name { get; }
-
-    public TempDirectory Dir { get; }
-
-    public ChildProcess Process { get; }
-
-    public string Address { get; }
-
-    public string Id { get; }
 
     public string Log => $"--- {Name} ---\n" + string.Join('\n', Process.Lines.TakeLast(200));
 
     /// <summary>A member with <paramref name="volumeSecret"/>; without it, a storage peer that holds <paramref name="volumePublicKey"/> (as its invite gives it) if any.</summary>
-    public static async Task<NodeProcess> StartAsync(string name, byte[] networkSecret, byte[]? volumeSecret, int replicationFactor, byte[]? volumePublicKey,
+    public static async Task<HostedFullNode> StartAsync(string name, byte[] networkSecret, byte[]? volumeSecret, int replicationFactor, byte[]? volumePublicKey,
         params string[] bootstrap)
     {
         var dir = new TempDirectory();
@@ -47,9 +29,8 @@ internal sealed class NodeProcess : IDisposable
             KeyFile.WritePublic(dir.Combine("volume.pub"), volumePublicKey);
         }
 
-        (ChildProcess process, string address, string id) = await ChildProcess.StartListeningTestHostAsync(s_startDeadline,
-            ["node", dir.Path, replicationFactor.ToString(CultureInfo.InvariantCulture), .. bootstrap]);
-        return new NodeProcess(name, dir, process, address, id);
+        (ChildProcess process, string address, string id) = await LaunchAsync("node", dir, [replicationFactor.ToString(CultureInfo.InvariantCulture), .. bootstrap]);
+        return new HostedFullNode(name, dir, process, address, id);
     }
 
     /// <summary>Runs one command and returns what followed "ok"; throws with the node's log when it answered "error".</summary>
@@ -69,17 +50,12 @@ internal sealed class NodeProcess : IDisposable
     public async Task<Dictionary<string, long>> StatusAsync() =>
         (await RunAsync("status")).Split(' ').Select(p => p.Split('=')).ToDictionary(p => p[0], p => long.Parse(p[1], CultureInfo.InvariantCulture));
 
-    public void Dispose()
-    {
-        Process.Dispose();
-        Dir.Dispose();
-    }
 }
 
 /// <summary>Node processes on loopback sharing one network (and, for members, one volume) secret.</summary>
-internal sealed class NodeProcessCluster : IDisposable
+internal sealed class HostedFullNodeCluster : IDisposable
 {
-    private readonly List<NodeProcess> _nodes = [];
+    private readonly List<HostedFullNode> _nodes = [];
 
     public byte[] NetworkSecret { get; } = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
 
@@ -87,24 +63,24 @@ internal sealed class NodeProcessCluster : IDisposable
 
     public int ReplicationFactor { get; init; } = 3;
 
-    public IReadOnlyList<NodeProcess> Nodes => _nodes;
+    public IReadOnlyList<HostedFullNode> Nodes => _nodes;
 
-    public NodeProcess this[int index] => _nodes[index];
+    public HostedFullNode this[int index] => _nodes[index];
 
     public string Logs => string.Join('\n', _nodes.Select(n => n.Log));
 
     /// <summary>Starts a node bootstrapped to every live node started before it.</summary>
-    public async Task<NodeProcess> AddAsync(string name, bool member = true)
+    public async Task<HostedFullNode> AddAsync(string name, bool member = true)
     {
-        NodeProcess node = await NodeProcess.StartAsync(name, NetworkSecret, member ? VolumeSecret : null, ReplicationFactor, VolumePublicKeys.Of(VolumeSecret),
+        HostedFullNode node = await HostedFullNode.StartAsync(name, NetworkSecret, member ? VolumeSecret : null, ReplicationFactor, VolumePublicKeys.Of(VolumeSecret),
             [.. _nodes.Where(n => !n.Process.HasExited).Select(n => n.Address)]);
         _nodes.Add(node);
         return node;
     }
 
-    public static async Task<NodeProcessCluster> StartAsync(int count, int replicationFactor = 3)
+    public static async Task<HostedFullNodeCluster> StartAsync(int count, int replicationFactor = 3)
     {
-        var cluster = new NodeProcessCluster { ReplicationFactor = replicationFactor };
+        var cluster = new HostedFullNodeCluster { ReplicationFactor = replicationFactor };
         for (int i = 0; i < count; i++)
         {
             await cluster.AddAsync(((char)('A' + i)).ToString());
@@ -114,7 +90,7 @@ internal sealed class NodeProcessCluster : IDisposable
         return cluster;
     }
 
-    public IEnumerable<NodeProcess> Live => _nodes.Where(n => !n.Process.HasExited);
+    public IEnumerable<HostedFullNode> Live => _nodes.Where(n => !n.Process.HasExited);
 
     public async Task WaitForMeshAsync()
     {
@@ -123,14 +99,14 @@ internal sealed class NodeProcessCluster : IDisposable
     }
 
     /// <summary>Waits until <paramref name="condition"/> holds on every live node.</summary>
-    public async Task WaitAllAsync(Func<NodeProcess, Task<bool>> condition, TimeSpan deadline, string what)
+    public async Task WaitAllAsync(Func<HostedFullNode, Task<bool>> condition, TimeSpan deadline, string what)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
         while (true)
         {
             bool all = true;
-            foreach (NodeProcess node in Live)
+            foreach (HostedFullNode node in Live)
             {
                 all &= await condition(node);
             }
@@ -176,7 +152,7 @@ internal sealed class NodeProcessCluster : IDisposable
     public async Task<Dictionary<string, int>> CopiesAsync()
     {
         var copies = new Dictionary<string, int>();
-        foreach (NodeProcess node in Live)
+        foreach (HostedFullNode node in Live)
         {
             foreach (string chunk in await node.ChunksAsync())
             {
@@ -189,7 +165,7 @@ internal sealed class NodeProcessCluster : IDisposable
 
     public void Dispose()
     {
-        foreach (NodeProcess node in _nodes)
+        foreach (HostedFullNode node in _nodes)
         {
             node.Dispose();
         }

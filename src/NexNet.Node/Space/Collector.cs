@@ -1,4 +1,4 @@
-namespace NexNet.Node;
+namespace NexNet.Node.Space;
 
 /// <summary>
 /// Deletes chunks no live entry uses once they have been unused for the grace period (a concurrent
@@ -79,28 +79,12 @@ internal sealed class Collector : IAsyncDisposable
         return total;
     }
 
-    private async Task LoopAsync(TimeSpan interval)
+    private Task LoopAsync(TimeSpan interval) => PeriodicLoop.RunAsync(interval, _ =>
     {
-        using var timer = new PeriodicTimer(interval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stopping.Token))
-            {
-                try
-                {
-                    Collect();
-                    _cache.Evict();
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    Log.LoopFailed(_log, "collection", e.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+        Collect();
+        _cache.Evict();
+        return Task.CompletedTask;
+    }, e => Log.LoopFailed(_log, "collection", e.Message), _stopping.Token);
 
     public async ValueTask DisposeAsync()
     {

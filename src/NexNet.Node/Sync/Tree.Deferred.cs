@@ -1,4 +1,4 @@
-namespace NexNet.Node;
+namespace NexNet.Node.Sync;
 
 /// <summary>
 /// Deferred file commits: the mount commits a file at every close, and a SQLite transaction per close

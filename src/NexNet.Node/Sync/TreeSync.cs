@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Google.Protobuf;
 
-namespace NexNet.Node;
+namespace NexNet.Node.Sync;
 
 /// <summary>
 /// Keeps every node's records the same. Push (<see cref="RecordBroadcast"/>): a local change goes to every connected peer at once.
@@ -117,29 +117,11 @@ internal sealed class TreeSync : IAsyncDisposable
     public Task PullAllAsync(CancellationToken cancellationToken = default) =>
         Task.WhenAll(_network.Peers.Select(p => PullAsync(p.RemoteId, cancellationToken)));
 
-    private async Task LoopAsync()
+    private Task LoopAsync() => PeriodicLoop.RunAsync(_interval, async stopping =>
     {
-        using var timer = new PeriodicTimer(_interval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stopping.Token))
-            {
-                await PullAllAsync(_stopping.Token);
-                try
-                {
-                    IReadOnlyList<EntryInfo> conflicts = _tree.ApplyEarly();
-                    _conflicts?.Keep(conflicts);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    Log.SyncFailed(_log, "records kept for later", e.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+        await PullAllAsync(stopping);
+        _conflicts?.Keep(_tree.ApplyEarly());
+    }, e => Log.SyncFailed(_log, "records kept for later", e.Message), _stopping.Token);
 
     public async ValueTask DisposeAsync()
     {

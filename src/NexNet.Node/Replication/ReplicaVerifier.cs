@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 
-namespace NexNet.Node;
+namespace NexNet.Node.Replication;
 
 /// <summary>
 /// Checks the contents of replicas peers push here later rather than on arrival. On arrival a member

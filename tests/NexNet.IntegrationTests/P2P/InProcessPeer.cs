@@ -1,15 +1,13 @@
 using System.Net;
 using System.Security.Cryptography;
-using NexNet.IntegrationTests.Support;
 using NexNet.P2P;
-using NexNet.Tests.Shared;
 
 namespace NexNet.IntegrationTests.P2P;
 
 /// <summary>An in-process node on 127.0.0.1 with port 0, its own identity and log, and short timeouts for tests.</summary>
-internal sealed class TestNode : IAsyncDisposable
+internal sealed class InProcessPeer : IAsyncDisposable
 {
-    private TestNode(string name, PeerNetwork network, NodeIdentity identity, LogCapture log)
+    private InProcessPeer(string name, PeerNetwork network, NodeIdentity identity, LogCapture log)
     {
         Name = name;
         Network = network;
@@ -32,15 +30,15 @@ internal sealed class TestNode : IAsyncDisposable
     /// <summary>A network secret of a test's own: nodes of other tests, running beside it, cannot join its network.</summary>
     public static byte[] NewNetwork() => RandomNumberGenerator.GetBytes(32);
 
-    public static TestNode Start(string name, byte[] secret, params string[] bootstrap) => Start(name, secret, null, bootstrap);
+    public static InProcessPeer Start(string name, byte[] secret, params string[] bootstrap) => Start(name, secret, null, bootstrap);
 
-    public static TestNode Start(string name, byte[] secret, PeerOptions? options, params string[] bootstrap)
+    public static InProcessPeer Start(string name, byte[] secret, PeerOptions? options, params string[] bootstrap)
     {
         var log = new LogCapture(name);
         NodeIdentity identity = NodeIdentity.CreateEphemeral();
         var network = new PeerNetwork(identity, secret, options ?? FastOptions(), log);
         network.Start(new IPEndPoint(IPAddress.Loopback, 0), bootstrap);
-        return new TestNode(name, network, identity, log);
+        return new InProcessPeer(name, network, identity, log);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using Google.Protobuf;
 
-namespace NexNet.Node;
+namespace NexNet.Node.Sync;
 
 /// <summary>
 /// An append-only file of sealed file records that are committed but not yet in the metadata database.

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Google.Protobuf;
 
-namespace NexNet.Node;
+namespace NexNet.Node.Replication;
 
 /// <summary>
 /// Works the durable replication queue until every queued chunk is held by all its owners: asks each

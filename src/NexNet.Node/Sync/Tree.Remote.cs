@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace NexNet.Node;
+namespace NexNet.Node.Sync;
 
 /// <summary>Records from peers: each checked (signature, clock skew, body size) and kept if newer, conflicts noted, early ones kept aside until their time.</summary>
 internal sealed partial class Tree
