@@ -27,7 +27,7 @@ internal sealed class OpenFile
 
     private static readonly ArrayPool<byte> s_buffers = ArrayPool<byte>.Create(64 * 1024 * 1024, 16);
 
-    private readonly Volume _volume;
+    private readonly IOpenFileStore _store;
     private readonly int _chunkSize;
     private readonly List<ChunkId> _ids = [];
     private readonly SortedDictionary<int, DirtyChunk> _dirty = [];
@@ -36,10 +36,10 @@ internal sealed class OpenFile
     private long _length;
 
     /// <summary>A file as committed (or a new empty one, with <paramref name="entry"/> null).</summary>
-    public OpenFile(Volume volume, string path, EntryInfo? entry, uint mode)
+    public OpenFile(IOpenFileStore store, string path, EntryInfo? entry, uint mode)
     {
-        _volume = volume;
-        _chunkSize = volume.ChunkSize;
+        _store = store;
+        _chunkSize = store.ChunkSize;
         Path = path;
         Reset(entry, mode);
         Changed = entry is null;
@@ -123,7 +123,7 @@ internal sealed class OpenFile
             }
             else
             {
-                _volume.ReadChunkAsync(_ids, span.Index, span.Offset, part).AsTask().GetAwaiter().GetResult();
+                _store.ReadChunkAsync(_ids, span.Index, span.Offset, part).AsTask().GetAwaiter().GetResult();
             }
 
             total += span.Length;
@@ -218,7 +218,7 @@ internal sealed class OpenFile
             content = new ChunkList(_chunkSize, _length, [.. _ids]);
         }
 
-        EntryInfo committed = _volume.CommitFile(Path, content, Mode, Modified);
+        EntryInfo committed = _store.CommitFile(Path, content, Mode, Modified);
         Version = committed.Version;
         Changed = false;
         ReleaseHolds(); // the record references them now
@@ -254,7 +254,7 @@ internal sealed class OpenFile
         if (load && index < _ids.Count && !_ids[index].IsHole)
         {
             int length = LengthOf(index);
-            _volume.ReadChunkAsync(_ids, index, 0, dirty.Buffer.AsMemory(0, length)).AsTask().GetAwaiter().GetResult();
+            _store.ReadChunkAsync(_ids, index, 0, dirty.Buffer.AsMemory(0, length)).AsTask().GetAwaiter().GetResult();
             dirty.Valid = length;
         }
 
@@ -284,7 +284,7 @@ internal sealed class OpenFile
         int length = LengthOf(index);
         dirty.ZeroTo(length);
         byte[] buffer = dirty.Buffer;
-        _sealing[index] = (inBackground ? Task.Run(() => _volume.StoreChunk(buffer.AsSpan(0, length))) : Task.FromResult(_volume.StoreChunk(buffer.AsSpan(0, length))), buffer);
+        _sealing[index] = (inBackground ? Task.Run(() => _store.StoreChunk(buffer.AsSpan(0, length))) : Task.FromResult(_store.StoreChunk(buffer.AsSpan(0, length))), buffer);
     }
 
     /// <summary>Waits for a background seal of chunk <paramref name="index"/> (if any) and takes its id.</summary>
@@ -351,7 +351,7 @@ internal sealed class OpenFile
     {
         foreach (ChunkId id in _held)
         {
-            _volume.ReleaseChunk(id);
+            _store.ReleaseChunk(id);
         }
 
         _held.Clear();

@@ -76,7 +76,7 @@ public sealed partial class VolumeFileSystem
             return file;
         }
 
-        file = new OpenFile(_volume, path, entry, mode);
+        file = new OpenFile(_files, path, entry, mode);
         _byPath[path] = file;
         return file;
     }
@@ -112,7 +112,7 @@ public sealed partial class VolumeFileSystem
             return entry.IsDirectory ? -Errno.EISDIR : -Errno.EINVAL;
         }
 
-        var file = new OpenFile(_volume, entry.Path, entry, entry.Mode);
+        var file = new OpenFile(_files, entry.Path, entry, entry.Mode);
         lock (file.Gate)
         {
             try

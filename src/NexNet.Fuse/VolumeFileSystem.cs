@@ -25,6 +25,7 @@ public sealed partial class VolumeFileSystem : IFuseFileSystem
     private const int OExcl = 0x80;
 
     private readonly Volume _volume;
+    private readonly VolumeFileStore _files;
     private readonly string _dataDirectory;
     private readonly ILogger _log;
     private readonly Lock _lock = new();
@@ -41,6 +42,7 @@ public sealed partial class VolumeFileSystem : IFuseFileSystem
     {
         ArgumentNullException.ThrowIfNull(volume);
         _volume = volume;
+        _files = new VolumeFileStore(volume);
         _dataDirectory = dataDirectory;
         _log = logger;
         volume.Changed += OnChanged;
