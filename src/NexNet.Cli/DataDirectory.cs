@@ -76,7 +76,7 @@ internal static class DataDirectory
             return;
         }
 
-        _ = Posix.SetUmask(0x3F); // 077
+        _ = ProcessPermissions.SetUmask(0x3F); // 077
         try
         {
             File.SetUnixFileMode(path, OwnerOnlyFolder);

@@ -33,8 +33,8 @@ public sealed partial class VolumeFileSystem : IFuseFileSystem
     private readonly Dictionary<ulong, OpenFile> _byHandle = [];
     private readonly Dictionary<string, RecordVersion> _cachedVersions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PendingRemoval> _pendingRemovals = new(StringComparer.Ordinal);
-    private readonly uint _uid = Native.Posix.UserId();
-    private readonly uint _gid = Native.Posix.GroupId();
+    private readonly uint _uid = Native.MountOwner.UserId();
+    private readonly uint _gid = Native.MountOwner.GroupId();
     private ulong _nextHandle;
     private long _leftTable; // open files that left _byPath at their last release: see StatForOpen
 

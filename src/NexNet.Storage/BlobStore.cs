@@ -69,7 +69,7 @@ public sealed class BlobStore
     /// <summary>Counts staged bytes and starts a background flush each <see cref="BackgroundFlushBytes"/>, one at a time.</summary>
     internal void NoteStaged(int length)
     {
-        if (!Posix.CanSyncFileSystem
+        if (!DurableFiles.CanSyncFileSystem
             || Interlocked.Add(ref _stagedSinceFlush, length) < BackgroundFlushBytes
             || Interlocked.CompareExchange(ref _flushing, 1, 0) != 0)
         {
@@ -84,7 +84,7 @@ public sealed class BlobStore
     {
         try
         {
-            Posix.SyncFileSystem(TempDirectory);
+            DurableFiles.SyncFileSystem(TempDirectory);
         }
         catch (IOException)
         {
@@ -169,7 +169,7 @@ public sealed class BlobStore
             EnsureFolder(folder, createdFolders);
             try
             {
-                if (!Posix.RenameNoReplace(temp, final))
+                if (!DurableFiles.RenameNoReplace(temp, final))
                 {
                     File.Delete(temp);
                 }
@@ -195,9 +195,9 @@ public sealed class BlobStore
             return;
         }
 
-        if (ids.Count >= BlobWriteBatch.SyncFileSystemThreshold && Posix.CanSyncFileSystem)
+        if (ids.Count >= BlobWriteBatch.SyncFileSystemThreshold && DurableFiles.CanSyncFileSystem)
         {
-            Posix.SyncFileSystem(Directory);
+            DurableFiles.SyncFileSystem(Directory);
             return;
         }
 
@@ -223,7 +223,7 @@ public sealed class BlobStore
         folders.Add(Directory);
         foreach (string folder in folders)
         {
-            Posix.FsyncDirectory(folder);
+            DurableFiles.FsyncDirectory(folder);
         }
     }
 

@@ -116,10 +116,10 @@ public sealed class BlobWriteBatch : IDisposable
 
         // 1. Data: flush the temp files. The data is already on its way (direct I/O, or writeback begun
         //    at Add), so this mostly waits for the journal commit and the device's cache flush.
-        bool wholeFileSystem = staged.Length >= SyncFileSystemThreshold && Posix.CanSyncFileSystem;
+        bool wholeFileSystem = staged.Length >= SyncFileSystemThreshold && DurableFiles.CanSyncFileSystem;
         if (wholeFileSystem)
         {
-            Posix.SyncFileSystem(_store.TempDirectory);
+            DurableFiles.SyncFileSystem(_store.TempDirectory);
         }
         else
         {
@@ -147,7 +147,7 @@ public sealed class BlobWriteBatch : IDisposable
 
         if (wholeFileSystem)
         {
-            Posix.SyncFileSystem(_store.Directory);
+            DurableFiles.SyncFileSystem(_store.Directory);
             return staged.Length;
         }
 
@@ -158,7 +158,7 @@ public sealed class BlobWriteBatch : IDisposable
 
         foreach (string folder in folders)
         {
-            Posix.FsyncDirectory(folder);
+            DurableFiles.FsyncDirectory(folder);
         }
 
         return staged.Length;
@@ -190,7 +190,7 @@ public sealed class BlobWriteBatch : IDisposable
 
         using var stream = new FileStream(temp, options);
         stream.Write(sealedBlob);
-        Posix.StartWriteback(stream.SafeFileHandle);
+        DurableFiles.StartWriteback(stream.SafeFileHandle);
     }
 
     private bool Staged(ChunkId id, string temp)

@@ -32,5 +32,5 @@ internal static class PeerCredentials
     }
 
     /// <summary>True when <paramref name="uid"/> may use this node: the user it runs as, or root.</summary>
-    public static bool IsAllowed(uint uid) => uid == 0 || uid == Posix.EffectiveUserId();
+    public static bool IsAllowed(uint uid) => uid == 0 || uid == ProcessPermissions.EffectiveUserId();
 }

@@ -162,15 +162,15 @@ public sealed class BlobStoreTests : IDisposable
         string from = _dir.Combine("from"), to = _dir.Combine("to");
         File.WriteAllText(from, "new");
         File.WriteAllText(to, "old");
-        Assert.False(Posix.RenameNoReplace(from, to));
+        Assert.False(DurableFiles.RenameNoReplace(from, to));
         Assert.Equal("old", File.ReadAllText(to));
         Assert.Equal("new", File.ReadAllText(from));
 
         File.Delete(to);
-        Assert.True(Posix.RenameNoReplace(from, to));
+        Assert.True(DurableFiles.RenameNoReplace(from, to));
         Assert.Equal("new", File.ReadAllText(to));
         Assert.False(File.Exists(from));
-        Assert.Throws<DirectoryNotFoundException>(() => Posix.RenameNoReplace(to, _dir.Combine("missing", "to")));
+        Assert.Throws<DirectoryNotFoundException>(() => DurableFiles.RenameNoReplace(to, _dir.Combine("missing", "to")));
     }
 
     [Fact]

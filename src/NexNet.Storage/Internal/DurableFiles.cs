@@ -8,7 +8,7 @@ namespace NexNet.Storage.Internal;
 /// survives power loss), early writeback of a file's dirty pages (so a later fsync finds little to do),
 /// and a rename that never replaces (a stored blob, once checked, is never swapped for another copy).
 /// </summary>
-internal static partial class Posix
+internal static partial class DurableFiles
 {
     private const int ORdOnly = 0;
     private const int OCloExec = 0x80000; // same value on x86_64 and arm64; O_DIRECTORY is not, so it is not used.
