@@ -8,7 +8,7 @@ namespace NexNet.Crypto.Internal;
 /// Linux), through the EVP interface. .NET offers no CTR mode, and making the keystream with an ECB
 /// transform and XORing it in costs three passes over memory where OpenSSL's CTR makes one: measured on
 /// this machine at 7,148 MiB/s for 1 MiB against about 4,000 for the managed ECB-and-XOR path (docs/formats.md).
-/// OpenSSL increments the whole 128-bit big-endian counter, as DESIGN.md's CTR does.
+/// OpenSSL increments the whole 128-bit big-endian counter, as the blob format's CTR does (docs/formats.md).
 /// </summary>
 /// <remarks>One instance holds one cipher context: not thread-safe, one per thread, as <see cref="AesCtr"/>.</remarks>
 internal sealed unsafe class OpenSslCtr : IDisposable

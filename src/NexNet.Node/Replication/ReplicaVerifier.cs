@@ -14,7 +14,7 @@ namespace NexNet.Node.Replication;
 /// node's check: every fetched blob is checked in full by whoever fetched it.
 /// </summary>
 /// <remarks>
-/// Why: DESIGN.md had members check every pushed blob in full before storing it. Measured, that check is
+/// Why: the first design had members check every pushed blob in full before storing it. Measured, that check is
 /// a quarter of the CPU a replicated write costs across three nodes on two cores, spent on copies most
 /// owners never read. The unchecked ids are durable (listed before the blobs become visible), so a
 /// restart forgets none.

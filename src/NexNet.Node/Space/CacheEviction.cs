@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace NexNet.Node.Space;
 
 /// <summary>
-/// Keeps the local store under its size limit (DESIGN.md: the store is also a cache) by deleting the least
+/// Keeps the local store under its size limit (the store is also a cache: docs/node.md, "The store as a cache") by deleting the least
 /// recently used chunks this node holds only as a cache: fetched on a miss, or written here for owners that
 /// have all confirmed their copies. Never a chunk this node owns, one still on the replication queue, one
 /// an open file holds, one not yet checked, nor one stored or used within the last <c>minimumAge</c> (a
