@@ -16,6 +16,21 @@ internal static class CommandLine
 {
     public static async Task<int> RunAsync(string[] args)
     {
+        RootCommand root = Build();
+        ParseResult parsed = root.Parse(args);
+        if (UsageError(root, parsed) is { } error)
+        {
+            Console.Error.WriteLine(error);
+            return ExitCodes.Usage;
+        }
+
+        // Ctrl+C and SIGTERM are the node's and mount's own business (a clean unmount can take a while).
+        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    /// <summary>The command tree, without running anything.</summary>
+    internal static RootCommand Build()
+    {
         var global = new GlobalOptions();
         var root = new RootCommand("NexNet.Fs: a peer-to-peer, end-to-end encrypted file store you use as a folder");
         global.AddTo(root);
@@ -31,23 +46,27 @@ internal static class CommandLine
         root.Subcommands.Add(FileCommands.Remove(global));
         root.Subcommands.Add(StatusCommand.Create(global));
         root.Subcommands.Add(NodeCommands.Demo());
+        return root;
+    }
 
-        ParseResult parsed = root.Parse(args);
+    /// <summary>The one line a mistake in <paramref name="args"/> is answered with, or null when they are understood.</summary>
+    internal static string? UsageError(RootCommand root, IReadOnlyList<string> args) => UsageError(root, root.Parse(args));
+
+    private static string? UsageError(RootCommand root, ParseResult parsed)
+    {
+        // First: no command at all is not a parse error to repeat ("Required command was not provided").
+        if (parsed.CommandResult.Command == root && parsed.Tokens.Count == 0)
+        {
+            return "nexnet: say what to do, e.g. `nexnet init`, `nexnet mount DIR`, `nexnet status` (see `nexnet --help`)";
+        }
+
         if (parsed.Errors.Count > 0)
         {
             Command command = parsed.CommandResult.Command;
-            Console.Error.WriteLine($"nexnet: {parsed.Errors[0].Message} (see `nexnet{(command == root ? "" : " " + command.Name)} --help`)");
-            return ExitCodes.Usage;
+            return $"nexnet: {parsed.Errors[0].Message} (see `nexnet{(command == root ? "" : " " + command.Name)} --help`)";
         }
 
-        if (parsed.CommandResult.Command == root && parsed.Action is null)
-        {
-            Console.Error.WriteLine("nexnet: say what to do, e.g. `nexnet init`, `nexnet mount DIR`, `nexnet status` (see `nexnet --help`)");
-            return ExitCodes.Usage;
-        }
-
-        // Ctrl+C and SIGTERM are the node's and mount's own business (a clean unmount can take a while).
-        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+        return null;
     }
 
     /// <summary>Runs a command's body and turns what it throws into one line and an exit code.</summary>
