@@ -72,8 +72,8 @@ public sealed class BlobIndex
         Update("UPDATE blobs SET last_access = MAX(last_access, $v) WHERE id = $id", id, when.ToUnixTimeMilliseconds());
 
     /// <summary>Marks blobs as used now (those not indexed are skipped).</summary>
-    public void TouchAll(IEnumerable<ChunkId> ids, DateTimeOffset when) =>
-        _db.ForEachId(ids, "UPDATE blobs SET last_access = MAX(last_access, $v) WHERE id = $chunk", when.ToUnixTimeMilliseconds());
+    public void TouchAll(IEnumerable<ChunkId> ids, DateTimeOffset when, Durability durability = Durability.Full) =>
+        _db.ForEachId(ids, "UPDATE blobs SET last_access = MAX(last_access, $v) WHERE id = $chunk", when.ToUnixTimeMilliseconds(), durability);
 
     public bool RemoveBlob(ChunkId id)
     {

@@ -136,10 +136,17 @@ public sealed class MetaDatabase : IDisposable
 
             for (int v = version; v < target; v++)
             {
-                using SqliteTransaction tx = _connection.BeginTransaction();
-                Execute(_connection, migrations[v], tx);
-                Execute(_connection, $"INSERT INTO schema_versions VALUES ('{owner}', {v + 1}) ON CONFLICT (owner) DO UPDATE SET version = excluded.version", tx);
-                tx.Commit();
+                try
+                {
+                    using SqliteTransaction tx = _connection.BeginTransaction();
+                    Execute(_connection, migrations[v], tx);
+                    Execute(_connection, $"INSERT INTO schema_versions VALUES ('{owner}', {v + 1}) ON CONFLICT (owner) DO UPDATE SET version = excluded.version", tx);
+                    tx.Commit();
+                }
+                catch (SqliteException e)
+                {
+                    throw new MetaDatabaseException($"metadata database {Path}: moving the {owner} tables to version {v + 1} failed (nothing of that step was kept): {e.Message}", e);
+                }
             }
         }
     }

@@ -142,6 +142,8 @@ internal sealed class CacheEviction
             _used.TryRemove(id, out _);
         }
 
-        _meta.Blobs.TouchAll(ids, DateTimeOffset.UtcNow);
+        // Relaxed: the uses only order eviction, and this runs on a mount's read or close, whose own
+        // changes wait for fsync too; a power cut loses some recency, nothing else.
+        _meta.Blobs.TouchAll(ids, DateTimeOffset.UtcNow, Durability.Relaxed);
     }
 }

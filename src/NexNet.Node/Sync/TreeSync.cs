@@ -121,7 +121,7 @@ internal sealed class TreeSync : IAsyncDisposable
     {
         await PullAllAsync(stopping);
         _conflicts?.Keep(_tree.ApplyEarly());
-    }, e => Log.SyncFailed(_log, "records kept for later", e.Message), _stopping.Token);
+    }, e => Log.LoopFailed(_log, "anti-entropy round", e.Message), _stopping.Token);
 
     public async ValueTask DisposeAsync()
     {

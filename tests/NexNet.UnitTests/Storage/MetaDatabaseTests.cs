@@ -132,6 +132,16 @@ public sealed class MetaDatabaseTests : IDisposable
     }
 
     [Fact]
+    public void A_migration_that_fails_says_which_step_and_keeps_nothing_of_it()
+    {
+        using MetaDatabase db = Open();
+        MetaDatabaseException e = Assert.Throws<MetaDatabaseException>(() => db.ApplySchema("broken", ["CREATE TABLE fine (x);", "CREATE TABLE kept (x); CREATE TABLE (;"], 2));
+        Assert.Contains("broken tables to version 2", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1, db.SchemaVersion("broken")); // the first step stands, the second left no table behind
+        Assert.Null(Sql(_dir.Combine("meta.db"), "SELECT name FROM sqlite_master WHERE name = 'kept'"));
+    }
+
+    [Fact]
     public void A_database_with_an_unknown_shared_version_is_refused_clearly()
     {
         string path = _dir.Combine("meta.db");
