@@ -11,6 +11,21 @@ public sealed class OpenFileTests
     private const int Chunk = 4096;
     private const int Large = Chunk * 6 + 100; // past the inline limit (16 KiB): committed as chunks
 
+    private static (FakeFileStore Store, OpenFile File) NewFile(string path)
+    {
+        var store = new FakeFileStore(Chunk);
+        return (store, new OpenFile(store, path, entry: null, mode: 0x1A4));
+    }
+
+    /// <summary>A file of <paramref name="length"/> random bytes committed earlier, opened again.</summary>
+    private static (FakeFileStore Store, EntryInfo Before, OpenFile File, byte[] Data) Reopened(int length)
+    {
+        var store = new FakeFileStore(Chunk);
+        byte[] data = Random(length);
+        EntryInfo before = store.Existing("/f", data);
+        return (store, before, new OpenFile(store, "/f", before, before.Mode), data);
+    }
+
     private static byte[] Random(int length) => RandomNumberGenerator.GetBytes(length);
 
     private static byte[] ReadAll(OpenFile file)
@@ -23,8 +38,7 @@ public sealed class OpenFileTests
     [Fact]
     public void Writes_across_chunks_read_back_before_and_after_the_commit()
     {
-        var store = new FakeFileStore(Chunk);
-        var file = new OpenFile(store, "/f", entry: null, mode: 0x1A4);
+        (FakeFileStore store, OpenFile file) = NewFile("/f");
         byte[] data = Random(Large);
         file.Write(0, data.AsSpan(0, 5000));
         file.Write(5000, data.AsSpan(5000));
@@ -41,8 +55,7 @@ public sealed class OpenFileTests
     [Fact]
     public void A_small_file_is_committed_inline_without_storing_a_chunk()
     {
-        var store = new FakeFileStore(Chunk);
-        var file = new OpenFile(store, "/small", entry: null, mode: 0x1A4);
+        (FakeFileStore store, OpenFile file) = NewFile("/small");
         byte[] data = Random(Volume.InlineLimit);
         file.Write(0, data);
         file.Commit();
@@ -54,10 +67,7 @@ public sealed class OpenFileTests
     [Fact]
     public void Editing_one_byte_of_a_committed_file_rewrites_only_its_chunk()
     {
-        var store = new FakeFileStore(Chunk);
-        byte[] data = Random(Large);
-        EntryInfo before = store.Existing("/f", data);
-        var file = new OpenFile(store, "/f", before, before.Mode);
+        (FakeFileStore store, EntryInfo before, OpenFile file, byte[] data) = Reopened(Large);
         file.Write((Chunk * 2) + 7, [0xAB]);
         data[(Chunk * 2) + 7] = 0xAB;
         Assert.Equal(data, ReadAll(file)); // the rest of the chunk was read back, not lost
@@ -72,8 +82,7 @@ public sealed class OpenFileTests
     [Fact]
     public void Extending_leaves_holes_that_read_as_zeros_and_store_nothing()
     {
-        var store = new FakeFileStore(Chunk);
-        var file = new OpenFile(store, "/sparse", entry: null, mode: 0x1A4);
+        (FakeFileStore store, OpenFile file) = NewFile("/sparse");
         file.Write(0, [1, 2, 3]);
         file.Resize(Chunk * 8);
         file.Write((Chunk * 8) - 1, [9]);
@@ -94,10 +103,7 @@ public sealed class OpenFileTests
     [Fact]
     public void Truncating_into_a_chunk_and_growing_again_reads_zeros_not_the_old_bytes()
     {
-        var store = new FakeFileStore(Chunk);
-        byte[] data = Random(Large);
-        EntryInfo before = store.Existing("/f", data);
-        var file = new OpenFile(store, "/f", before, before.Mode);
+        (FakeFileStore store, _, OpenFile file, byte[] data) = Reopened(Large);
         file.Resize(Chunk + 10);
         file.Resize(Large);
         byte[] expected = new byte[Large];
@@ -110,8 +116,7 @@ public sealed class OpenFileTests
     [Fact]
     public void A_long_sequential_write_keeps_a_bounded_number_of_chunks_in_memory()
     {
-        var store = new FakeFileStore(Chunk);
-        var file = new OpenFile(store, "/big", entry: null, mode: 0x1A4);
+        (FakeFileStore store, OpenFile file) = NewFile("/big");
         byte[] data = Random(Chunk * 40);
         for (int at = 0; at < data.Length; at += Chunk)
         {
@@ -129,8 +134,7 @@ public sealed class OpenFileTests
     [Fact]
     public void An_unlinked_file_is_never_committed_but_stays_readable_after_its_last_close()
     {
-        var store = new FakeFileStore(Chunk);
-        var file = new OpenFile(store, "/gone", entry: null, mode: 0x1A4);
+        (FakeFileStore store, OpenFile file) = NewFile("/gone");
         byte[] data = Random(Large);
         file.Write(0, data);
         file.Unlinked = true;

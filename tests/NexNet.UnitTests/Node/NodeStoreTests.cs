@@ -13,8 +13,6 @@ public sealed class NodeStoreTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
 
-    private static ChunkId NewId() => ChunkId.FromBytes(RandomNumberGenerator.GetBytes(32));
-
     private string DbPath => _dir.Combine("meta.db");
 
     private NodeStore Open() => NodeStore.OpenFile(DbPath);
@@ -59,7 +57,7 @@ public sealed class NodeStoreTests : IDisposable
     public void A_data_directory_from_the_shared_schema_keeps_every_row_and_gets_owner_versions()
     {
         MakeSharedSchemaDatabase(6);
-        ChunkId blob = NewId(), queued = NewId(), unchecked_ = NewId();
+        ChunkId blob = RandomIds.Chunk(), queued = RandomIds.Chunk(), unchecked_ = RandomIds.Chunk();
         byte[] key = RandomNumberGenerator.GetBytes(32), origin = RandomNumberGenerator.GetBytes(32), peer = RandomNumberGenerator.GetBytes(32);
         string path = Convert.ToHexStringLower(key);
         Sql("""
@@ -97,7 +95,7 @@ public sealed class NodeStoreTests : IDisposable
     [Fact]
     public void Unchecked_replicas_are_listed_until_checked_or_removed_and_survive_a_reopen()
     {
-        ChunkId a = NewId(), b = NewId(), c = NewId();
+        ChunkId a = RandomIds.Chunk(), b = RandomIds.Chunk(), c = RandomIds.Chunk();
         using (NodeStore store = Open())
         {
             store.AddUnverified([a, b, c, a]);
@@ -114,7 +112,7 @@ public sealed class NodeStoreTests : IDisposable
     public void Replacing_a_paths_references_returns_the_chunks_it_stopped_using()
     {
         using NodeStore store = Open();
-        ChunkId a = NewId(), b = NewId(), c = NewId();
+        ChunkId a = RandomIds.Chunk(), b = RandomIds.Chunk(), c = RandomIds.Chunk();
         store.Blobs.RecordBlobs([(a, 1)], DateTimeOffset.UtcNow);
         Assert.Empty(store.SetChunkRefs("/f", [a, b]));
         Assert.Equal([a], store.SetChunkRefs("/f", [b, c]));
@@ -129,7 +127,7 @@ public sealed class NodeStoreTests : IDisposable
     {
         using NodeStore store = Open();
         var t0 = DateTimeOffset.FromUnixTimeMilliseconds(1_000_000);
-        ChunkId old = NewId(), older = NewId(), pinned = NewId(), used = NewId(), recent = NewId();
+        ChunkId old = RandomIds.Chunk(), older = RandomIds.Chunk(), pinned = RandomIds.Chunk(), used = RandomIds.Chunk(), recent = RandomIds.Chunk();
         store.Blobs.RecordBlobs([(old, 1)], t0.AddMinutes(2));
         store.Blobs.RecordBlobs([(older, 1)], t0.AddMinutes(1));
         store.Blobs.RecordBlobs([(pinned, 1), (used, 1)], t0);
@@ -146,7 +144,7 @@ public sealed class NodeStoreTests : IDisposable
     {
         using NodeStore store = Open();
         var t0 = DateTimeOffset.FromUnixTimeMilliseconds(1_000_000);
-        ChunkId first = NewId(), second = NewId(), third = NewId(), queued = NewId(), notChecked = NewId(), pinned = NewId(), recent = NewId();
+        ChunkId first = RandomIds.Chunk(), second = RandomIds.Chunk(), third = RandomIds.Chunk(), queued = RandomIds.Chunk(), notChecked = RandomIds.Chunk(), pinned = RandomIds.Chunk(), recent = RandomIds.Chunk();
         store.Blobs.RecordBlobs([(third, 30)], t0.AddMinutes(3));
         store.Blobs.RecordBlobs([(first, 10), (queued, 1), (notChecked, 1), (pinned, 1)], t0);
         store.Blobs.RecordBlobs([(second, 20)], t0.AddMinutes(2));
@@ -170,7 +168,7 @@ public sealed class NodeStoreTests : IDisposable
     public void Replication_queue_updates_take_the_durability_they_are_given()
     {
         using NodeStore store = Open();
-        ChunkId a = NewId();
+        ChunkId a = RandomIds.Chunk();
         store.EnqueueFile(new ChunkList(4096, 4096 * 3, [a, ChunkId.Hole, a]), DateTimeOffset.UtcNow); // each chunk once, no hole
         Assert.Equal((1, (long)BlobFormat.SealedLength(4096)), store.ReplicationBacklog());
         using (MetaTransaction tx = store.BeginTransaction(Durability.Relaxed))

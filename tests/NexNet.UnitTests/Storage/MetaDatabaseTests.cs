@@ -11,8 +11,6 @@ public sealed class MetaDatabaseTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
 
-    private static ChunkId NewId() => ChunkId.FromBytes(RandomNumberGenerator.GetBytes(32));
-
     private MetaDatabase Open() => MetaDatabase.Open(_dir.Combine("meta.db"));
 
     [Fact]
@@ -48,12 +46,12 @@ public sealed class MetaDatabaseTests : IDisposable
         // A statement that joins an open transaction takes that transaction's durability, not its own.
         using (MetaTransaction tx = db.BeginTransaction())
         {
-            index.RecordBlobs([(NewId(), 1)], DateTimeOffset.UtcNow, Durability.Relaxed);
+            index.RecordBlobs([(RandomIds.Chunk(), 1)], DateTimeOffset.UtcNow, Durability.Relaxed);
             Assert.Equal(2L, db.Pragma("synchronous"));
             tx.Commit();
         }
 
-        index.RecordBlobs([(NewId(), 1)], DateTimeOffset.UtcNow, Durability.Relaxed);
+        index.RecordBlobs([(RandomIds.Chunk(), 1)], DateTimeOffset.UtcNow, Durability.Relaxed);
         Assert.Equal(2L, db.Pragma("synchronous"));
         db.Flush();
         Assert.NotNull(index.GetBlob(ChunkId.FromBytes(new byte[32])));
@@ -62,8 +60,8 @@ public sealed class MetaDatabaseTests : IDisposable
     [Fact]
     public void The_blob_index_survives_reopening()
     {
-        ChunkId a = NewId();
-        ChunkId b = NewId();
+        ChunkId a = RandomIds.Chunk();
+        ChunkId b = RandomIds.Chunk();
         var now = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
         using (MetaDatabase db = Open())
         {
@@ -79,7 +77,7 @@ public sealed class MetaDatabaseTests : IDisposable
             Assert.Equal(new BlobInfo(a, 100, false, now), index.GetBlob(a));
             Assert.Equal(new BlobInfo(b, 200, true, now), index.GetBlob(b));
             Assert.Equal((2, 300), index.BlobTotals());
-            Assert.Null(index.GetBlob(NewId()));
+            Assert.Null(index.GetBlob(RandomIds.Chunk()));
             Assert.True(index.RemoveBlob(a));
             Assert.False(index.RemoveBlob(a));
             Assert.Equal((1, 200), index.BlobTotals());
@@ -96,13 +94,13 @@ public sealed class MetaDatabaseTests : IDisposable
         BlobIndex index = BlobIndex.Open(db);
         using (MetaTransaction tx = db.BeginTransaction())
         {
-            index.RecordBlobs([(NewId(), 10L)], DateTimeOffset.UtcNow);
+            index.RecordBlobs([(RandomIds.Chunk(), 10L)], DateTimeOffset.UtcNow);
             tx.Commit();
             Assert.True(db.IsLockedByCurrentThread);
         }
 
         Assert.False(db.IsLockedByCurrentThread);
-        index.TouchAll([NewId()], DateTimeOffset.UtcNow); // a transaction of its own, committed inside its scope
+        index.TouchAll([RandomIds.Chunk()], DateTimeOffset.UtcNow); // a transaction of its own, committed inside its scope
         Assert.False(db.IsLockedByCurrentThread);
         Assert.Equal(1, index.BlobTotals().Count);
     }
