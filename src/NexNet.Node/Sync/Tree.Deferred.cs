@@ -113,18 +113,16 @@ internal sealed partial class Tree
             byte[][] signatures = [.. batch.Select(item => item.Signature ?? Sign(item.Key, item.Version.Clock, item.Origin, item.Body))];
             try
             {
+                using MetaTransaction tx = _meta.BeginTransaction(Durability.Relaxed);
+                for (int i = 0; i < batch.Count; i++)
                 {
-                    using MetaTransaction tx = _meta.BeginTransaction(Durability.Relaxed);
-                    for (int i = 0; i < batch.Count; i++)
-                    {
-                        // Newer than what the database has: every other change there applied the pending ones first.
-                        Stamped item = batch[i];
-                        Store(item.Entry, item.Version, item.Key, item.Origin, item.Body, signatures[i]);
-                        applied.Add(Wire(item.Key, item.Version.Clock, item.Origin, item.Body, signatures[i]));
-                    }
-
-                    tx.Commit();
+                    // Newer than what the database has: every other change there applied the pending ones first.
+                    Stamped item = batch[i];
+                    Store(item.Entry, item.Version, item.Key, item.Origin, item.Body, signatures[i]);
+                    applied.Add(Wire(item.Key, item.Version.Clock, item.Origin, item.Body, signatures[i]));
                 }
+
+                tx.Commit();
             }
             catch
             {
@@ -187,8 +185,8 @@ internal sealed partial class Tree
         }
 
         int replayed = 0;
+        using (MetaTransaction tx = _meta.BeginTransaction(Durability.Relaxed)) // ended (the lock given back) before the journal is cleared
         {
-            using MetaTransaction tx = _meta.BeginTransaction(Durability.Relaxed);
             foreach (SealedRecord record in records)
             {
                 byte[] key = record.Key.ToByteArray();
