@@ -4,7 +4,7 @@
 # through NexNet vs gocryptfs vs `rclone mount --vfs-cache-mode writes` (a local remote) vs the plain
 # disk. ROUNDS rounds (default 5), targets interleaved inside each round (the order turning by one each
 # round); prints per-round times and medians. Then peak RSS of the NexNet node while a 4 GiB file is
-# copied in.
+# copied in. BASELINE=REV adds a revision's build as a target; NOHISTORY=1 adds NexNet keeping no history.
 #
 #   bench/mount-vs-peers.sh [ROUNDS]      (root: mounts, drops caches; installs gocryptfs and rclone)
 set -euo pipefail
@@ -36,6 +36,7 @@ cleanup() {
   [ -n "${nexnet_pid:-}" ] && kill "$nexnet_pid" 2>/dev/null || true
   [ -n "${rclone_pid:-}" ] && kill "$rclone_pid" 2>/dev/null || true
   [ -n "${before_pid:-}" ] && kill "$before_pid" 2>/dev/null || true
+  [ -n "${nohistory_pid:-}" ] && kill "$nohistory_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -79,6 +80,15 @@ if [ -n "${BASELINE:-}" ]; then
   .build/bench-nexnet-before/nexnet mount "$base/mnt-before" --data "$base/before-data" --listen 127.0.0.1:0 > "$work/before.out" 2>&1 &
   before_pid=$!
   mounts+=(before); targets+=(before)
+fi
+# NOHISTORY=1 adds NexNet keeping no history (historyDays 0) as a target, to show what history costs.
+if [ -n "${NOHISTORY:-}" ]; then
+  mkdir -p "$base"/{mnt-nohistory,nohistory-data}
+  "$nexnet" init --data "$base/nohistory-data" --listen 127.0.0.1:0 >/dev/null
+  sed -i 's/"historyDays": [0-9.]*/"historyDays": 0/' "$base/nohistory-data/config.json"
+  "$nexnet" mount "$base/mnt-nohistory" --data "$base/nohistory-data" --listen 127.0.0.1:0 > "$work/nohistory.out" 2>&1 &
+  nohistory_pid=$!
+  mounts+=(nohistory); targets+=(nohistory)
 fi
 for m in "${mounts[@]}"; do
   for _ in $(seq 300); do mountpoint -q "$base/mnt-$m" && break; sleep 0.1; done
@@ -124,6 +134,13 @@ for op in write read tarx find cat; do
   fi
   printf '%s | %s |\n' "$row" "$(awk -v n="$n" -v g="$g" 'BEGIN { printf "%.2f", n / g }')"
 done
+if [ -n "${NOHISTORY:-}" ]; then
+  printf '\n| median of %s | NexNet (history kept, the default) | NexNet keeping no history | kept / none |\n|---|---|---|---|\n' "$rounds"
+  for op in write read tarx find cat; do
+    n=$(printf '%s\n' ${results[nexnet,$op]} | median); h=$(printf '%s\n' ${results[nohistory,$op]} | median)
+    printf '| %s | %s s | %s s | %s |\n' "$op" "$n" "$h" "$(awk -v n="$n" -v h="$h" 'BEGIN { printf "%.2f", n / h }')"
+  done
+fi
 
 # --- peak RSS of the node (the same one, after all the rounds) while a 4 GiB file is copied in -------
 rm -rf "$base/mnt-nexnet"/*

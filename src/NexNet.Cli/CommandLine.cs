@@ -44,6 +44,10 @@ internal static class CommandLine
         root.Subcommands.Add(FileCommands.Get(global));
         root.Subcommands.Add(FileCommands.List(global));
         root.Subcommands.Add(FileCommands.Remove(global));
+        root.Subcommands.Add(HistoryCommands.History(global));
+        root.Subcommands.Add(HistoryCommands.Restore(global));
+        root.Subcommands.Add(HistoryCommands.Trash(global));
+        root.Subcommands.Add(HistoryCommands.Snapshot(global));
         root.Subcommands.Add(StatusCommand.Create(global));
         root.Subcommands.Add(NodeCommands.Demo());
         return root;

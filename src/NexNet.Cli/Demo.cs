@@ -59,6 +59,7 @@ internal static class Demo
                     Bootstrap = bootstrapOf(i),
                     SyncInterval = TimeSpan.FromMilliseconds(500),
                     ReplicationRetry = TimeSpan.FromMilliseconds(500),
+                    HistoryRetention = TimeSpan.FromMilliseconds(1), // so the demo can show collection at once; a real node keeps every version historyDays
                 };
                 NexNetNode node;
                 try
@@ -112,12 +113,19 @@ internal static class Demo
             nodes[0].Volume!.Delete(file.Path);
             Say($"deleted /demo/photo.bin through {nodes[0].Address}: a tombstone record replicates like any change");
             await WaitAsync(() => nodes.All(n => n.Volume!.Stat(file.Path) is null), "the tombstone reaches every node", cancellationToken);
+            Say($"history on {nodes[2].Address} still holds it: {string.Join(", ", nodes[2].Volume!.History(file.Path).Select(v => v.Change.ToString().ToLowerInvariant()))} " +
+                "(nexnet restore brings it back; the demo keeps history no longer than that, so collection can be shown)");
             // Collect until no node holds a copy: a read-ahead fetch or a repair push still under way when
             // the tombstone arrived can land a copy after a pass (it is unreferenced, so the next pass takes it).
             int collected = 0;
             await WaitAsync(() =>
             {
-                collected += nodes.Sum(n => n.CollectGarbage(TimeSpan.Zero));
+                foreach (NexNetNode node in nodes)
+                {
+                    node.PruneHistory();
+                    collected += node.CollectGarbage(TimeSpan.Zero);
+                }
+
                 return nodes.All(n => !n.LocalChunks().Any());
             }, "collection leaves no copy of the deleted file's chunks on any node", cancellationToken,
                 () => string.Join(", ", nodes.Select(n => $"{n.Address} holds {n.LocalChunks().Count()}")));

@@ -17,9 +17,11 @@ internal static class MountCommand
 {
     /// <summary>
     /// Runs a node — with a mount at <paramref name="mountpoint"/> when given — and its control socket in
-    /// the foreground until Ctrl+C, SIGTERM or an unmount from outside; then stops cleanly.
+    /// the foreground until Ctrl+C, SIGTERM or an unmount from outside; then stops cleanly. With
+    /// <paramref name="past"/>, the mount is the volume as it was then, read-only.
     /// </summary>
-    public static async Task<int> RunAsync(string data, NodeOptions nodeOptions, string? mountpoint, bool verbose, TextWriter output, WebDavOptions? webDav = null)
+    public static async Task<int> RunAsync(string data, NodeOptions nodeOptions, string? mountpoint, bool verbose, TextWriter output, WebDavOptions? webDav = null,
+        DateTimeOffset? past = null)
     {
         if (mountpoint is not null && FuseHost.MountpointProblem(mountpoint) is { } problem)
         {
@@ -48,7 +50,7 @@ internal static class MountCommand
         {
             if (mountpoint is not null)
             {
-                host = MountVolume(node, mountpoint, log);
+                host = MountVolume(node, mountpoint, log, past);
             }
 
             if (webDav is not null)
@@ -173,11 +175,16 @@ internal static class MountCommand
         }
     }
 
-    private static FuseHost MountVolume(NexNetNode node, string mountpoint, ILogger log)
+    private static FuseHost MountVolume(NexNetNode node, string mountpoint, ILogger log, DateTimeOffset? past = null)
     {
         Volume volume = node.Volume ?? throw new CliException($"{node.DataDirectory} holds no volume key: this node is a storage peer (it stores for others) and has nothing to mount; run it with `nexnet node`", ExitCodes.Usage);
+        if (past is { } at)
+        {
+            return FuseHost.Mount(mountpoint, PastView.At(volume, at, log));
+        }
+
         var fileSystem = new VolumeFileSystem(volume, node.DataDirectory, log);
-        FuseHost host = FuseHost.Mount(mountpoint, fileSystem);
+        FuseHost host = FuseHost.Mount(mountpoint, new WithSnapshotsDirectory(fileSystem, PastView.Moments(volume, log)));
         fileSystem.InvalidatePath = host.InvalidatePath;
         return host;
     }

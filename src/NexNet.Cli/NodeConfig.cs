@@ -45,6 +45,15 @@ internal sealed record NodeConfig
     /// <summary>How long a chunk no file references is kept before it is collected.</summary>
     public double CollectionGraceMinutes { get; init; } = 15;
 
+    /// <summary>How often collection and history pruning run, in seconds.</summary>
+    public double CollectionIntervalSeconds { get; init; } = 60;
+
+    /// <summary>How long every version of every path is kept after a newer one (or a deletion) replaced it, in days (0: no history).</summary>
+    public double HistoryDays { get; init; } = 30;
+
+    /// <summary>The most bytes of chunks only history keeps, in GiB (0: no limit); past it the oldest versions go first (never a snapshot's).</summary>
+    public double HistoryMaxGiB { get; init; }
+
     /// <summary>The most the local store should hold, in GiB (0: no limit); past it, chunks held only as copies are evicted, least recently used first.</summary>
     public double CacheLimitGiB { get; init; }
 
@@ -94,6 +103,11 @@ internal sealed record NodeConfig
         SyncInterval = TimeSpan.FromSeconds(SyncIntervalSeconds),
         DeadAfter = TimeSpan.FromSeconds(DeadAfterSeconds),
         CollectionGrace = TimeSpan.FromMinutes(CollectionGraceMinutes),
+        CollectionInterval = CollectionIntervalSeconds > 0 ? TimeSpan.FromSeconds(CollectionIntervalSeconds)
+            : throw new CliException($"\"collectionIntervalSeconds\" in {FileName} must be more than 0", ExitCodes.Usage),
+        HistoryRetention = HistoryDays >= 0 ? TimeSpan.FromDays(HistoryDays)
+            : throw new CliException($"\"historyDays\" in {FileName} cannot be negative", ExitCodes.Usage),
+        HistoryMaxBytes = HistoryMaxGiB > 0 ? (long)(HistoryMaxGiB * (1L << 30)) : 0,
         CacheLimit = CacheLimitGiB > 0 ? (long)(CacheLimitGiB * (1L << 30)) : 0,
         StorageQuota = StorageQuotaGiB > 0 ? (long)(StorageQuotaGiB * (1L << 30)) : 0,
         MaxClockSkew = MaxClockSkewMinutes >= 0 ? TimeSpan.FromMinutes(MaxClockSkewMinutes)

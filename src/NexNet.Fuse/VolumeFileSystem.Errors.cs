@@ -1,7 +1,5 @@
 using System.Text;
-using NexNet.Crypto;
 using NexNet.Node;
-using NexNet.Storage;
 
 namespace NexNet.Fuse;
 
@@ -21,43 +19,9 @@ public sealed partial class VolumeFileSystem
         return false;
     }
 
-    /// <summary>
-    /// Runs one operation: Volume errors become their errno, a full disk ENOSPC, a damaged or unavailable
-    /// chunk EIO with one log line.
-    /// </summary>
-    private int Run(Func<int> operation, string name, string path)
-    {
-        try
-        {
-            return operation();
-        }
-        catch (VolumeException e)
-        {
-            if (e.Error is VolumeError.Unavailable)
-            {
-                Log.OperationFailed(_log, name, path, e.Message);
-            }
+    private int Run(Func<int> operation, string name, string path) => FuseOperation.Run(_log, operation, name, path);
 
-            return -ErrnoOf(e.Error);
-        }
-        catch (IntegrityException e)
-        {
-            Log.OperationFailed(_log, name, path, e.Message);
-            return -Errno.EIO;
-        }
-        catch (IOException e) when (DiskFull.Is(e))
-        {
-            Log.OperationFailed(_log, name, path, "the disk is full");
-            return -Errno.ENOSPC;
-        }
-        catch (IOException e)
-        {
-            Log.OperationFailed(_log, name, path, e.Message);
-            return -Errno.EIO;
-        }
-    }
-
-    private static int ErrnoOf(VolumeError error) => error switch
+    internal static int ErrnoOf(VolumeError error) => error switch
     {
         VolumeError.NotFound => Errno.ENOENT,
         VolumeError.AlreadyExists => Errno.EEXIST,

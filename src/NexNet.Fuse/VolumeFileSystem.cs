@@ -21,7 +21,7 @@ public sealed partial class VolumeFileSystem : IFuseFileSystem
 {
     private const string HiddenPrefix = ".fuse_hidden";
     private const int MaxNameBytes = 255;
-    private const int OTrunc = 0x200; // O_TRUNC, the same on x86_64 and arm64
+    internal const int OTrunc = 0x200; // O_TRUNC, the same on x86_64 and arm64
     private const int OExcl = 0x80;
 
     private readonly Volume _volume;
@@ -151,23 +151,7 @@ public sealed partial class VolumeFileSystem : IFuseFileSystem
         return 0;
     }, "symlink", path);
 
-    public int ReadLink(string path, out string target)
-    {
-        string found = "";
-        int result = Run(() =>
-        {
-            EntryInfo entry = _volume.Stat(path) ?? throw new VolumeException(VolumeError.NotFound, $"{path} does not exist");
-            if (entry.Kind != EntryKind.Symlink)
-            {
-                return -Errno.EINVAL;
-            }
-
-            found = entry.Target ?? "";
-            return 0;
-        }, "readlink", path);
-        target = found;
-        return result;
-    }
+    public int ReadLink(string path, out string target) => FuseOperation.ReadLink(_log, path, () => _volume.Stat(path), out target);
 
     public int StatFs(out FileSystemStats stats)
     {
@@ -191,7 +175,7 @@ public sealed partial class VolumeFileSystem : IFuseFileSystem
     private NodeAttributes AttributesOf(EntryInfo entry) =>
         new(TypeOf(entry.Kind) | entry.Mode, entry.Size, entry.IsDirectory ? 2 : 1, entry.ModifiedAt, _uid, _gid);
 
-    private static uint TypeOf(EntryKind kind) => kind switch
+    internal static uint TypeOf(EntryKind kind) => kind switch
     {
         EntryKind.Directory => NodeAttributes.Directory,
         EntryKind.Symlink => NodeAttributes.Symlink,

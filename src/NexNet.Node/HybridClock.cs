@@ -88,6 +88,9 @@ public sealed class HybridClock
         return limitMs < long.MaxValue >> CounterBits && timestamp <= checked(((limitMs + 1) << CounterBits) - 1);
     }
 
+    /// <summary>The last timestamp of the wall-clock millisecond <paramref name="at"/> falls in: every change made up to that moment is at or before it.</summary>
+    public static long AtWallTime(DateTimeOffset at) => checked((Math.Max(0, at.ToUnixTimeMilliseconds()) + 1) * (1L << CounterBits)) - 1;
+
     /// <summary>The wall time a timestamp was taken at.</summary>
     public static DateTimeOffset WallTime(long timestamp) => DateTimeOffset.FromUnixTimeMilliseconds(timestamp >> CounterBits);
 }

@@ -36,6 +36,8 @@ public sealed class NexNetNode : IAsyncDisposable
     private readonly ChunkFetcher? _fetcher;
     private readonly ReplicaVerifier? _verifier;
     private readonly Collector? _collector;
+    private readonly HistoryRetention _history;
+    private readonly DeferredCollection? _deferredCollection;
     private readonly CacheEviction? _cache;
     private readonly CancellationTokenSource _stopping = new();
     private readonly long _storageQuota;
@@ -61,7 +63,9 @@ public sealed class NexNetNode : IAsyncDisposable
         }
 
         _identity = NodeIdentity.LoadOrCreate(DataDirectory);
+        HistoryRetention = options.HistoryRetention;
         _meta = NodeStore.OpenFile(Path.Combine(DataDirectory, "meta.db"));
+        _meta.KeepsHistory = options.HistoryRetention > TimeSpan.Zero;
         _blobs = new BlobStore(Path.Combine(DataDirectory, "blobs"));
         _network = new PeerNetwork(_identity, networkSecret, options.Peer, log, knownPeers: _meta);
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(networkSecret);
@@ -78,8 +82,8 @@ public sealed class NexNetNode : IAsyncDisposable
         }
 
         // Serves peers' chunk requests (it registers its handlers with the network).
-        _ = new ChunkService(_network, _blobs, _meta, transfer, _cipher, _verifier, new SignedNotices(_publicKey ?? _signer?.Verifier, options.MaxClockSkew),
-            _cipher is null ? options.StorageQuota : 0, log);
+        var chunkService = new ChunkService(_network, _blobs, _meta, transfer, _cipher, _verifier, new SignedNotices(_publicKey ?? _signer?.Verifier, options.MaxClockSkew),
+            _cipher is null ? options.StorageQuota : 0, _cipher is null ? options.HistoryRetention : TimeSpan.Zero, log);
         _replicator = new Replicator(_network, _membership, _meta, _blobs, transfer, options.ReplicationFactor, options.ReplicationRetry, _cipher, _signer, log);
         var broadcast = new RecordBroadcast(_network);
         _tree = new Tree(_meta, _network.Id, new HybridClock(maxSkew: options.MaxClockSkew), _sealer, _signer, _publicKey, log,
@@ -95,12 +99,22 @@ public sealed class NexNetNode : IAsyncDisposable
             _collector = new Collector(_network, _meta, _blobs, holds, _tree.ApplyPending, _cache, _signer!, options.CollectionGrace, options.CollectionInterval, log);
             var chunks = new ChunkStore(_blobs, _cipher, _meta.Blobs, options.ChunkSize, beforeReuse: id => verifier.EnsureVerified(id));
             Volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher!, verifier, broadcast, holds, _cache, options.ReadAhead);
+            Volume volume = Volume;
+            _history = new HistoryRetention(_meta, options.HistoryRetention, options.HistoryMaxBytes, options.ChunkSize, volume.SnapshotClocks,
+                options.CollectionInterval, log);
             _tree.ReplayJournal();
             _tree.SignUnsigned(); // records stored before they were signed (node schema 5)
         }
-        else if (_publicKey is null)
+        else
         {
-            Internal.Log.NoVolumePublicKey(log);
+            // A storage peer cannot read snapshots: it keeps the records' history for the retention alone,
+            // and what members collect, for the retention too.
+            _history = new HistoryRetention(_meta, options.HistoryRetention, 0, options.ChunkSize, () => [], options.CollectionInterval, log);
+            _deferredCollection = new DeferredCollection(_meta, chunkService, options.CollectionInterval, log);
+            if (_publicKey is null)
+            {
+                Internal.Log.NoVolumePublicKey(log);
+            }
         }
 
         _network.Start(options.Listen, options.Bootstrap);
@@ -189,8 +203,20 @@ public sealed class NexNetNode : IAsyncDisposable
     /// <summary>Asks every connected peer for new records now (anti-entropy also runs on its own timer).</summary>
     public Task SyncNowAsync(CancellationToken cancellationToken = default) => _sync.PullAllAsync(cancellationToken);
 
+    /// <summary>On a storage peer, deletes now the chunks members collected whose deferral (the history retention) has passed. Returns how many.</summary>
+    public int CollectDeferred() => _deferredCollection?.CollectDue() ?? 0;
+
+    /// <summary>Chunks marked for deferred collection here (tests).</summary>
+    internal long DeferredCollections => _meta.DeferredCollectionCount();
+
     /// <summary>Collects unreferenced chunks now (members only); <paramref name="grace"/> overrides the configured grace.</summary>
     public int CollectGarbage(TimeSpan? grace = null) => _collector?.Collect(grace) ?? 0;
+
+    /// <summary>How long history keeps a replaced version.</summary>
+    public TimeSpan HistoryRetention { get; }
+
+    /// <summary>Prunes history now as the periodic pass does (retention, size cap, snapshots). Returns how many versions went.</summary>
+    public int PruneHistory() => _history.Prune();
 
     /// <summary>Evicts cached chunks now, as each collection does, until the store is within <see cref="NodeOptions.CacheLimit"/> (tests). Returns how many.</summary>
     internal int EvictCache() => _cache?.Evict().Count ?? 0;
@@ -227,6 +253,12 @@ public sealed class NexNetNode : IAsyncDisposable
 
         await _sync.DisposeAsync();
         await _replicator.DisposeAsync();
+        await _history.DisposeAsync();
+        if (_deferredCollection is not null)
+        {
+            await _deferredCollection.DisposeAsync();
+        }
+
         if (_collector is not null)
         {
             await _collector.DisposeAsync();

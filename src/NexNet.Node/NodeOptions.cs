@@ -32,6 +32,16 @@ public sealed class NodeOptions
     public TimeSpan CollectionInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// How long a version stays in history after a newer one (or a deletion) replaced it; its chunks stay
+    /// with it. Every node prunes by the replacing version's clock, so all agree on what history holds.
+    /// Zero keeps no history at all.
+    /// </summary>
+    public TimeSpan HistoryRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>The most bytes of chunks only history keeps (0: no limit); past it the oldest versions go first, never a snapshot's.</summary>
+    public long HistoryMaxBytes { get; set; }
+
+    /// <summary>
     /// The most bytes the local store should hold (0: no limit). Past it, chunks held only as copies (fetched
     /// on a miss, or written here for other owners) are evicted, least recently used first, at each
     /// collection; chunks this node owns or has not yet replicated always stay.

@@ -38,7 +38,13 @@ public sealed partial class Volume
         _fetcher = fetcher;
         _broadcast = broadcast;
         _readAhead = readAhead;
-        tree.Changed += path => Changed?.Invoke(path);
+        tree.Changed += path =>
+        {
+            if (!Tree.IsSnapshotPath(path))
+            {
+                Changed?.Invoke(path);
+            }
+        };
     }
 
     /// <summary>Raised with each path whose entry changed here, locally or from a peer (front ends drop their caches for it).</summary>
@@ -157,10 +163,13 @@ public sealed partial class Volume
     }
 
     /// <summary>Reads the file at <paramref name="path"/> as it is now, from its start; missing chunks are fetched ahead of the reader.</summary>
-    public Stream OpenRead(string path)
+    public Stream OpenRead(string path) => OpenRead(Stat(path) ?? throw new VolumeException(VolumeError.NotFound, $"{path} does not exist"));
+
+    /// <summary>Reads the version of a file <paramref name="info"/> is (a past one from <see cref="History"/> or <see cref="StatAt"/> too), from its start.</summary>
+    public Stream OpenRead(EntryInfo info)
     {
-        EntryInfo info = Stat(path) ?? throw new VolumeException(VolumeError.NotFound, $"{path} does not exist");
-        return info.Content is null ? throw new VolumeException(VolumeError.IsADirectory, $"{path} is not a file") : new VolumeReadStream(this, info);
+        ArgumentNullException.ThrowIfNull(info);
+        return info.Content is null ? throw new VolumeException(VolumeError.IsADirectory, $"{info.Path} is not a file") : new VolumeReadStream(this, info);
     }
 
     /// <summary>

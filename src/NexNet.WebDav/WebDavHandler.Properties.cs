@@ -15,7 +15,7 @@ internal sealed partial class WebDavHandler
 
     private async Task PropFindAsync(HttpContext context, string path)
     {
-        EntryInfo? entry = volume.Stat(path);
+        EntryInfo? entry = Stat(path);
         if (entry is null)
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
@@ -56,7 +56,7 @@ internal sealed partial class WebDavHandler
 
     private void Collect(EntryInfo directory, int levels, List<EntryInfo> into)
     {
-        foreach (EntryInfo child in volume.List(directory.Path))
+        foreach (EntryInfo child in List(directory.Path))
         {
             into.Add(child);
             if (child.IsDirectory && levels > 1)
@@ -171,7 +171,7 @@ internal sealed partial class WebDavHandler
     /// <summary>Sets and removes dead properties, all or none: a live (protected) one refuses the whole request.</summary>
     private async Task PropPatchAsync(HttpContext context, string path)
     {
-        EntryInfo? entry = volume.Stat(path);
+        EntryInfo? entry = Stat(path);
         if (entry is null)
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;

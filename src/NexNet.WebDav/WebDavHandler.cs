@@ -44,6 +44,12 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
         response.Headers["DAV"] = "1, 2";
         response.Headers["MS-Author-Via"] = "DAV";
         string path = PathOf(context.Request.Path.Value ?? "");
+        if (RefusedInPast(context, path))
+        {
+            response.StatusCode = StatusCodes.Status403Forbidden; // the past is read-only
+            return;
+        }
+
         try
         {
             Task work = context.Request.Method switch
@@ -104,7 +110,7 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
     private async Task GetAsync(HttpContext context, string path, bool body)
     {
         HttpResponse response = context.Response;
-        EntryInfo? entry = volume.Stat(path);
+        EntryInfo? entry = Stat(path);
         if (entry is null)
         {
             response.StatusCode = StatusCodes.Status404NotFound;
@@ -119,7 +125,7 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
             if (body)
             {
                 var html = new StringBuilder("<!DOCTYPE html><html><body><ul>");
-                foreach (EntryInfo child in volume.List(path))
+                foreach (EntryInfo child in List(path))
                 {
                     html.Append(CultureInfo.InvariantCulture, $"<li><a href=\"{HrefOf(child.Path, child.IsDirectory)}\">{System.Net.WebUtility.HtmlEncode(child.Name)}</a></li>");
                 }
@@ -213,14 +219,14 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
 
     private async Task PutAsync(HttpContext context, string path)
     {
-        EntryInfo? existing = volume.Stat(path);
+        EntryInfo? existing = Stat(path);
         if (path == VolumePath.Root || existing is { IsDirectory: true })
         {
             context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
             return;
         }
 
-        if (volume.Stat(VolumePath.Parent(path)) is not { IsDirectory: true })
+        if (Stat(VolumePath.Parent(path)) is not { IsDirectory: true })
         {
             context.Response.StatusCode = StatusCodes.Status409Conflict;
             return;
@@ -239,7 +245,7 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
 
     private Task DeleteAsync(HttpContext context, string path)
     {
-        if (volume.Stat(path) is null)
+        if (Stat(path) is null)
         {
             return Status(context, StatusCodes.Status404NotFound);
         }
@@ -271,12 +277,12 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
             return Status(context, StatusCodes.Status415UnsupportedMediaType);
         }
 
-        if (volume.Stat(path) is not null)
+        if (Stat(path) is not null)
         {
             return Status(context, StatusCodes.Status405MethodNotAllowed);
         }
 
-        if (volume.Stat(VolumePath.Parent(path)) is not { IsDirectory: true })
+        if (Stat(VolumePath.Parent(path)) is not { IsDirectory: true })
         {
             return Status(context, StatusCodes.Status409Conflict);
         }
@@ -307,7 +313,7 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
             return;
         }
 
-        EntryInfo? source = volume.Stat(path);
+        EntryInfo? source = Stat(path);
         if (source is null)
         {
             response.StatusCode = StatusCodes.Status404NotFound;
@@ -322,14 +328,14 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
             return;
         }
 
-        if (volume.Stat(VolumePath.Parent(destination)) is not { IsDirectory: true })
+        if (Stat(VolumePath.Parent(destination)) is not { IsDirectory: true })
         {
             response.StatusCode = StatusCodes.Status409Conflict;
             return;
         }
 
         bool overwrite = !context.Request.Headers["Overwrite"].ToString().Equals("F", StringComparison.OrdinalIgnoreCase);
-        EntryInfo? existing = volume.Stat(destination);
+        EntryInfo? existing = Stat(destination);
         if (existing is not null && !overwrite)
         {
             response.StatusCode = StatusCodes.Status412PreconditionFailed;
@@ -370,7 +376,7 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
             properties.CopyTo(source, destination);
             if (deep)
             {
-                foreach (EntryInfo child in volume.List(source.Path))
+                foreach (EntryInfo child in List(source.Path))
                 {
                     await CopyTreeAsync(child, VolumePath.Combine(destination, child.Name), deep, cancellationToken);
                 }
@@ -382,7 +388,7 @@ internal sealed partial class WebDavHandler(Volume volume, string dataDirectory,
         }
         else
         {
-            await using Stream content = volume.OpenRead(source.Path);
+            await using Stream content = volume.OpenRead(source);
             await volume.WriteFileAsync(destination, content, source.Mode, source.ModifiedAt, cancellationToken);
             properties.CopyTo(source, destination);
         }

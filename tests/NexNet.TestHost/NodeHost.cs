@@ -19,6 +19,7 @@ internal static class NodeHost
     public static async Task<int> RunAsync(string dir, int replicationFactor, string[] bootstrap)
     {
         NodeOptions options = FastNodeOptions.Create(bootstrap, replicationFactor);
+        options.HistoryRetention = TimeSpan.Zero; // these nodes test other things: they keep no history
         await using NexNetNode node = NexNetNode.Start(dir, options, new StdoutLogger());
         StdoutLogger.Say($"listening {node.Address} {node.Id}");
         var running = new List<Task>();

@@ -72,10 +72,23 @@ internal static class FileCommands
     {
         var path = new Argument<string>("PATH") { Description = "The file in the volume" };
         var local = new Argument<string?>("LOCAL") { Description = "Where to write it (default: ./NAME; a directory puts it inside; - writes to stdout)", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command("get", "Copy a file out of the volume (fetched from peers if this node has no copy)") { path, local };
+        var at = new Option<string?>("--at") { Description = "The file as it was at TIME (see restore)" };
+        var version = new Option<int?>("--version") { Description = "Version N of the file (see nexnet history)" };
+        var command = new Command("get", "Copy a file out of the volume (fetched from peers if this node has no copy), or one of its past versions") { path, local, at, version };
         command.SetAction((result, cancellationToken) => CommandLine.Guard(async () =>
         {
             string source = result.GetValue(path)!;
+            var request = new JsonObject { ["op"] = "get", ["path"] = source };
+            if (result.GetValue(at) is { } when)
+            {
+                request["at"] = TimeExpression.Parse(when, DateTimeOffset.Now, TimeZoneInfo.Local).ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+            }
+
+            if (result.GetValue(version) is { } number)
+            {
+                request["version"] = number;
+            }
+
             string name = VolumePath.Name(VolumePath.Normalize(source));
             string target = result.GetValue(local) ?? name;
             bool toStdout = target == "-";
@@ -86,7 +99,7 @@ internal static class FileCommands
 
             var started = System.Diagnostics.Stopwatch.StartNew();
             await using ControlClient client = await ControlClient.ConnectAsync(global.DataDirectoryOf(result), cancellationToken);
-            JsonObject header = await client.RequestAsync(new JsonObject { ["op"] = "get", ["path"] = source }, null, cancellationToken);
+            JsonObject header = await client.RequestAsync(request, null, cancellationToken);
             long length = (long?)header["length"] ?? 0;
             if (toStdout)
             {

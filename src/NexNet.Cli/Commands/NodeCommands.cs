@@ -1,5 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using NexNet.Cli.Control;
 using NexNet.Node;
 
 namespace NexNet.Cli.Commands;
@@ -33,7 +36,8 @@ internal static class NodeCommands
         var demo = new Option<bool>("--demo") { Description = "Mount three connected demo nodes at DIR/a, DIR/b and DIR/c" };
         var background = BackgroundOption();
         var webDav = new WebDavFlags();
-        var command = new Command("mount", "Mount the volume at DIR and run the node (the first run in a new data directory creates a volume)") { directory, demo, background };
+        var at = new Option<string?>("--at") { Description = "Mount the volume read-only as it was at TIME (ISO 8601, \"2 hours ago\", \"yesterday 17:00\"); served by the running node if there is one" };
+        var command = new Command("mount", "Mount the volume at DIR and run the node (the first run in a new data directory creates a volume)") { directory, demo, background, at };
         webDav.AddTo(command);
         command.SetAction((result, cancellationToken) => CommandLine.Guard(async () =>
         {
@@ -48,6 +52,16 @@ internal static class NodeCommands
             if (Directory.Exists(data))
             {
                 DataDirectory.RequireAccess(data);
+            }
+
+            DateTimeOffset? past = result.GetValue(at) is { } when ? TimeExpression.Parse(when, DateTimeOffset.Now, TimeZoneInfo.Local) : null;
+            if (past is { } moment && ControlServer.IsNodeRunning(data))
+            {
+                await using ControlClient client = await ControlClient.ConnectAsync(data, cancellationToken);
+                await client.RequestAsync(new JsonObject { ["op"] = "mount-past", ["directory"] = mountpoint, ["at"] = moment.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture) }, null,
+                    cancellationToken);
+                Console.WriteLine($"nexnet: mounted {mountpoint} read-only as the volume was at {moment.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} (served by the running node; nexnet unmount {mountpoint} when done)");
+                return ExitCodes.Ok;
             }
 
             if (result.GetValue(background))
@@ -70,7 +84,7 @@ internal static class NodeCommands
 
             NodeConfig config = NodeConfig.Load(data);
             NodeOptions options = config.ToNodeOptions(result.GetValue(global.Listen), global.JoinOf(result));
-            return await MountCommand.RunAsync(data, options, mountpoint, verbose, Console.Out, webDav.OptionsOf(result, config));
+            return await MountCommand.RunAsync(data, options, mountpoint, verbose, Console.Out, webDav.OptionsOf(result, config), past);
         }));
         return command;
     }

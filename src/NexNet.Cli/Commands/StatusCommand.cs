@@ -107,6 +107,13 @@ internal static class StatusCommand
         long pendingBytes = (long?)replication["pendingBytes"] ?? 0;
         double rate = (double?)replication["bytesPerSecond"] ?? 0;
         yield return ("replication", $"{(long?)replication["pendingChunks"]} chunks ({Units.Bytes(pendingBytes)}) queued{(rate > 0 ? $", draining at {Units.Bytes((long)rate)}/s" : "")}");
+        if (status["history"] is JsonObject history)
+        {
+            yield return ("history", $"{(long?)history["versions"]} versions kept {((double?)history["retentionDays"] ?? 0).ToString("0.###", CultureInfo.InvariantCulture)} days" +
+                $", {(long?)history["chunks"]} chunks ({Units.Bytes((long?)history["bytes"] ?? 0)}) only history keeps, {(long?)history["snapshots"]} snapshots" +
+                ((string?)history["oldest"] is { } oldest ? $", oldest from {DateTimeOffset.Parse(oldest, CultureInfo.InvariantCulture).ToLocalTime().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}" : ""));
+        }
+
         yield return ("tree", $"{(long?)tree["entries"]} entries, {(long?)tree["records"]} records, {(long?)tree["recordsRejected"]} rejected; {(long?)tree["chunksFetched"]} chunks fetched, {(long?)tree["badChunksRejected"]} bad ones refused");
     }
 

@@ -38,7 +38,7 @@ internal sealed class ControlClient : IAsyncDisposable
     public async Task<JsonObject> RequestAsync(JsonObject request, Func<Stream, Task>? sendBody, CancellationToken cancellationToken)
     {
         await ControlFrames.WriteAsync(_stream, request, cancellationToken);
-        Task<JsonObject?> reply = ControlFrames.ReadAsync(_stream, cancellationToken);
+        Task<JsonObject?> reply = ControlFrames.ReadAsync(_stream, cancellationToken, ControlFrames.MaxReply);
         if (sendBody is not null)
         {
             try

@@ -10,8 +10,14 @@ namespace NexNet.Cli.Control;
 /// </summary>
 internal static class ControlFrames
 {
-    /// <summary>Headers are small; a longer one is garbage or an attack.</summary>
+    /// <summary>Requests are small; a longer one is garbage or an attack.</summary>
     public const int MaxHeader = 64 * 1024;
+
+    /// <summary>
+    /// Replies may list a large directory, a long history or a big trash (about 100 bytes an entry); the
+    /// client takes up to this much from the node it asked, which is trusted (same user, owner-only socket).
+    /// </summary>
+    public const int MaxReply = 256 * 1024 * 1024;
 
     public static async Task WriteAsync(Stream stream, JsonObject message, CancellationToken cancellationToken)
     {
@@ -23,8 +29,8 @@ internal static class ControlFrames
         await stream.FlushAsync(cancellationToken);
     }
 
-    /// <summary>The next message; null when the other side closed before sending one.</summary>
-    public static async Task<JsonObject?> ReadAsync(Stream stream, CancellationToken cancellationToken)
+    /// <summary>The next message, at most <paramref name="maxBytes"/> of JSON; null when the other side closed before sending one.</summary>
+    public static async Task<JsonObject?> ReadAsync(Stream stream, CancellationToken cancellationToken, int maxBytes = MaxHeader)
     {
         byte[] length = new byte[4];
         int read = await stream.ReadAtLeastAsync(length, 4, throwOnEndOfStream: false, cancellationToken);
@@ -39,9 +45,9 @@ internal static class ControlFrames
         }
 
         int size = BinaryPrimitives.ReadInt32BigEndian(length);
-        if (size is <= 0 or > MaxHeader)
+        if (size <= 0 || size > maxBytes)
         {
-            throw new InvalidDataException($"a control message of {size} bytes (at most {MaxHeader})");
+            throw new InvalidDataException($"a control message of {size} bytes (at most {maxBytes})");
         }
 
         byte[] json = new byte[size];

@@ -14,7 +14,7 @@ namespace NexNet.Cli.Control;
 /// 0700), and on Linux each connection's peer is checked with SO_PEERCRED: the node's own user and root are
 /// served, anyone else is refused with one log line. It also tells a second node that the data directory is already in use.
 /// </summary>
-internal sealed class ControlServer : IAsyncDisposable
+internal sealed partial class ControlServer : IAsyncDisposable
 {
     public const string SocketName = "control.sock";
 
@@ -46,24 +46,34 @@ internal sealed class ControlServer : IAsyncDisposable
     /// <summary>Fails (<see cref="ExitCodes.Unavailable"/>) when another node already answers on this data directory's socket.</summary>
     public static void RequireNoOtherNode(string dataDirectory)
     {
+        if (!IsNodeRunning(dataDirectory))
+        {
+            return;
+        }
+
+        throw new CliException($"a node is already running on {dataDirectory}: stop it first, or use another data directory with --data", ExitCodes.Unavailable);
+    }
+
+    /// <summary>True when a node answers on this data directory's control socket (a socket left by a killed node is deleted).</summary>
+    public static bool IsNodeRunning(string dataDirectory)
+    {
         string path = SocketPath(dataDirectory);
         if (!File.Exists(path))
         {
-            return;
+            return false;
         }
 
         using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
             probe.Connect(new UnixDomainSocketEndPoint(path));
+            return true;
         }
         catch (SocketException)
         {
             File.Delete(path); // left by a node that was killed
-            return;
+            return false;
         }
-
-        throw new CliException($"a node is already running on {dataDirectory}: stop it first, or use another data directory with --data", ExitCodes.Unavailable);
     }
 
     public static ControlServer Start(NexNetNode node, Func<IReadOnlyList<string>> mounts, ILogger log, string? webDavUrl = null)
@@ -89,6 +99,7 @@ internal sealed class ControlServer : IAsyncDisposable
     {
         await _stopping.CancelAsync();
         _listener.Dispose();
+        UnmountPast();
         try
         {
             await _accepting;
@@ -174,15 +185,20 @@ internal sealed class ControlServer : IAsyncDisposable
         {
             response = op switch
             {
-                "status" => Ok(StatusReport.Build(_node, _mounts(), _rate.BytesPerSecond, WebDavUrl)),
+                "status" => Ok(StatusReport.Build(_node, [.. _mounts(), .. PastMountpoints()], _rate.BytesPerSecond, WebDavUrl)),
                 "ls" => Ok(new JsonObject { ["entries"] = List(Volume(), PathOf(request)) }),
                 "rm" => Remove(Volume(), PathOf(request), (bool?)request["recursive"] ?? false),
                 "put" => await PutAsync(Volume(), request, stream, stop),
-                "get" => await GetAsync(Volume(), PathOf(request), stream, stop),
+                "get" => await GetAsync(Volume(), VersionOf(Volume(), request), stream, stop),
+                "history" => Ok(new JsonObject { ["versions"] = History(Volume(), PathOf(request)) }),
+                "restore" => Restore(Volume(), request),
+                "trash" => Ok(new JsonObject { ["entries"] = Trash(Volume(), PathOf(request)) }),
+                "snapshot" => Snapshot(Volume(), request),
+                "mount-past" => MountPast(Volume(), request),
                 _ => Error("usage", $"unknown control operation \"{op}\""),
             };
         }
-        catch (VolumeException e) when (e.Error == VolumeError.NotFound && !synced && op is "get" or "ls")
+        catch (VolumeException e) when (e.Error == VolumeError.NotFound && !synced && op is "get" or "ls" or "history")
         {
             // A node that just started (or joined) may not have every record yet: ask the peers, then look again.
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -266,17 +282,16 @@ internal sealed class ControlServer : IAsyncDisposable
         return Ok(new JsonObject { ["path"] = stored.Path, ["size"] = stored.Size });
     }
 
-    /// <summary>Sends the header then the bytes; null (nothing more to send) once the bytes went out.</summary>
-    private static async Task<JsonObject?> GetAsync(Volume volume, string path, Stream stream, CancellationToken stop)
+    /// <summary>Sends the header then the bytes of <paramref name="entry"/> (a version: the current one, or one from history); null (nothing more to send) once the bytes went out.</summary>
+    private static async Task<JsonObject?> GetAsync(Volume volume, EntryInfo entry, Stream stream, CancellationToken stop)
     {
-        EntryInfo entry = volume.Stat(path) ?? throw new VolumeException(VolumeError.NotFound, $"{VolumePath.Normalize(path)} does not exist");
         if (entry.IsDirectory)
         {
             return Error("usage", $"{entry.Path} is a directory: get copies one file");
         }
 
         // Read the first chunk before answering, so a chunk nobody has is an error reply, not a cut-off stream.
-        await using Stream content = volume.OpenRead(path);
+        await using Stream content = volume.OpenRead(entry);
         byte[] first = new byte[Math.Min(entry.Size, 1 << 20)];
         await content.ReadExactlyAsync(first, stop);
         await ControlFrames.WriteAsync(stream, Ok(new JsonObject { ["length"] = entry.Size, ["mode"] = entry.Mode, ["modified"] = entry.ModifiedAt.ToString("O") }), stop);

@@ -41,6 +41,7 @@ internal static class StatusReport
                 ["pendingBytes"] = status.ReplicationBacklogBytes,
                 ["bytesPerSecond"] = Math.Round(replicationBytesPerSecond),
             },
+            ["history"] = node.Volume is { } volume ? History(volume, node.HistoryRetention) : null,
             ["tree"] = new JsonObject
             {
                 ["records"] = status.Records,
@@ -49,6 +50,20 @@ internal static class StatusReport
                 ["chunksFetched"] = status.ChunksFetched,
                 ["badChunksRejected"] = status.BadChunksRejected,
             },
+        };
+    }
+
+    private static JsonObject History(Volume volume, TimeSpan retention)
+    {
+        HistoryTotals totals = volume.HistoryTotals();
+        return new JsonObject
+        {
+            ["versions"] = totals.Versions, // versions newer ones replaced, kept for the retention
+            ["chunks"] = totals.Chunks, // chunks only history keeps
+            ["bytes"] = totals.Bytes, // their bytes (a full chunk each where this node holds no copy)
+            ["oldest"] = totals.Oldest?.ToString("O"),
+            ["retentionDays"] = retention.TotalDays,
+            ["snapshots"] = volume.Snapshots().Count,
         };
     }
 }

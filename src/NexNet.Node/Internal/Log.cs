@@ -33,6 +33,12 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Information, Message = "collected {Count} unreferenced chunks ({Bytes} bytes)")]
     public static partial void Collected(ILogger logger, int count, long bytes);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "deleted {Count} chunks members collected, now that the history retention has passed since their notice")]
+    public static partial void DeferredCollected(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "history: pruned {Expired} versions past the {Days:0.###}-day retention and {Capped} past the {MaxBytes}-byte cap (0: none); snapshots keep theirs")]
+    public static partial void HistoryPruned(ILogger logger, int expired, int capped, double days, long maxBytes);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "cache: evicted {Count} chunks ({Bytes} bytes) held only as copies, least recently used first, to keep the store within {Limit} bytes; it holds {Stored} bytes now")]
     public static partial void Evicted(ILogger logger, int count, long bytes, long limit, long stored);
 

@@ -22,13 +22,16 @@ internal sealed class ChunkService
     private readonly ReplicaVerifier? _verifier;
     private readonly SignedNotices _notices;
     private readonly long _quota;
+    private readonly TimeSpan _collectDelay;
     private readonly NodeId _self;
     private readonly ILogger _log;
 
     /// <summary>Serves chunk requests on <paramref name="network"/>; a member passes its <paramref name="verifier"/>, which checks pushed blobs on arrival and in full later.</summary>
+    /// <paramref name="collectDelay"/>: on a storage peer, how long chunks a collect notice names are kept before they go (the history retention; zero: at once).
     public ChunkService(PeerNetwork network, BlobStore blobs, NodeStore meta, BlobTransfer transfer, BlobCipher? cipher, ReplicaVerifier? verifier,
-        SignedNotices notices, long quota, ILogger log)
+        SignedNotices notices, long quota, TimeSpan collectDelay, ILogger log)
     {
+        _collectDelay = collectDelay;
         _quota = quota;
         _notices = notices;
         _self = network.Id;
@@ -57,7 +60,8 @@ internal sealed class ChunkService
         byte[] bits = new byte[(ids.Count + 7) / 8];
         for (int i = 0; i < ids.Count; i++)
         {
-            if (_blobs.Has(ids[i]))
+            // A chunk waiting out its deferred collection is not counted as held: a member that needs it pushes it again, which keeps it.
+            if (_blobs.Has(ids[i]) && (_isMember || _collectDelay <= TimeSpan.Zero || !_meta.IsCollectionDeferred(ids[i])))
             {
                 bits[i / 8] |= (byte)(1 << (i % 8));
             }
@@ -84,7 +88,7 @@ internal sealed class ChunkService
         {
             if (_verifier is null)
             {
-                await _transfer.ReceiveAsync(request.BodyStream, _check, cancellationToken);
+                _meta.CancelDeferredCollection(await _transfer.ReceiveAsync(request.BodyStream, _check, cancellationToken));
             }
             else
             {
@@ -192,6 +196,19 @@ internal sealed class ChunkService
             return;
         }
 
+        if (_collectDelay > TimeSpan.Zero)
+        {
+            // Kept for the retention first: no single member's notice removes what history may still need (DeferredCollection).
+            _meta.DeferCollection(ids, DateTimeOffset.UtcNow + _collectDelay);
+            return;
+        }
+
+        Delete(ids);
+    }
+
+    /// <summary>Deletes chunks members collected and forgets their replication (a storage peer's part of collection).</summary>
+    public void Delete(IReadOnlyList<ChunkId> ids)
+    {
         foreach (ChunkId id in ids)
         {
             _blobs.Delete(id, _meta.Blobs);

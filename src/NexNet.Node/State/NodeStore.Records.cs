@@ -15,11 +15,16 @@ internal sealed partial class NodeStore
         }
     }
 
-    /// <summary>Stores (or replaces) the record under its key with the next local sequence number, which it returns.</summary>
+    /// <summary>
+    /// Stores (or replaces) the record under its key with the next local sequence number, which it returns.
+    /// The version it replaces becomes history, with its chunk references (<see cref="KeepReplacedVersion"/>).
+    /// </summary>
     public long PutRecord(byte[] key, long clock, byte[] origin, byte[] body, byte[]? signature)
     {
+        using MetaTransaction tx = _db.JoinOrBegin();
         lock (_db.Lock)
         {
+            KeepReplacedVersion(key, clock, origin);
             SqliteCommand cmd = _db.Command("""
                 INSERT INTO records (key, clock, origin, body, seq, sig)
                 VALUES ($key, $clock, $origin, $body, (SELECT COALESCE(MAX(seq), 0) + 1 FROM records), $sig)
@@ -31,7 +36,9 @@ internal sealed partial class NodeStore
             cmd.Parameters.AddWithValue("$origin", origin);
             cmd.Parameters.AddWithValue("$body", body);
             cmd.Parameters.AddWithValue("$sig", (object?)signature ?? DBNull.Value);
-            return (long)cmd.ExecuteScalar()!;
+            long seq = (long)cmd.ExecuteScalar()!;
+            tx.Commit();
+            return seq;
         }
     }
 

@@ -47,11 +47,15 @@ internal sealed partial class NodeStore
     }
 
     /// <summary>Queued chunks due at <paramref name="now"/>, soonest first.</summary>
-    public IReadOnlyList<ChunkId> DueReplication(DateTimeOffset now, int limit)
+    public IReadOnlyList<ChunkId> DueReplication(DateTimeOffset now, int limit) =>
+        IdsDue("SELECT chunk FROM replication WHERE next_try <= $now ORDER BY next_try LIMIT $limit", now, limit);
+
+    /// <summary>The ids <paramref name="sql"/> selects with <c>$now</c> (Unix milliseconds) and <c>$limit</c> bound.</summary>
+    private List<ChunkId> IdsDue(string sql, DateTimeOffset now, int limit)
     {
         lock (_db.Lock)
         {
-            SqliteCommand cmd = _db.Command("SELECT chunk FROM replication WHERE next_try <= $now ORDER BY next_try LIMIT $limit");
+            SqliteCommand cmd = _db.Command(sql);
             cmd.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
             cmd.Parameters.AddWithValue("$limit", limit);
             return MetaDatabase.ReadIds(cmd);

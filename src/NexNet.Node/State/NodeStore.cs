@@ -113,6 +113,40 @@ internal sealed partial class NodeStore : IPeerBook, IDisposable
             DELETE FROM unverified WHERE id = old.id;
         END;
         """,
+
+        // 7: history. versions: every record a newer one replaced here, kept until retention passes
+        // (HistoryRetention); until is the clock of the version that replaced it, so every node prunes by
+        // the same rule. parent: the entry's directory in the entry index (a member's; NULL on a storage
+        // peer, which cannot read it). A version's chunks stay referenced in chunk_refs under the version's
+        // tag (VersionTag), so collection keeps them exactly as long as the version.
+        """
+        CREATE TABLE versions (
+            key    BLOB    NOT NULL,
+            clock  INTEGER NOT NULL,
+            origin BLOB    NOT NULL,
+            body   BLOB    NOT NULL,
+            sig    BLOB,
+            until  INTEGER NOT NULL,
+            parent TEXT,
+            PRIMARY KEY (key, clock, origin)
+        ) WITHOUT ROWID;
+        CREATE INDEX versions_by_until ON versions (until);
+        CREATE INDEX versions_by_parent ON versions (parent, clock) WHERE parent IS NOT NULL;
+        """,
+
+        // 8: on a storage peer, chunks a signed collect notice named, deleted only once the history
+        // retention has passed (DeferredCollection): no single notice removes what history may still need.
+        """
+        CREATE TABLE collect_after (
+            id    BLOB    NOT NULL PRIMARY KEY,
+            after INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX collect_after_due ON collect_after (after);
+        CREATE TRIGGER collect_after_follows_blobs AFTER DELETE ON blobs
+        BEGIN
+            DELETE FROM collect_after WHERE id = old.id;
+        END;
+        """,
     ];
 
     private readonly MetaDatabase _db;

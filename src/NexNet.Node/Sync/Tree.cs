@@ -276,7 +276,7 @@ internal sealed partial class Tree : IDisposable
         try
         {
             Entry entry = Entry.Parser.ParseFrom(Sealer.Open(AssociatedData(key, clock, origin), body));
-            if (VolumePath.Normalize(entry.Path) != entry.Path || !CryptographicOperations.FixedTimeEquals(Sealer.RecordKey(entry.Path), key))
+            if (!(IsSnapshotPath(entry.Path) || VolumePath.Normalize(entry.Path) == entry.Path) || !CryptographicOperations.FixedTimeEquals(Sealer.RecordKey(entry.Path), key))
             {
                 throw new IntegrityException("the record's path does not match its key");
             }

@@ -32,12 +32,15 @@ public sealed class NodeConfigTests : IDisposable
         Assert.Contains(named, e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void A_negative_clock_skew_is_refused_when_the_node_starts()
+    [Theory]
+    [InlineData("maxClockSkewMinutes", -1)]
+    [InlineData("historyDays", -0.5)]
+    [InlineData("collectionIntervalSeconds", 0)]
+    public void A_negative_or_zero_timer_is_refused_when_the_node_starts(string key, double value)
     {
-        File.WriteAllText(_dir.Combine(NodeConfig.FileName), """{ "maxClockSkewMinutes": -1 }""");
+        File.WriteAllText(_dir.Combine(NodeConfig.FileName), $$"""{ "{{key}}": {{value.ToString(System.Globalization.CultureInfo.InvariantCulture)}} }""");
         CliException e = Assert.Throws<CliException>(() => NodeConfig.Load(_dir.Path).ToNodeOptions(null, []));
-        Assert.Contains("maxClockSkewMinutes", e.Message, StringComparison.Ordinal);
+        Assert.Contains(key, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -66,6 +69,8 @@ public sealed class NodeConfigTests : IDisposable
         Assert.Equal($"0.0.0.0:{NodeConfig.DefaultPort}", options.Listen!.ToString());
         Assert.Equal(3, options.ReplicationFactor);
         Assert.Equal(TimeSpan.FromMinutes(10), options.MaxClockSkew);
+        Assert.Equal(TimeSpan.FromDays(30), options.HistoryRetention);
+        Assert.Equal(0, options.HistoryMaxBytes);
         Assert.Empty(options.Bootstrap);
     }
 

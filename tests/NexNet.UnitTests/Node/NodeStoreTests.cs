@@ -73,7 +73,7 @@ public sealed class NodeStoreTests : IDisposable
             ("$path", path), ("$peer", peer));
 
         using NodeStore store = Open();
-        Assert.Equal((1, 6), (store.Database.SchemaVersion(BlobIndex.SchemaOwner), store.Database.SchemaVersion(NodeStore.SchemaOwner)));
+        Assert.Equal((1, NodeStore.CurrentSchemaVersion), (store.Database.SchemaVersion(BlobIndex.SchemaOwner), store.Database.SchemaVersion(NodeStore.SchemaOwner)));
         Assert.Equal(MetaDatabase.OwnedSchemasMarker, store.Database.Pragma("user_version")); // a build of the shared schema refuses it now
         Assert.Equal(100, store.Blobs.GetBlob(blob)!.Size);
         Assert.True(store.IsReferenced(blob));

@@ -1,0 +1,205 @@
+using Microsoft.Data.Sqlite;
+
+namespace NexNet.Node.State;
+
+/// <summary>
+/// History: the versions newer records replaced, and the chunk references that keep their chunks. A
+/// version's references sit in chunk_refs under its tag (the path key, '@', clock, '.', origin), which no
+/// live path's key (hex) can be, so collection keeps a version's chunks exactly as long as the version.
+/// </summary>
+internal sealed partial class NodeStore
+{
+    /// <summary>A version's tag in chunk_refs, in SQL over an entry row e (its path is the key in hex): see <see cref="TagOf"/>.</summary>
+    private const string EntryVersionTag = "e.path || '@' || e.clock || '.' || lower(hex(e.origin))";
+
+    /// <summary>Matches chunk_refs rows that are a version's (the tag has '@'; a live path's hex key never has).</summary>
+    private const string IsVersionRef = "path GLOB '*@*'";
+
+    /// <summary>False when the node keeps no history (a retention of zero): a replaced record is simply gone.</summary>
+    public bool KeepsHistory { get; set; } = true;
+
+    /// <summary>
+    /// Moves the record stored under <paramref name="key"/>, unless it is this version, to history, replaced
+    /// at <paramref name="clock"/>, and keeps its chunk references under its tag. Inside PutRecord's transaction.
+    /// </summary>
+    private void KeepReplacedVersion(byte[] key, long clock, byte[] origin)
+    {
+        if (!KeepsHistory)
+        {
+            return;
+        }
+
+        SqliteCommand version = _db.Command("""
+            INSERT OR IGNORE INTO versions (key, clock, origin, body, sig, until, parent)
+            SELECT r.key, r.clock, r.origin, r.body, r.sig, $clock, (SELECT parent FROM entries WHERE path = lower(hex(r.key)))
+            FROM records r WHERE r.key = $key AND NOT (r.clock = $clock AND r.origin = $origin)
+            """);
+        version.Parameters.AddWithValue("$key", key);
+        version.Parameters.AddWithValue("$clock", clock);
+        version.Parameters.AddWithValue("$origin", origin);
+        if (version.ExecuteNonQuery() == 0)
+        {
+            return;
+        }
+
+        SqliteCommand refs = _db.Command($"""
+            INSERT OR IGNORE INTO chunk_refs (chunk, path)
+            SELECT c.chunk, {EntryVersionTag}
+            FROM entries e JOIN chunk_refs c ON c.path = e.path
+            WHERE e.path = lower(hex($key)) AND NOT (e.clock = $clock AND e.origin = $origin)
+            """);
+        refs.Parameters.AddWithValue("$key", key);
+        refs.Parameters.AddWithValue("$clock", clock);
+        refs.Parameters.AddWithValue("$origin", origin);
+        refs.ExecuteNonQuery();
+    }
+
+    /// <summary>The kept versions of the record under <paramref name="key"/>, oldest first (the current record not among them).</summary>
+    public IReadOnlyList<StoredVersion> VersionsOf(byte[] key)
+    {
+        lock (_db.Lock)
+        {
+            SqliteCommand cmd = _db.Command("SELECT key, clock, origin, body, until FROM versions WHERE key = $key ORDER BY clock, origin");
+            cmd.Parameters.AddWithValue("$key", key);
+            return ReadVersions(cmd);
+        }
+    }
+
+    /// <summary>The kept versions in the directory whose index key is <paramref name="parent"/> that were current at <paramref name="at"/>.</summary>
+    public IReadOnlyList<StoredVersion> VersionsIn(string parent, long at)
+    {
+        lock (_db.Lock)
+        {
+            SqliteCommand cmd = _db.Command("SELECT key, clock, origin, body, until FROM versions WHERE parent = $parent AND clock <= $at AND until > $at");
+            cmd.Parameters.AddWithValue("$parent", parent);
+            cmd.Parameters.AddWithValue("$at", at);
+            return ReadVersions(cmd);
+        }
+    }
+
+    /// <summary>Every entry directly under <paramref name="parent"/>, tombstones included, as versions current until now.</summary>
+    public IReadOnlyList<StoredVersion> CurrentIn(string parent)
+    {
+        lock (_db.Lock)
+        {
+            SqliteCommand cmd = _db.Command("""
+                SELECT r.key, r.clock, r.origin, r.body, 9223372036854775807 FROM entries e JOIN records r ON r.key = unhex(e.path) WHERE e.parent = $parent
+                """);
+            cmd.Parameters.AddWithValue("$parent", parent);
+            return ReadVersions(cmd);
+        }
+    }
+
+    /// <summary>Every tombstone in the entry index, as its record.</summary>
+    public IReadOnlyList<StoredVersion> Tombstones()
+    {
+        lock (_db.Lock)
+        {
+            SqliteCommand cmd = _db.Command("""
+                SELECT r.key, r.clock, r.origin, r.body, 9223372036854775807 FROM entries e JOIN records r ON r.key = unhex(e.path) WHERE e.deleted = 1
+                """);
+            return ReadVersions(cmd);
+        }
+    }
+
+    /// <summary>The clock of the oldest kept version (0: none).</summary>
+    public long OldestVersionClock() => _db.Scalar<long>("SELECT COALESCE(MIN(clock), 0) FROM versions");
+
+    /// <summary>
+    /// Deletes up to <paramref name="limit"/> kept versions replaced before <paramref name="cutoff"/>, oldest
+    /// first, except those current at one of <paramref name="pins"/> (snapshots), with their chunk
+    /// references. Returns how many went and the chunks that lost a reference (each may still have others).
+    /// </summary>
+    public (int Pruned, IReadOnlyList<ChunkId> Released) PruneVersions(long cutoff, IReadOnlyList<long> pins, int limit)
+    {
+        ArgumentNullException.ThrowIfNull(pins);
+        using MetaTransaction tx = _db.BeginTransaction();
+        SqliteCommand select = _db.Command("SELECT key, clock, origin, until FROM versions WHERE until < $cutoff ORDER BY until LIMIT $limit OFFSET $skip");
+        var doomed = new List<(byte[] Key, long Clock, byte[] Origin)>();
+        int skip = 0;
+        while (doomed.Count < limit)
+        {
+            select.Parameters.Clear();
+            select.Parameters.AddWithValue("$cutoff", cutoff);
+            select.Parameters.AddWithValue("$limit", limit);
+            select.Parameters.AddWithValue("$skip", skip);
+            int seen = 0;
+            using (SqliteDataReader reader = select.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    seen++;
+                    long clock = reader.GetInt64(1), until = reader.GetInt64(3);
+                    if (pins.Any(pin => clock <= pin && pin < until))
+                    {
+                        skip++; // a snapshot holds it: it stays, and the next page starts past it
+                    }
+                    else if (doomed.Count < limit)
+                    {
+                        doomed.Add(((byte[])reader.GetValue(0), clock, (byte[])reader.GetValue(2)));
+                    }
+                }
+            }
+
+            if (seen < limit || doomed.Count > 0)
+            {
+                break;
+            }
+        }
+
+        var released = new List<ChunkId>();
+        SqliteCommand delete = _db.Command("DELETE FROM versions WHERE key = $key AND clock = $clock AND origin = $origin");
+        SqliteCommand refs = _db.Command("DELETE FROM chunk_refs WHERE path = $tag RETURNING chunk");
+        foreach ((byte[] key, long clock, byte[] origin) in doomed)
+        {
+            delete.Parameters.Clear();
+            delete.Parameters.AddWithValue("$key", key);
+            delete.Parameters.AddWithValue("$clock", clock);
+            delete.Parameters.AddWithValue("$origin", origin);
+            delete.ExecuteNonQuery();
+            refs.Parameters.Clear();
+            refs.Parameters.AddWithValue("$tag", TagOf(key, clock, origin));
+            released.AddRange(MetaDatabase.ReadIds(refs));
+        }
+
+        tx.Commit();
+        return (doomed.Count, released);
+    }
+
+    /// <summary>
+    /// How many versions history holds, and the chunks (and their bytes: the stored blob's size where this
+    /// node holds it, else <paramref name="chunkSize"/>) that only history references.
+    /// </summary>
+    public (long Versions, long Chunks, long Bytes) HistoryTotals(int chunkSize)
+    {
+        lock (_db.Lock)
+        {
+            long versions = _db.Scalar<long>("SELECT COUNT(*) FROM versions");
+            SqliteCommand cmd = _db.Command($"""
+                SELECT COUNT(*), COALESCE(SUM(COALESCE(b.size, $chunk)), 0)
+                FROM (SELECT DISTINCT chunk FROM chunk_refs WHERE {IsVersionRef}) h LEFT JOIN blobs b ON b.id = h.chunk
+                WHERE NOT EXISTS (SELECT 1 FROM chunk_refs l WHERE l.chunk = h.chunk AND NOT l.{IsVersionRef})
+                """);
+            cmd.Parameters.AddWithValue("$chunk", chunkSize);
+            using SqliteDataReader reader = cmd.ExecuteReader();
+            reader.Read();
+            return (versions, reader.GetInt64(0), reader.GetInt64(1));
+        }
+    }
+
+    /// <summary>A version's tag in chunk_refs: the path key in hex, '@', the clock, '.', the origin in hex (as <see cref="EntryVersionTag"/> makes it).</summary>
+    private static string TagOf(byte[] key, long clock, byte[] origin) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Convert.ToHexStringLower(key)}@{clock}.{Convert.ToHexStringLower(origin)}");
+
+    private static List<StoredVersion> ReadVersions(SqliteCommand cmd)
+    {
+        using SqliteDataReader reader = cmd.ExecuteReader();
+        var versions = new List<StoredVersion>();
+        while (reader.Read())
+        {
+            versions.Add(new StoredVersion((byte[])reader.GetValue(0), reader.GetInt64(1), (byte[])reader.GetValue(2), (byte[])reader.GetValue(3), reader.GetInt64(4)));
+        }
+
+        return versions;
+    }
+}
