@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # History, measured through a real mount and the real CLI, one run:
-#  1. meta.db growth for 10,000 versions of one small file (each written by `echo > FILE` in the mount);
+#  1. meta.db growth for 10,000 writes of one small file (`echo > FILE` in the mount: 20,000 versions, as
+#     each is a truncation at open and the contents at close);
 #  2. `history` of a path with 1,000 versions: the control request alone (a Python client on the socket)
 #     and the whole `nexnet history` command (with .NET's start-up), ROUNDS times each;
 #  3. getting back a 1 GiB file that was overwritten: `restore --version 1` inside the volume (records
@@ -47,12 +48,13 @@ stop; before=$(dbsize); start
 t=$(timed bash -c "for i in \$(seq 10000); do echo \"version \$i of a small file\" > '$base/mnt/small.txt'; done")
 stop; after=$(dbsize); start
 versions=$("$nexnet" history /small.txt --json --data "$data" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
-say "10,000 versions of a 30-byte file in $t s: meta.db $before -> $after bytes"
-printf '\n| 10,000 versions of a small file | versions kept | meta.db before | after | per version |\n|---|---|---|---|---|\n| written in %s s | %s | %s B | %s B | %s B |\n' \
-  "$t" "$versions" "$before" "$after" "$(( (after - before) / 10000 ))"
+say "10,000 writes of a 30-byte file in $t s ($versions versions: each echo > FILE is a truncation and a write): meta.db $before -> $after bytes"
+printf '\n| 10,000 writes of a small file (echo > FILE) | versions kept | meta.db before | after | per version |\n|---|---|---|---|---|\n| written in %s s | %s | %s B | %s B | %s B |\n' \
+  "$t" "$versions" "$before" "$after" "$(( (after - before) / versions ))"
 
 # --- 2. history of a path with 1,000 versions --------------------------------------------------------
-for i in $(seq 1000); do echo "thousand $i" > "$base/mnt/thousand.txt"; done
+# Each `echo > FILE` through the mount makes two versions (the truncation at open, the contents at close).
+for i in $(seq 500); do echo "thousand $i" > "$base/mnt/thousand.txt"; done
 request() {
   python3 - "$data/control.sock" <<'PY'
 import json, socket, struct, sys, time
@@ -70,19 +72,19 @@ while len(data) < size:
     data += s.recv(size - len(data))
 t1 = time.perf_counter()
 reply = json.loads(data)
-assert len(reply["versions"]) == 1001, len(reply["versions"])
-print(f"{(t1 - t0) * 1000:.1f}")
+assert len(reply["versions"]) >= 1000, len(reply["versions"])
+print(f"{(t1 - t0) * 1000:.1f} {len(reply['versions'])}")
 PY
 }
-request >/dev/null # warm
+count=$(request | cut -d' ' -f2) # warm, and how many versions it holds
 req=(); cli=()
 for r in $(seq "$rounds"); do
-  req+=("$(request)")
+  req+=("$(request | cut -d' ' -f1)")
   cli+=("$(awk -v s="$(timed "$nexnet" history /thousand.txt --json --data "$data")" 'BEGIN { printf "%.1f", s * 1000 }')")
-  say "round $r: history of 1,001 versions: request ${req[-1]} ms, whole command ${cli[-1]} ms"
+  say "round $r: history of $count versions: request ${req[-1]} ms, whole command ${cli[-1]} ms"
 done
-printf '\n| history of a path with 1,001 versions, median of %s | control request | whole `nexnet history` command |\n|---|---|---|\n| | %s ms | %s ms |\n' \
-  "$rounds" "$(m "${req[@]}")" "$(m "${cli[@]}")"
+printf '\n| history of a path with %s versions, median of %s | control request | whole `nexnet history` command |\n|---|---|---|\n| | %s ms | %s ms |\n' \
+  "$count" "$rounds" "$(m "${req[@]}")" "$(m "${cli[@]}")"
 
 # --- 3. a 1 GiB file back from history, against get ---------------------------------------------------
 head -c 1073741824 /dev/urandom > /dev/shm/nexnet-history-r1g

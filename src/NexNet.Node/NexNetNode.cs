@@ -65,7 +65,7 @@ public sealed class NexNetNode : IAsyncDisposable
         _identity = NodeIdentity.LoadOrCreate(DataDirectory);
         HistoryRetention = options.HistoryRetention;
         _meta = NodeStore.OpenFile(Path.Combine(DataDirectory, "meta.db"));
-        _meta.KeepsHistory = options.HistoryRetention > TimeSpan.Zero;
+        _meta.HistoryRetention = options.HistoryRetention;
         _blobs = new BlobStore(Path.Combine(DataDirectory, "blobs"));
         _network = new PeerNetwork(_identity, networkSecret, options.Peer, log, knownPeers: _meta);
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(networkSecret);

@@ -15,8 +15,13 @@ internal sealed partial class NodeStore
     /// <summary>Matches chunk_refs rows that are a version's (the tag has '@'; a live path's hex key never has).</summary>
     private const string IsVersionRef = "path GLOB '*@*'";
 
-    /// <summary>False when the node keeps no history (a retention of zero): a replaced record is simply gone.</summary>
-    public bool KeepsHistory { get; set; } = true;
+    /// <summary>How long a replaced version is kept; zero keeps no history (a replaced record is simply gone).</summary>
+    public TimeSpan HistoryRetention { get; set; } = TimeSpan.FromDays(30);
+
+    private bool KeepsHistory => HistoryRetention > TimeSpan.Zero;
+
+    /// <summary>The clock before which a version's replacement must lie for it to be pruned now.</summary>
+    public long HistoryCutoff(DateTimeOffset now) => HybridClock.AtWallTime(now - HistoryRetention);
 
     /// <summary>
     /// Moves the record stored under <paramref name="key"/>, unless it is this version, to history, replaced
@@ -30,8 +35,8 @@ internal sealed partial class NodeStore
         }
 
         SqliteCommand version = _db.Command("""
-            INSERT OR IGNORE INTO versions (key, clock, origin, body, sig, until, parent)
-            SELECT r.key, r.clock, r.origin, r.body, r.sig, $clock, (SELECT parent FROM entries WHERE path = lower(hex(r.key)))
+            INSERT OR IGNORE INTO versions (key, clock, origin, body, sig, until, parent, seq)
+            SELECT r.key, r.clock, r.origin, r.body, r.sig, $clock, (SELECT parent FROM entries WHERE path = lower(hex(r.key))), r.seq
             FROM records r WHERE r.key = $key AND NOT (r.clock = $clock AND r.origin = $origin)
             """);
         version.Parameters.AddWithValue("$key", key);
@@ -52,6 +57,73 @@ internal sealed partial class NodeStore
         refs.Parameters.AddWithValue("$clock", clock);
         refs.Parameters.AddWithValue("$origin", origin);
         refs.ExecuteNonQuery();
+    }
+
+    /// <summary>True when history holds this version of the record under <paramref name="key"/>.</summary>
+    public bool HasVersion(byte[] key, long clock, byte[] origin)
+    {
+        lock (_db.Lock)
+        {
+            SqliteCommand cmd = _db.Command("SELECT EXISTS (SELECT 1 FROM versions WHERE key = $key AND clock = $clock AND origin = $origin)");
+            cmd.Parameters.AddWithValue("$key", key);
+            cmd.Parameters.AddWithValue("$clock", clock);
+            cmd.Parameters.AddWithValue("$origin", origin);
+            return (long)cmd.ExecuteScalar()! != 0;
+        }
+    }
+
+    /// <summary>The clock of the first version of the record under <paramref name="key"/> newer than <paramref name="clock"/> that this node holds (kept or current): when an older one arriving now ended.</summary>
+    public long NextVersionClock(byte[] key, long clock)
+    {
+        lock (_db.Lock)
+        {
+            SqliteCommand cmd = _db.Command("""
+                SELECT MIN(c) FROM (SELECT MIN(clock) AS c FROM versions WHERE key = $key AND clock > $clock
+                                    UNION ALL SELECT clock FROM records WHERE key = $key AND clock > $clock)
+                """);
+            cmd.Parameters.AddWithValue("$key", key);
+            cmd.Parameters.AddWithValue("$clock", clock);
+            return cmd.ExecuteScalar() is long next ? next : long.MaxValue;
+        }
+    }
+
+    /// <summary>
+    /// Keeps a version that reached this node as history (a peer's, older than what this node holds), ended
+    /// at its Until, under the next sequence number, with its chunk references (a member's;
+    /// none and no parent on a storage peer). Inside the caller's transaction.
+    /// </summary>
+    public void PutVersion(StoredVersion version, byte[]? signature, string? parent, IEnumerable<ChunkId> chunks)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        ArgumentNullException.ThrowIfNull(chunks);
+        using MetaTransaction tx = _db.JoinOrBegin();
+        lock (_db.Lock)
+        {
+            SqliteCommand cmd = _db.Command($"""
+                INSERT OR IGNORE INTO versions (key, clock, origin, body, sig, until, parent, seq)
+                VALUES ($key, $clock, $origin, $body, $sig, $until, $parent, {NextSeq})
+                """);
+            cmd.Parameters.AddWithValue("$key", version.Key);
+            cmd.Parameters.AddWithValue("$clock", version.Clock);
+            cmd.Parameters.AddWithValue("$origin", version.Origin);
+            cmd.Parameters.AddWithValue("$body", version.Body);
+            cmd.Parameters.AddWithValue("$sig", (object?)signature ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$until", version.Until);
+            cmd.Parameters.AddWithValue("$parent", (object?)parent ?? DBNull.Value);
+            if (cmd.ExecuteNonQuery() > 0)
+            {
+                SqliteCommand refs = _db.Command("INSERT OR IGNORE INTO chunk_refs (chunk, path) VALUES ($chunk, $tag)");
+                refs.Parameters.AddWithValue("$tag", TagOf(version.Key, version.Clock, version.Origin));
+                SqliteParameter chunk = refs.Parameters.Add("$chunk", SqliteType.Blob);
+                foreach (ChunkId id in chunks)
+                {
+                    chunk.Value = id.ToBytes();
+                    refs.ExecuteNonQuery();
+                }
+            }
+
+            tx.Commit();
+        }
     }
 
     /// <summary>The kept versions of the record under <paramref name="key"/>, oldest first (the current record not among them).</summary>

@@ -17,17 +17,22 @@ internal sealed partial class NodeStore
 
     /// <summary>
     /// Stores (or replaces) the record under its key with the next local sequence number, which it returns.
-    /// The version it replaces becomes history, with its chunk references (<see cref="KeepReplacedVersion"/>).
+    /// The version it replaces becomes history, with its chunk references (<see cref="KeepReplacedVersion"/>),
+    /// unless <paramref name="keepReplaced"/> is false.
     /// </summary>
-    public long PutRecord(byte[] key, long clock, byte[] origin, byte[] body, byte[]? signature)
+    public long PutRecord(byte[] key, long clock, byte[] origin, byte[] body, byte[]? signature, bool keepReplaced = true)
     {
         using MetaTransaction tx = _db.JoinOrBegin();
         lock (_db.Lock)
         {
-            KeepReplacedVersion(key, clock, origin);
-            SqliteCommand cmd = _db.Command("""
+            if (keepReplaced)
+            {
+                KeepReplacedVersion(key, clock, origin);
+            }
+
+            SqliteCommand cmd = _db.Command($"""
                 INSERT INTO records (key, clock, origin, body, seq, sig)
-                VALUES ($key, $clock, $origin, $body, (SELECT COALESCE(MAX(seq), 0) + 1 FROM records), $sig)
+                VALUES ($key, $clock, $origin, $body, {NextSeq}, $sig)
                 ON CONFLICT (key) DO UPDATE SET clock = excluded.clock, origin = excluded.origin, body = excluded.body, seq = excluded.seq, sig = excluded.sig
                 RETURNING seq
                 """);
@@ -61,8 +66,8 @@ internal sealed partial class NodeStore
     {
         lock (_db.Lock)
         {
-            SqliteCommand cmd = _db.Command("""
-                UPDATE records SET sig = $sig, seq = (SELECT MAX(seq) + 1 FROM records)
+            SqliteCommand cmd = _db.Command($"""
+                UPDATE records SET sig = $sig, seq = {NextSeq}
                 WHERE key = $key AND clock = $clock AND origin = $origin
                 """);
             cmd.Parameters.AddWithValue("$key", key);
@@ -73,12 +78,19 @@ internal sealed partial class NodeStore
         }
     }
 
-    /// <summary>Records stored after local sequence <paramref name="seq"/>, in sequence order, up to a count and (roughly) a byte budget.</summary>
+    /// <summary>
+    /// Records and kept versions stored after local sequence <paramref name="seq"/>, in sequence order, up
+    /// to a count and (roughly) a byte budget: what a peer catching up reads, history included.
+    /// </summary>
     public IReadOnlyList<StoredRecord> RecordsAfter(long seq, int maxCount, long maxBytes)
     {
         lock (_db.Lock)
         {
-            SqliteCommand cmd = _db.Command("SELECT key, clock, origin, body, seq, sig FROM records WHERE seq > $seq ORDER BY seq LIMIT $limit");
+            SqliteCommand cmd = _db.Command("""
+                SELECT key, clock, origin, body, seq, sig FROM records WHERE seq > $seq
+                UNION ALL SELECT key, clock, origin, body, seq, sig FROM versions WHERE seq > $seq
+                ORDER BY seq LIMIT $limit
+                """);
             cmd.Parameters.AddWithValue("$seq", seq);
             cmd.Parameters.AddWithValue("$limit", maxCount);
             var records = new List<StoredRecord>();
@@ -99,7 +111,13 @@ internal sealed partial class NodeStore
     }
 
     /// <summary>The highest local sequence number in use (0 when there are no records).</summary>
-    public long LastRecordSeq() => _db.Scalar<long>("SELECT COALESCE(MAX(seq), 0) FROM records");
+    public long LastRecordSeq() => _db.Scalar<long>($"SELECT {NextSeq} - 1");
+
+    /// <summary>
+    /// The next number of the one sequence records and kept versions share (a version keeps the number it
+    /// had while current, or gets a new one when it arrives as history), so anti-entropy hands on both in order.
+    /// </summary>
+    private const string NextSeq = "(MAX((SELECT COALESCE(MAX(seq), 0) FROM records), (SELECT COALESCE(MAX(seq), 0) FROM versions)) + 1)";
 
     public long RecordCount() => _db.Scalar<long>("SELECT COUNT(*) FROM records");
 

@@ -117,8 +117,10 @@ internal sealed partial class NodeStore : IPeerBook, IDisposable
         // 7: history. versions: every record a newer one replaced here, kept until retention passes
         // (HistoryRetention); until is the clock of the version that replaced it, so every node prunes by
         // the same rule. parent: the entry's directory in the entry index (a member's; NULL on a storage
-        // peer, which cannot read it). A version's chunks stay referenced in chunk_refs under the version's
-        // tag (VersionTag), so collection keeps them exactly as long as the version.
+        // peer, which cannot read it). seq: its place in this node's record sequence (the one it had while
+        // current, or a new one when it arrived as history), so anti-entropy hands history on too. A
+        // version's chunks stay referenced in chunk_refs under the version's tag (NodeStore.History), so
+        // collection keeps them exactly as long as the version.
         """
         CREATE TABLE versions (
             key    BLOB    NOT NULL,
@@ -128,6 +130,7 @@ internal sealed partial class NodeStore : IPeerBook, IDisposable
             sig    BLOB,
             until  INTEGER NOT NULL,
             parent TEXT,
+            seq    INTEGER NOT NULL UNIQUE,
             PRIMARY KEY (key, clock, origin)
         ) WITHOUT ROWID;
         CREATE INDEX versions_by_until ON versions (until);

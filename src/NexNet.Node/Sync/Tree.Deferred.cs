@@ -233,7 +233,7 @@ internal sealed partial class Tree
 
     private void Store(Entry entry, RecordVersion version, byte[] key, byte[] origin, byte[] body, byte[] signature)
     {
-        _meta.PutRecord(key, version.Clock, origin, body, signature);
+        _meta.PutRecord(key, version.Clock, origin, body, signature, KeepsReplaced(entry.Path, entry, version));
         StoreEntry(entry, version, key, body);
         QueueChunks(entry);
     }

@@ -96,6 +96,31 @@ internal sealed partial class Tree
         return [.. found.OrderBy(f => f.Item1.Path, StringComparer.Ordinal)];
     }
 
+    /// <summary>How long a version must have lived, on the device that replaced it, to be worth keeping even when it was an empty file or differs from its successor in attributes only.</summary>
+    public static readonly TimeSpan Brief = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Whether the version the database holds for <paramref name="path"/> is worth keeping as history now
+    /// that <paramref name="replacing"/> replaces it. Every version is, but the steps of one save on one
+    /// device: one that lived under <see cref="Brief"/> before the same device replaced it, and was an empty
+    /// file (a create or an O_TRUNC before the bytes), a tombstone, or the same contents (a time or mode
+    /// set just after the write, as tar and cp -p do). The rule reads only what every member holds
+    /// alike, so every member keeps the same versions. Storage peers, which cannot read records, keep all.
+    /// </summary>
+    private bool KeepsReplaced(string path, Entry replacing, RecordVersion version)
+    {
+        EntryRow? row = _meta.GetEntry(IndexKey(path));
+        if (row is null || !row.Origin.AsSpan().SequenceEqual(version.Origin.ToBytes())
+            || HybridClock.WallTime(version.Clock) - HybridClock.WallTime(row.Clock) >= Brief)
+        {
+            return true;
+        }
+
+        (Entry old, _) = Open(row);
+        bool emptyFile = old.Kind == Entry.Types.Kind.File && old.Size == 0;
+        return !(old.Deleted || emptyFile || !EntryCodec.ContentDiffers(old, replacing));
+    }
+
     /// <summary>The clock of the oldest version history holds (0: none).</summary>
     public long OldestVersionClock() => _meta.OldestVersionClock();
 

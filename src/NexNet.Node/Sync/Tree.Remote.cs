@@ -76,6 +76,7 @@ internal sealed partial class Tree
         }
         if (storedVersion > version)
         {
+            KeepAsHistory(record, from, version);
             return false;
         }
 
@@ -150,10 +151,55 @@ internal sealed partial class Tree
 
         // A member signs what it keeps itself (cheaper than checking the sender's signature, and always
         // valid), so what it relays to storage peers verifies whoever sent it here.
-        _meta.PutRecord(key, version.Clock, origin, body, Sign(key, version.Clock, origin, body));
+        _meta.PutRecord(key, version.Clock, origin, body, Sign(key, version.Clock, origin, body), KeepsReplaced(entry.Path, entry, version));
         StoreEntry(entry, version, key, body);
         changed.Add(entry.Path);
         return true;
+    }
+
+    /// <summary>
+    /// A record older than the one this node holds for its key (a peer handing on its history, or an edit
+    /// that lost): kept as a version, ended by the next newer one held here, if it authenticates (a member
+    /// opens it; a storage peer checks the volume's signature) and retention has not already passed for it.
+    /// </summary>
+    private void KeepAsHistory(SealedRecord record, PeerConnection from, RecordVersion version)
+    {
+        byte[] key = record.Key.ToByteArray();
+        byte[] origin = record.Origin.ToByteArray();
+        if (!KeepsRecords || _meta.HasVersion(key, version.Clock, origin))
+        {
+            return;
+        }
+
+        long until = _meta.NextVersionClock(key, version.Clock);
+        if (until == long.MaxValue || until < _meta.HistoryCutoff(DateTimeOffset.UtcNow) || _meta.HistoryRetention <= TimeSpan.Zero)
+        {
+            return; // pruned here already, by the rule every node follows
+        }
+
+        byte[] body = record.Body.ToByteArray();
+        var kept = new StoredVersion(key, version.Clock, origin, body, until);
+        if (_sealer is null)
+        {
+            if (HasValidSignature(key, version.Clock, origin, body, record.Signature.Span))
+            {
+                _meta.PutVersion(kept, record.Signature.ToByteArray(), parent: null, []);
+            }
+            else
+            {
+                Reject(from, "an old record whose signature is not the volume's");
+            }
+
+            return;
+        }
+
+        if (OpenRecord(key, version.Clock, origin, body, out string? problem) is not { } entry)
+        {
+            Reject(from, $"an old record that fails authentication ({problem})");
+            return;
+        }
+
+        _meta.PutVersion(kept, Sign(key, version.Clock, origin, body), IndexKey(VolumePath.Parent(entry.Path)), EntryCodec.ChunksOf(entry));
     }
 
     /// <summary>

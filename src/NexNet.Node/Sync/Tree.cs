@@ -176,7 +176,7 @@ internal sealed partial class Tree : IDisposable
             try
             {
                 using MetaTransaction tx = _meta.BeginTransaction(durability);
-                _meta.PutRecord(stamped.Key, stamped.Version.Clock, stamped.Origin, stamped.Body, stamped.Signature!);
+                _meta.PutRecord(stamped.Key, stamped.Version.Clock, stamped.Origin, stamped.Body, stamped.Signature!, KeepsReplaced(entry.Path, entry, stamped.Version));
                 StoreEntry(entry, stamped.Version, stamped.Key, stamped.Body);
                 alsoInTransaction?.Invoke();
                 tx.Commit();

@@ -115,6 +115,28 @@ public sealed class MountHistoryTests : IDisposable
         Assert.False(NexnetMountProcess.IsMounted(past));
     }
 
+    [Fact]
+    public async Task The_steps_of_one_save_are_not_versions_but_every_save_is()
+    {
+        string data = _dir.Combine("data");
+        await using NexnetMountProcess mount = await NexnetMountProcess.StartAsync(data, _dir.Combine("mnt"));
+        // Three saves by the shell (each a create or O_TRUNC, then the bytes), then a time set at once, as cp -p and tar do.
+        await Shell.RunAsync($"cd '{mount.Mountpoint}' && echo one > f && echo two > f && echo three > f && touch -d '2020-01-02 03:04:05' f");
+        JsonArray versions = await HistoryAsync(mount, "/f", expected: 3);
+        Assert.Equal(["created", "content", "content"], versions.Select(v => (string?)v!["change"]));
+        Assert.Equal([4L, 4L, 6L], versions.Select(v => (long)v!["size"]!));
+        Assert.StartsWith("2020-01-02T03:04:05", (string?)versions[2]!["modified"], StringComparison.Ordinal); // the last save, with the time tar set
+        Assert.Equal("one\n", await GetVersionAsync(mount, "/f", 1));
+        Assert.Equal("two\n", await GetVersionAsync(mount, "/f", 2));
+    }
+
+    private static async Task<string> GetVersionAsync(NexnetProcess node, string path, int version)
+    {
+        Nexnet.Result got = await Nexnet.RunAsync("get", path, "-", "--version", version.ToString(CultureInfo.InvariantCulture), "--data", node.DataDirectory);
+        Assert.True(got.Exit == 0, got.ToString());
+        return got.Stdout + "\n";
+    }
+
     private async Task<(NexnetMountProcess A, NexnetMountProcess B)> TwoMountsAsync()
     {
         string dataA = _dir.Combine("data-a"), dataB = _dir.Combine("data-b");

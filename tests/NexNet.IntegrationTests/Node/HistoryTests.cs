@@ -115,6 +115,30 @@ public sealed class HistoryTests
     }
 
     [Fact]
+    public async Task A_node_offline_while_versions_were_made_and_a_node_that_joins_later_get_the_whole_history()
+    {
+        await using NodeCluster cluster = await NodeCluster.StartAsync(2);
+        Volume a = cluster[0].Volume!, b = cluster[1].Volume!;
+        await a.WriteFileAsync("/f", new MemoryStream([0]), cancellationToken: Ct);
+        await Eventually.WaitAsync(() => b.Stat("/f") is not null, TimeSpan.FromSeconds(10), "B has the file", cluster.Dump);
+        await cluster[1].Network.SetOffline(true);
+        for (byte i = 1; i <= 3; i++)
+        {
+            await a.WriteFileAsync("/f", new MemoryStream([i]), cancellationToken: Ct);
+        }
+
+        await cluster[1].Network.SetOffline(false);
+        await Eventually.WaitAsync(() => b.History("/f").Count == 4, TimeSpan.FromSeconds(15), "B has every version A made while it was away", cluster.Dump);
+        NexNetNode late = cluster.Add();
+        await cluster.WaitForMeshAsync();
+        await Eventually.WaitAsync(() => late.Volume!.History("/f").Count == 4, TimeSpan.FromSeconds(15), "a node that joins later has the whole history", cluster.Dump);
+        foreach (Volume v in new[] { b, late.Volume! })
+        {
+            Assert.Equal(a.History("/f").Select(h => (h.Entry.Version, h.ReplacedAt)), v.History("/f").Select(h => (h.Entry.Version, h.ReplacedAt)));
+        }
+    }
+
+    [Fact]
     public async Task A_file_unchanged_across_100_snapshots_costs_no_chunk_and_no_version()
     {
         await using NodeCluster cluster = await NodeCluster.StartAsync(1);
