@@ -48,6 +48,9 @@ internal sealed record NodeConfig
     /// <summary>How often collection and history pruning run, in seconds.</summary>
     public double CollectionIntervalSeconds { get; init; } = 60;
 
+    /// <summary>Disk space the chunk store leaves free for commits and records, in MiB (0: a tenth of the disk, 8 to 256 MiB).</summary>
+    public double SpaceReserveMiB { get; init; }
+
     /// <summary>How long every version of every path is kept after a newer one (or a deletion) replaced it, in days (0: no history).</summary>
     public double HistoryDays { get; init; } = 30;
 
@@ -105,6 +108,8 @@ internal sealed record NodeConfig
         CollectionGrace = TimeSpan.FromMinutes(CollectionGraceMinutes),
         CollectionInterval = CollectionIntervalSeconds > 0 ? TimeSpan.FromSeconds(CollectionIntervalSeconds)
             : throw new CliException($"\"collectionIntervalSeconds\" in {FileName} must be more than 0", ExitCodes.Usage),
+        SpaceReserve = SpaceReserveMiB >= 0 ? (long)(SpaceReserveMiB * (1 << 20))
+            : throw new CliException($"\"spaceReserveMiB\" in {FileName} cannot be negative", ExitCodes.Usage),
         HistoryRetention = HistoryDays >= 0 ? TimeSpan.FromDays(HistoryDays)
             : throw new CliException($"\"historyDays\" in {FileName} cannot be negative", ExitCodes.Usage),
         HistoryMaxBytes = HistoryMaxGiB > 0 ? (long)(HistoryMaxGiB * (1L << 30)) : 0,

@@ -22,6 +22,9 @@ internal interface IOpenFileStore
 
     void ReleaseChunk(ChunkId id);
 
+    /// <summary>Ends the holds on chunks no longer wanted (a write that failed, edits never committed) and deletes at once those nothing references.</summary>
+    void DiscardChunks(IReadOnlyCollection<ChunkId> ids);
+
     /// <summary>Makes <paramref name="content"/> the file at <paramref name="path"/>; returns the committed entry.</summary>
     EntryInfo CommitFile(string path, ChunkList content, uint mode, DateTimeOffset modifiedAt);
 }

@@ -221,7 +221,15 @@ internal sealed class OpenFile
         EntryInfo committed = _store.CommitFile(Path, content, Mode, Modified);
         Version = committed.Version;
         Changed = false;
-        ReleaseHolds(); // the record references them now
+        // The record references what it names; chunks sealed for edits that later edits replaced are garbage now.
+        var named = new HashSet<ChunkId>(content.IsInline ? [] : content.Chunks);
+        List<ChunkId> replaced = [.. _held.Where(id => !named.Contains(id))];
+        _held.RemoveAll(id => !named.Contains(id));
+        ReleaseHolds();
+        if (replaced.Count > 0)
+        {
+            _store.DiscardChunks(replaced);
+        }
     }
 
     public void Reopen() => Closed = false;
@@ -236,6 +244,14 @@ internal sealed class OpenFile
         }
 
         DropEdits();
+        if (Changed && !Unlinked)
+        {
+            // Never committed (its commit failed, on a full disk say): what it stored is garbage, and its space comes back now.
+            _store.DiscardChunks([.. _held]);
+            _held.Clear();
+            return;
+        }
+
         ReleaseHolds();
     }
 

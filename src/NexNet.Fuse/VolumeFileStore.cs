@@ -16,5 +16,7 @@ internal sealed class VolumeFileStore(Volume volume) : IOpenFileStore
 
     public void ReleaseChunk(ChunkId id) => volume.ReleaseChunk(id);
 
+    public void DiscardChunks(IReadOnlyCollection<ChunkId> ids) => volume.DiscardChunks(ids);
+
     public EntryInfo CommitFile(string path, ChunkList content, uint mode, DateTimeOffset modifiedAt) => volume.CommitFile(path, content, mode, modifiedAt);
 }

@@ -1,3 +1,4 @@
+using NexNet.Crypto;
 using NexNet.Node;
 using NexNet.Storage;
 
@@ -163,10 +164,19 @@ public sealed partial class VolumeFileSystem
 
         // Commit while the file can still be found by name: a lookup in between (the kernel sends release
         // after close has returned, so the program may already be renaming it or setting its times) must
-        // not fall through to the entry from before these edits.
+        // not fall through to the entry from before these edits. A commit that fails (a full disk) still
+        // lets the file go: its edits are lost (close said so) and the space they took comes back now.
+        Exception? failed = null;
         lock (file.Gate)
         {
-            file.Commit();
+            try
+            {
+                file.Commit();
+            }
+            catch (Exception e) when (e is IOException or VolumeException or IntegrityException)
+            {
+                failed = e;
+            }
         }
 
         lock (_lock)
@@ -191,12 +201,20 @@ public sealed partial class VolumeFileSystem
         {
             try
             {
-                file.Commit(); // an attribute change that found the file just before it left the table
+                if (failed is null)
+                {
+                    file.Commit(); // an attribute change that found the file just before it left the table
+                }
             }
             finally
             {
                 file.Close();
             }
+        }
+
+        if (failed is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failed); // reported (and logged) as the error it was
         }
 
         return 0;

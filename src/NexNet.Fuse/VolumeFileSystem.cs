@@ -159,7 +159,8 @@ public sealed partial class VolumeFileSystem : IFuseFileSystem
         int result = Run(() =>
         {
             var drive = new DriveInfo(_dataDirectory);
-            found = new FileSystemStats(drive.TotalSize, drive.TotalFreeSpace, drive.AvailableFreeSpace, _volume.EntryCount());
+            // Available: what new chunks may still take (the store keeps a reserve free for commits and records).
+            found = new FileSystemStats(drive.TotalSize, drive.TotalFreeSpace, _volume.AvailableBytes(), _volume.EntryCount());
             return 0;
         }, "statfs", "/");
         stats = found;

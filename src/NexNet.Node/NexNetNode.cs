@@ -37,6 +37,7 @@ public sealed class NexNetNode : IAsyncDisposable
     private readonly ReplicaVerifier? _verifier;
     private readonly Collector? _collector;
     private readonly HistoryRetention _history;
+    private readonly SpacePressure? _pressure;
     private readonly DeferredCollection? _deferredCollection;
     private readonly CacheEviction? _cache;
     private readonly CancellationTokenSource _stopping = new();
@@ -67,6 +68,8 @@ public sealed class NexNetNode : IAsyncDisposable
         _meta = NodeStore.OpenFile(Path.Combine(DataDirectory, "meta.db"));
         _meta.HistoryRetention = options.HistoryRetention;
         _blobs = new BlobStore(Path.Combine(DataDirectory, "blobs"));
+        long disk = new DriveInfo(_blobs.Directory).TotalSize;
+        _blobs.Reserve = options.SpaceReserve > 0 ? options.SpaceReserve : Math.Min(Math.Clamp(disk / 10, 8L << 20, 256L << 20), disk / 4);
         _network = new PeerNetwork(_identity, networkSecret, options.Peer, log, knownPeers: _meta);
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(networkSecret);
 
@@ -98,10 +101,12 @@ public sealed class NexNetNode : IAsyncDisposable
             _cache = new CacheEviction(options.CacheLimit, minimumAge, _network.Id, () => _membership.Members, options.ReplicationFactor, _meta, _blobs, holds, log);
             _collector = new Collector(_network, _meta, _blobs, holds, _tree.ApplyPending, _cache, _signer!, options.CollectionGrace, options.CollectionInterval, log);
             var chunks = new ChunkStore(_blobs, _cipher, _meta.Blobs, options.ChunkSize, beforeReuse: id => verifier.EnsureVerified(id));
-            Volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher!, verifier, broadcast, holds, _cache, options.ReadAhead);
-            Volume volume = Volume;
-            _history = new HistoryRetention(_meta, options.HistoryRetention, options.HistoryMaxBytes, options.ChunkSize, volume.SnapshotClocks,
-                options.CollectionInterval, log);
+            var discard = new ChunkDiscard(holds, _meta, _blobs, _tree.ApplyPending);
+            Func<IReadOnlyList<long>> pins = _tree.SnapshotClocks;
+            _pressure = new SpacePressure(_blobs, _meta, _cache, pins, ids => discard.Discard(ids, releaseHolds: false).Bytes, log);
+            Volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher!, verifier, broadcast, holds, _cache, discard, _pressure, options.ReadAhead);
+            _history = new HistoryRetention(_meta, options.HistoryRetention, options.HistoryMaxBytes, options.ChunkSize, pins,
+                options.CollectionInterval, log, _pressure);
             _tree.ReplayJournal();
             _tree.SignUnsigned(); // records stored before they were signed (node schema 5)
         }

@@ -38,6 +38,14 @@ public sealed class NodeOptions
     /// </summary>
     public TimeSpan HistoryRetention { get; set; } = TimeSpan.FromDays(30);
 
+    /// <summary>
+    /// Bytes of the data directory's disk the chunk store leaves free, so commits, the commit journal,
+    /// SQLite's WAL and records from peers always have room (0: a tenth of the disk, at least 8 MiB and at
+    /// most 256 MiB, and never more than a quarter of the disk). Below twice this, the node is under space pressure: it gives up cached copies, then
+    /// the oldest history, until it is not.
+    /// </summary>
+    public long SpaceReserve { get; set; }
+
     /// <summary>The most bytes of chunks only history keeps (0: no limit); past it the oldest versions go first, never a snapshot's.</summary>
     public long HistoryMaxBytes { get; set; }
 

@@ -232,9 +232,6 @@ public sealed partial class Volume
         return new HistoryTotals(versions, chunks, bytes, oldest == 0 ? null : HybridClock.WallTime(oldest));
     }
 
-    /// <summary>The clocks snapshots pin (pruning keeps every version current at one of them).</summary>
-    internal IReadOnlyList<long> SnapshotClocks() => [.. _tree.Children(Tree.SnapshotDirectory).Select(e => e.Version.Clock)];
-
     private static string SnapshotPathOf(string name)
     {
         ArgumentNullException.ThrowIfNull(name);

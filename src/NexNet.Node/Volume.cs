@@ -24,10 +24,14 @@ public sealed partial class Volume
     private readonly CacheEviction _cache;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ChunkId, byte> _unflushed = new();
     private readonly int _readAhead;
+    private readonly ChunkDiscard _discard;
+    private readonly SpacePressure _pressure;
 
     internal Volume(Tree tree, ChunkStore chunks, NodeStore meta, Replicator replicator, ChunkFetcher fetcher, ReplicaVerifier verifier, RecordBroadcast broadcast,
-        ChunkHolds holds, CacheEviction cache, int readAhead)
+        ChunkHolds holds, CacheEviction cache, ChunkDiscard discard, SpacePressure pressure, int readAhead)
     {
+        _discard = discard;
+        _pressure = pressure;
         _cache = cache;
         _verifier = verifier;
         _holds = holds;
@@ -115,23 +119,47 @@ public sealed partial class Volume
         bool stream = !content.CanSeek || content.Length - content.Position > _chunks.ChunkSize;
         LiveReplication? live = stream ? _replicator.BeginLive() : null;
         ChunkList list;
+        var claimed = new System.Collections.Concurrent.ConcurrentQueue<ChunkId>();
         try
         {
             // The owners are told the stream has ended as soon as the last chunk is sent: they make their
             // copies durable while this node makes its own (each a device flush), not one after the other.
-            list = await _chunks.WriteAsync(content, live is null ? null : live.SendAsync, live is null ? null : live.EndStreams, cancellationToken);
+            list = await _chunks.WriteAsync(content, live is null ? null : live.SendAsync, live is null ? null : live.EndStreams, id =>
+            {
+                Claim(id);
+                claimed.Enqueue(id);
+            }, cancellationToken);
         }
-        catch when (live is not null)
+        catch
         {
-            await live.CompleteAsync(); // the owners' requests end now, not at their timeout; their copies are unreferenced garbage
+            if (live is not null)
+            {
+                await live.CompleteAsync(); // the owners' requests end now, not at their timeout; their copies are unreferenced garbage
+            }
+
+            DiscardChunks([.. claimed]); // a write that failed gives its space back now, not after the collection grace
             throw;
         }
 
-        var info = new EntryInfo(path, EntryKind.File, list.Length, mode & 0xFFF, modifiedAt ?? DateTimeOffset.UtcNow, RecordVersion.None, list, null)
+        try
         {
-            Properties = Stat(path)?.Properties, // read at commit, after a long write: a PROPPATCH meanwhile counts
-        };
-        Commit(EntryCodec.ToEntry(info), Durability.Full, () => _meta.EnqueueFile(list, DateTimeOffset.UtcNow));
+            var info = new EntryInfo(path, EntryKind.File, list.Length, mode & 0xFFF, modifiedAt ?? DateTimeOffset.UtcNow, RecordVersion.None, list, null)
+            {
+                Properties = Stat(path)?.Properties, // read at commit, after a long write: a PROPPATCH meanwhile counts
+            };
+            Commit(EntryCodec.ToEntry(info), Durability.Full, () => _meta.EnqueueFile(list, DateTimeOffset.UtcNow));
+        }
+        catch
+        {
+            DiscardChunks([.. claimed]);
+            throw;
+        }
+
+        foreach (ChunkId id in claimed)
+        {
+            _holds.Release(id); // the record names them now
+        }
+
         if (live is not null)
         {
             _meta.CompleteReplication(await live.CompleteAsync());
@@ -229,11 +257,35 @@ public sealed partial class Volume
     /// </summary>
     public ChunkId StoreChunk(ReadOnlySpan<byte> plaintext)
     {
-        ChunkId id = _chunks.StoreChunk(plaintext);
-        _holds.Hold(id);
+        ChunkId id = _chunks.StoreChunk(plaintext, Claim);
         _unflushed.TryAdd(id, 0);
         return id;
     }
+
+    private void Claim(ChunkId id) => _discard.Claim(id);
+
+    /// <summary>
+    /// Ends the holds a write took on <paramref name="ids"/> and deletes at once those that nothing references
+    /// and nobody else holds (<see cref="ChunkDiscard"/>): a write that failed, or a file released without its
+    /// commit, gives its space back now rather than after the collection grace. Returns the bytes it freed.
+    /// </summary>
+    public long DiscardChunks(IReadOnlyCollection<ChunkId> ids)
+    {
+        (IReadOnlyList<ChunkId> deleted, long bytes) = _discard.Discard(ids, releaseHolds: true);
+        foreach (ChunkId id in deleted)
+        {
+            _unflushed.TryRemove(id, out _);
+        }
+
+        _pressure.Relieve(); // one statvfs when there is room; under pressure, more goes
+        return bytes;
+    }
+
+    /// <summary>The data directory's disk: free bytes, the reserve, and whether the node is under space pressure.</summary>
+    public SpaceState Space => _pressure.Current;
+
+    /// <summary>What new chunks may still take here (free bytes less the reserve): what statfs and WebDAV's quota report.</summary>
+    public long AvailableBytes() => _chunks.Blobs.AvailableBytes();
 
     /// <summary>
     /// Ends the hold <see cref="StoreChunk"/> took (the chunk is committed, or no longer wanted). The chunk

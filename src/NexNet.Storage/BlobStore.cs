@@ -16,7 +16,7 @@ namespace NexNet.Storage;
 /// early writeback, then made durable together, which lets the file system merge the journal commits.
 /// Leftover temp files from a crash are removed when the store is opened; one process owns a store.
 /// </remarks>
-public sealed class BlobStore
+public sealed partial class BlobStore
 {
     private const string TempFolder = "tmp";
 
@@ -148,6 +148,7 @@ public sealed class BlobStore
             return false;
         }
 
+        EnsureRoom(sealedBlob.Length);
         string temp = Path.Combine(TempDirectory, $"{id}.{Guid.NewGuid():N}.tmp");
         BlobWriteBatch.WriteBuffered(temp, sealedBlob);
         MoveIntoPlace(temp, id, []);

@@ -64,6 +64,7 @@ public sealed class BlobWriteBatch : IDisposable
             return false;
         }
 
+        _store.EnsureRoom(sealedBlob.Length);
         string temp = NewTempPath(id);
         WriteBuffered(temp, sealedBlob);
         return Staged(id, temp);
@@ -85,6 +86,7 @@ public sealed class BlobWriteBatch : IDisposable
             }
         }
 
+        _store.EnsureRoom(length);
         string temp = NewTempPath(id);
         if (!_store.TryWriteDirect(temp, alignedBuffer, length))
         {

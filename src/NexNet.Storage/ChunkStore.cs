@@ -75,7 +75,15 @@ public sealed class ChunkStore
     /// once the sink has had its last chunk (or the write has failed) and before this store makes its
     /// chunks durable, so that whoever the sink sent them to can make them durable at the same time.
     /// </summary>
-    public async Task<ChunkList> WriteAsync(Stream source, SealedChunkSink? sink, Action? sinkComplete, CancellationToken cancellationToken = default)
+    public Task<ChunkList> WriteAsync(Stream source, SealedChunkSink? sink, Action? sinkComplete, CancellationToken cancellationToken = default) =>
+        WriteAsync(source, sink, sinkComplete, claim: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="WriteAsync(Stream, SealedChunkSink?, Action?, CancellationToken)"/>, calling <paramref name="claim"/>
+    /// with each chunk's id before the store looks for a blob already stored under it (so a caller can
+    /// hold it from being deleted before its record names it).
+    /// </summary>
+    public async Task<ChunkList> WriteAsync(Stream source, SealedChunkSink? sink, Action? sinkComplete, Action<ChunkId>? claim, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
         var work = Channel.CreateBounded<ChunkWork>(new BoundedChannelOptions(_workers)
@@ -92,7 +100,7 @@ public sealed class ChunkStore
         Task[] workers = new Task[_workers];
         for (int w = 0; w < workers.Length; w++)
         {
-            workers[w] = Task.Run(() => SealWorker(work.Reader, batch, ids, newBlobs, staging, sink, stop), CancellationToken.None);
+            workers[w] = Task.Run(() => SealWorker(work.Reader, batch, ids, newBlobs, staging, sink, claim, stop), CancellationToken.None);
         }
 
         long length = 0;
@@ -203,7 +211,7 @@ public sealed class ChunkStore
     }
 
     private async Task SealWorker(ChannelReader<ChunkWork> reader, BlobWriteBatch batch, List<ChunkId> ids, List<(ChunkId, long)> newBlobs,
-        List<Task> staging, SealedChunkSink? sink, CancellationTokenSource stop)
+        List<Task> staging, SealedChunkSink? sink, Action<ChunkId>? claim, CancellationTokenSource stop)
     {
         try
         {
@@ -214,6 +222,7 @@ public sealed class ChunkStore
                 {
                     ChunkId id = _cipher.ComputeId(item.Buffer.Span.Slice(BlobFormat.HeaderSize, item.Length));
                     _beforeReuse?.Invoke(id);
+                    claim?.Invoke(id);
                     if (batch.TryReserve(id))
                     {
                         // Staged by the store's staging queue, which alone asks whether the store has the
@@ -342,9 +351,10 @@ public sealed class ChunkStore
     /// <summary>
     /// Seals and stores one chunk (the bytes of a file being edited in place) without waiting for the
     /// disk: it survives a killed process at once, a power cut only after <see cref="BlobStore.MakeDurable"/>.
-    /// Returns its id; an equal chunk already stored is not written again.
+    /// Returns its id; an equal chunk already stored is not written again. <paramref name="claim"/>: as in
+    /// <see cref="WriteAsync(Stream, SealedChunkSink?, Action?, Action{ChunkId}?, CancellationToken)"/>.
     /// </summary>
-    public ChunkId StoreChunk(ReadOnlySpan<byte> plaintext)
+    public ChunkId StoreChunk(ReadOnlySpan<byte> plaintext, Action<ChunkId>? claim = null)
     {
         ArgumentOutOfRangeException.ThrowIfZero(plaintext.Length);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(plaintext.Length, ChunkSize);
@@ -355,6 +365,7 @@ public sealed class ChunkStore
             plaintext.CopyTo(span[BlobFormat.HeaderSize..]);
             ChunkId id = _cipher.ComputeId(span.Slice(BlobFormat.HeaderSize, plaintext.Length));
             _beforeReuse?.Invoke(id);
+            claim?.Invoke(id);
             if (!_blobs.Has(id))
             {
                 int sealedLength = _cipher.SealInPlace(span, plaintext.Length, id);

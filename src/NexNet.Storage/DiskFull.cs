@@ -6,7 +6,8 @@ namespace NexNet.Storage;
 /// </summary>
 public static class DiskFull
 {
-    private const int Enospc = 28; // the same on x86_64 and arm64
+    /// <summary>ENOSPC, the same on x86_64 and arm64: the HResult of an IOException the store raises for a full disk.</summary>
+    public const int Enospc = 28;
 
     public static bool Is(IOException e)
     {

@@ -146,8 +146,7 @@ internal sealed partial class WebDavHandler
     {
         try
         {
-            var drive = new DriveInfo(dataDirectory);
-            return (drive.AvailableFreeSpace, volume.StoredBytes());
+            return (volume.AvailableBytes(), volume.StoredBytes()); // what new files may still take: the free space less the reserve
         }
         catch (IOException)
         {

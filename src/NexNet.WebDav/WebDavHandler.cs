@@ -11,7 +11,7 @@ namespace NexNet.WebDav;
 /// volume operation. Bodies stream both ways through fixed buffers. A request that names another host is
 /// refused before anything else (<see cref="HostCheck"/>), then one without the password (<see cref="BasicAuthentication"/>).
 /// </summary>
-internal sealed partial class WebDavHandler(Volume volume, string dataDirectory, HostCheck hosts, BasicAuthentication authentication, LockManager locks, DeadProperties properties, ILogger log)
+internal sealed partial class WebDavHandler(Volume volume, HostCheck hosts, BasicAuthentication authentication, LockManager locks, DeadProperties properties, ILogger log)
 {
     private const int BufferSize = 1 << 20;
 

@@ -63,7 +63,7 @@ public sealed class WebDavServer : IAsyncDisposable
             });
         });
         WebApplication app = builder.Build();
-        var handler = new WebDavHandler(volume, dataDirectory, new HostCheck(options.Hosts, listen.Address), authentication, new LockManager(), new DeadProperties(volume), log);
+        var handler = new WebDavHandler(volume, new HostCheck(options.Hosts, listen.Address), authentication, new LockManager(), new DeadProperties(volume), log);
         app.Run(handler.HandleAsync);
         await app.StartAsync();
         var address = new UriBuilder(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());

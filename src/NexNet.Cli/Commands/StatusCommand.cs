@@ -107,6 +107,12 @@ internal static class StatusCommand
         long pendingBytes = (long?)replication["pendingBytes"] ?? 0;
         double rate = (double?)replication["bytesPerSecond"] ?? 0;
         yield return ("replication", $"{(long?)replication["pendingChunks"]} chunks ({Units.Bytes(pendingBytes)}) queued{(rate > 0 ? $", draining at {Units.Bytes((long)rate)}/s" : "")}");
+        if (status["space"] is JsonObject space)
+        {
+            yield return ("space", $"{Units.Bytes((long?)space["freeBytes"] ?? 0)} free, {Units.Bytes((long?)space["reserveBytes"] ?? 0)} of it kept for commits and records; " +
+                ((bool?)space["pressure"] == true ? "UNDER PRESSURE: cached copies and the oldest history are given up first" : "no pressure"));
+        }
+
         if (status["history"] is JsonObject history)
         {
             yield return ("history", $"{(long?)history["versions"]} versions kept {((double?)history["retentionDays"] ?? 0).ToString("0.###", CultureInfo.InvariantCulture)} days" +

@@ -42,6 +42,13 @@ internal static class StatusReport
                 ["bytesPerSecond"] = Math.Round(replicationBytesPerSecond),
             },
             ["history"] = node.Volume is { } volume ? History(volume, node.HistoryRetention) : null,
+            ["space"] = node.Volume?.Space is { } space ? new JsonObject
+            {
+                ["freeBytes"] = space.FreeBytes, // free on the data directory's disk, at the last measure (each collection pass, and when room ran out)
+                ["reserveBytes"] = space.ReserveBytes, // kept free for commits and records: chunks may not take it
+                ["availableBytes"] = space.AvailableBytes,
+                ["pressure"] = space.UnderPressure, // below twice the reserve: cached copies and the oldest history are given up
+            } : null,
             ["tree"] = new JsonObject
             {
                 ["records"] = status.Records,

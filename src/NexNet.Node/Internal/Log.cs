@@ -33,6 +33,9 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Information, Message = "collected {Count} unreferenced chunks ({Bytes} bytes)")]
     public static partial void Collected(ILogger logger, int count, long bytes);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "space: {Free} bytes free, below the {Line}-byte line: deleted {GarbageBytes} bytes nothing referenced, gave up {Copies} cached copies ({CopyBytes} bytes) and the {Versions} oldest versions of history ({HistoryBytes} bytes of chunks only they used); history keeps {Kept} versions, snapshots untouched")]
+    public static partial void SpacePressure(ILogger logger, long free, long line, long garbageBytes, int copies, long copyBytes, int versions, long historyBytes, long kept);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "deleted {Count} chunks members collected, now that the history retention has passed since their notice")]
     public static partial void DeferredCollected(ILogger logger, int count);
 

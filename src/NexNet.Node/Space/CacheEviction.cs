@@ -70,20 +70,18 @@ internal sealed class CacheEviction
     }
 
     /// <summary>Deletes cached chunks, least recently used first, until the store is within its limit or nothing more may go. Returns how many and their bytes.</summary>
-    public (int Count, long Bytes) Evict()
-    {
-        if (_limit <= 0)
-        {
-            return (0, 0);
-        }
+    public (int Count, long Bytes) Evict() => _limit <= 0 ? (0, 0) : EvictTo(_limit);
 
+    /// <summary>As <see cref="Evict"/>, down to <paramref name="target"/> bytes stored (space pressure asks for less than the limit).</summary>
+    public (int Count, long Bytes) EvictTo(long target)
+    {
         int count = 0;
         long bytes = 0;
         lock (_lock)
         {
             WriteUses();
             long stored = _meta.Blobs.BlobTotals().Bytes;
-            if (stored <= _limit)
+            if (stored <= target)
             {
                 return (0, 0);
             }
@@ -91,7 +89,7 @@ internal sealed class CacheEviction
             IReadOnlyList<NodeId> members = _members();
             DateTimeOffset usedBefore = DateTimeOffset.UtcNow - _minimumAge;
             EvictionCandidate? after = null;
-            while (stored > _limit)
+            while (stored > target)
             {
                 IReadOnlyList<EvictionCandidate> page = _meta.EvictionCandidates(usedBefore, after, BatchSize);
                 if (page.Count == 0)
@@ -113,7 +111,7 @@ internal sealed class CacheEviction
                     stored -= candidate.Size;
                     bytes += candidate.Size;
                     count++;
-                    if (stored <= _limit)
+                    if (stored <= target)
                     {
                         break;
                     }
@@ -122,7 +120,7 @@ internal sealed class CacheEviction
 
             if (count > 0)
             {
-                Log.Evicted(_log, count, bytes, _limit, stored);
+                Log.Evicted(_log, count, bytes, target, stored);
             }
         }
 

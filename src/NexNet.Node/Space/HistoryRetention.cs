@@ -21,11 +21,14 @@ internal sealed class HistoryRetention : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
     private readonly Lock _lock = new();
+    private readonly SpacePressure? _pressure;
 
     /// <summary><paramref name="pins"/>: the clocks of the snapshots (none on a storage peer, which cannot read them).</summary>
+    /// <paramref name="pressure"/>: relieved after each pass (members), so space pressure is measured and acted on as often as history is pruned.
     public HistoryRetention(NodeStore meta, TimeSpan retention, long maxBytes, int chunkSize, Func<IReadOnlyList<long>> pins, TimeSpan interval, ILogger log,
-        Func<DateTimeOffset>? now = null)
+        SpacePressure? pressure = null, Func<DateTimeOffset>? now = null)
     {
+        _pressure = pressure;
         _meta = meta;
         _retention = retention;
         _maxBytes = maxBytes;
@@ -36,6 +39,7 @@ internal sealed class HistoryRetention : IAsyncDisposable
         _loop = Task.Run(() => PeriodicLoop.RunAsync(interval, _ =>
         {
             Prune();
+            _pressure?.Relieve();
             return Task.CompletedTask;
         }, e => Log.LoopFailed(_log, "history pruning", e.Message), _stopping.Token));
     }

@@ -121,6 +121,9 @@ internal sealed partial class Tree
         return !(old.Deleted || emptyFile || !EntryCodec.ContentDiffers(old, replacing));
     }
 
+    /// <summary>The clocks snapshots pin (pruning keeps every version current at one of them).</summary>
+    public IReadOnlyList<long> SnapshotClocks() => [.. Children(SnapshotDirectory).Select(e => e.Version.Clock)];
+
     /// <summary>The clock of the oldest version history holds (0: none).</summary>
     public long OldestVersionClock() => _meta.OldestVersionClock();
 

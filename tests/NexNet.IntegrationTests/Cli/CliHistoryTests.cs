@@ -18,13 +18,8 @@ public sealed class CliHistoryTests : IDisposable
     public async Task A_deleted_files_chunks_outlive_the_grace_and_stay_restorable_then_go_with_retention_while_a_snapshot_keeps_its_version()
     {
         string data = _dir.Combine("data");
-        Assert.Equal(0, (await Nexnet.RunAsync("init", "--data", data, "--listen", "127.0.0.1:0")).Exit);
-        string config = Path.Combine(data, "config.json");
-        JsonObject settings = (JsonObject)JsonNode.Parse(await File.ReadAllTextAsync(config, Ct))!;
-        settings["collectionGraceMinutes"] = s_grace.TotalMinutes;
-        settings["collectionIntervalSeconds"] = s_interval.TotalSeconds;
-        settings["historyDays"] = s_retention.TotalDays;
-        await File.WriteAllTextAsync(config, settings.ToJsonString(), Ct);
+        await Nexnet.InitAsync(data, ("collectionGraceMinutes", s_grace.TotalMinutes), ("collectionIntervalSeconds", s_interval.TotalSeconds),
+            ("historyDays", s_retention.TotalDays));
         await using NexnetNodeProcess node = await NexnetNodeProcess.StartAsync(data);
 
         byte[] big = RandomNumberGenerator.GetBytes(3_000_000), pinned = RandomNumberGenerator.GetBytes(200_000);

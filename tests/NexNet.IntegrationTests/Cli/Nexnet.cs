@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 
 namespace NexNet.IntegrationTests.Cli;
 
@@ -21,6 +22,21 @@ internal static class Nexnet
 
     /// <summary>Runs the build's copy at <paramref name="dll"/> under <paramref name="wrapper"/> (another user may not reach the build's own folder).</summary>
     public static Task<Result> RunCopyWithAsync(string dll, string[] wrapper, params string[] args) => RunAsync(wrapper, null, args, dll);
+
+    /// <summary><c>nexnet init</c> of <paramref name="data"/> (listening on 127.0.0.1, port 0), then <paramref name="settings"/> written into its config.json.</summary>
+    public static async Task InitAsync(string data, params (string Key, JsonNode? Value)[] settings)
+    {
+        Result init = await RunAsync("init", "--data", data, "--listen", "127.0.0.1:0");
+        Assert.True(init.Exit == 0, init.ToString());
+        string config = Path.Combine(data, "config.json");
+        JsonObject values = (JsonObject)JsonNode.Parse(await File.ReadAllTextAsync(config))!;
+        foreach ((string key, JsonNode? value) in settings)
+        {
+            values[key] = value;
+        }
+
+        await File.WriteAllTextAsync(config, values.ToJsonString());
+    }
 
     /// <summary>Runs with <paramref name="input"/> on its stdin (then closed).</summary>
     public static Task<Result> RunWithInputAsync(string input, params string[] args) => RunAsync(null, input, args);

@@ -99,6 +99,18 @@ internal sealed class FakeFileStore(int chunkSize) : IOpenFileStore
         }
     }
 
+    /// <summary>Chunks given up as garbage (their holds end too: they count as released).</summary>
+    public List<ChunkId> Discarded { get; } = [];
+
+    public void DiscardChunks(IReadOnlyCollection<ChunkId> ids)
+    {
+        lock (_chunks)
+        {
+            Discarded.AddRange(ids);
+            Released.AddRange(ids);
+        }
+    }
+
     public EntryInfo CommitFile(string path, ChunkList content, uint mode, DateTimeOffset modifiedAt)
     {
         Commits++;

@@ -1,0 +1,61 @@
+namespace NexNet.Node.Space;
+
+/// <summary>
+/// Deletes chunks at once, without the collection grace, when it is safe: those a failed or abandoned
+/// write stored, and those pruned history let go of under space pressure. The grace exists because a
+/// writer may be about to reuse an unreferenced chunk (content addressing); here every writer claims each
+/// chunk (<see cref="Claim"/>) before the store looks for it, under the lock a discard deletes under. So a
+/// claimed chunk is never deleted, and one deleted first is not found, and the writer stores it again.
+/// </summary>
+internal sealed class ChunkDiscard(ChunkHolds holds, NodeStore meta, BlobStore blobs, Action settleTree)
+{
+    private readonly Lock _lock = new();
+
+    /// <summary>Holds <paramref name="id"/> for a write about to store or reuse it (released by that write, or by <see cref="Discard"/>).</summary>
+    public void Claim(ChunkId id)
+    {
+        lock (_lock)
+        {
+            holds.Hold(id);
+        }
+    }
+
+    /// <summary>
+    /// Deletes those of <paramref name="ids"/> that no record references and nobody holds, after ending the
+    /// caller's own holds on them when <paramref name="releaseHolds"/>. Returns what it deleted and the bytes.
+    /// </summary>
+    public (IReadOnlyList<ChunkId> Deleted, long Bytes) Discard(IReadOnlyCollection<ChunkId> ids, bool releaseHolds)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (releaseHolds)
+        {
+            foreach (ChunkId id in ids)
+            {
+                holds.Release(id);
+            }
+        }
+
+        settleTree(); // a commit still on its way to the database may name them
+        var deleted = new List<ChunkId>();
+        long bytes = 0;
+        lock (_lock)
+        {
+            foreach (ChunkId id in ids.Distinct())
+            {
+                if (!id.IsHole && !holds.IsHeld(id) && !meta.IsReferenced(id) && meta.Blobs.GetBlob(id) is { } blob)
+                {
+                    blobs.Delete(id, meta.Blobs);
+                    deleted.Add(id);
+                    bytes += blob.Size;
+                }
+            }
+        }
+
+        if (deleted.Count > 0)
+        {
+            meta.CompleteReplication(deleted);
+        }
+
+        return (deleted, bytes);
+    }
+}

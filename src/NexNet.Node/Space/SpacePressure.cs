@@ -1,0 +1,95 @@
+namespace NexNet.Node.Space;
+
+/// <summary>
+/// Space pressure as a state. Below the pressure line (twice the store's reserve of free disk) the node
+/// gives space back in this order, until it is above the line again: chunks nothing references (without
+/// waiting out the collection grace), copies it holds only as a cache (never a chunk it owns or has not
+/// yet replicated), then history, oldest version first (never a snapshot's, never a live file's chunk). It says in one log line what it gave up and how much is free,
+/// and <see cref="Current"/> is what <c>status</c> shows. History given up here goes on this node only:
+/// other members keep theirs (and their copies of its chunks) by the usual rule.
+/// </summary>
+internal sealed class SpacePressure
+{
+    private const int MaxHistoryBatch = 256;
+
+    private readonly BlobStore _blobs;
+    private readonly NodeStore _meta;
+    private readonly CacheEviction _cache;
+    private readonly Func<IReadOnlyList<long>> _pins;
+    private readonly Func<IReadOnlyCollection<ChunkId>, long> _discard;
+    private readonly ILogger _log;
+    private readonly Lock _lock = new();
+
+    /// <summary><paramref name="discard"/> deletes at once those of the chunks a pruned version let go of that nothing references or holds (see Volume.DiscardChunks), returning the bytes freed.</summary>
+    public SpacePressure(BlobStore blobs, NodeStore meta, CacheEviction cache, Func<IReadOnlyList<long>> pins, Func<IReadOnlyCollection<ChunkId>, long> discard, ILogger log)
+    {
+        _blobs = blobs;
+        _meta = meta;
+        _cache = cache;
+        _pins = pins;
+        _discard = discard;
+        _log = log;
+        Current = Measure(false);
+    }
+
+    /// <summary>Free bytes below which the node is under pressure.</summary>
+    public long Line => 2 * _blobs.Reserve;
+
+    /// <summary>The state as last measured (at each collection pass, and when a write ran out of room).</summary>
+    public SpaceState Current { get; private set; }
+
+    /// <summary>Measures, and under pressure gives space back; returns the state after.</summary>
+    public SpaceState Relieve()
+    {
+        lock (_lock)
+        {
+            long free = _blobs.FreeBytes();
+            if (free >= Line)
+            {
+                return Current = Measure(false);
+            }
+
+            // First what nothing references (garbage waiting out its grace: claims make deleting it now safe),
+            // then copies held only as a cache, then history.
+            long garbageBytes = 0;
+            while (_blobs.FreeBytes() < Line && _meta.UnreferencedBlobs(DateTimeOffset.MaxValue, 256) is { Count: > 0 } garbage)
+            {
+                long freed = _discard(garbage);
+                garbageBytes += freed;
+                if (freed == 0)
+                {
+                    break; // all held by writers under way
+                }
+            }
+
+            long needed = Line - _blobs.FreeBytes();
+            (int copies, long copyBytes) = needed <= 0 ? (0, 0) : _cache.EvictTo(Math.Max(0, _meta.Blobs.BlobTotals().Bytes - needed));
+            int versions = 0;
+            long historyBytes = 0;
+            IReadOnlyList<long> pins = _pins();
+            // One version at a time for the first few, then twice as many each round: little more history
+            // goes than the line needs, and a long history is not pruned a row per transaction.
+            for (int batch = 1; _blobs.FreeBytes() < Line; batch = versions < 32 ? 1 : Math.Min(2 * batch, MaxHistoryBatch))
+            {
+                (int pruned, IReadOnlyList<ChunkId> released) = _meta.PruneVersions(long.MaxValue, pins, batch);
+                if (pruned == 0)
+                {
+                    break; // what history is left is a snapshot's
+                }
+
+                versions += pruned;
+                historyBytes += _discard([.. released]);
+            }
+
+            Current = Measure(true);
+            Log.SpacePressure(_log, Current.FreeBytes, Line, garbageBytes, copies, copyBytes, versions, historyBytes, _meta.HistoryTotals(1).Versions);
+            return Current;
+        }
+    }
+
+    private SpaceState Measure(bool relieved)
+    {
+        long free = _blobs.FreeBytes();
+        return new SpaceState(free, _blobs.Reserve, free < Line, relieved);
+    }
+}
