@@ -36,6 +36,12 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Warning, Message = "space: {Free} bytes free, below the {Line}-byte line: deleted {GarbageBytes} bytes nothing referenced, gave up {Copies} cached copies ({CopyBytes} bytes) and the {Versions} oldest versions of history ({HistoryBytes} bytes of chunks only they used); history keeps {Kept} versions, snapshots untouched")]
     public static partial void SpacePressure(ILogger logger, long free, long line, long garbageBytes, int copies, long copyBytes, int versions, long historyBytes, long kept);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "refused chunks from {Peer}: this node's disk is full ({Free} bytes free, {Reserve} kept for commits and records); it places them elsewhere")]
+    public static partial void PushRefusedFull(ILogger logger, string peer, long free, long reserve);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "node {Peer} has no space for chunks: placing chunks on other owners for {Seconds:F0} s ({Reason})")]
+    public static partial void PeerFull(ILogger logger, string peer, double seconds, string reason);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "deleted {Count} chunks members collected, now that the history retention has passed since their notice")]
     public static partial void DeferredCollected(ILogger logger, int count);
 

@@ -14,6 +14,15 @@ internal sealed class ChunkService
     /// <summary>The most ids one HasChunks or CollectChunks message may carry.</summary>
     public const int MaxIdsPerMessage = 4096;
 
+    /// <summary>
+    /// What a push refused for want of room says (a full disk, or a storage peer's quota): the pusher
+    /// places those chunks on another owner for a while instead of retrying here (and strikes nobody).
+    /// </summary>
+    public const string NoSpace = "no space for chunks here";
+
+    /// <summary>True when a push's error says the peer had no room (see <see cref="NoSpace"/>).</summary>
+    public static bool IsNoSpace(string error) => error.Contains(NoSpace, StringComparison.Ordinal);
+
     private readonly BlobStore _blobs;
     private readonly NodeStore _meta;
     private readonly BlobTransfer _transfer;
@@ -81,7 +90,12 @@ internal sealed class ChunkService
         {
             // Checked as each push starts, so one push may pass the quota by at most its own size.
             Log.QuotaFull(_log, request.From.RemoteId.Abbreviated, _quota);
-            throw new InvalidOperationException($"this storage peer's quota ({_quota:N0} bytes) is full");
+            throw new InvalidOperationException($"{NoSpace}: this storage peer's quota ({_quota:N0} bytes) is full");
+        }
+
+        if (_blobs.Reserve > 0 && _blobs.AvailableBytes() < _transfer.MaxBlobLength)
+        {
+            await RefuseFullAsync(request, cancellationToken);
         }
 
         try
@@ -102,6 +116,22 @@ internal sealed class ChunkService
             Log.RecordRejected(_log, request.From.RemoteId.Abbreviated, $"chunks that fail their check ({e.Message})");
             throw;
         }
+        catch (IOException e) when (DiskFull.Is(e))
+        {
+            await RefuseFullAsync(request, cancellationToken);
+            throw; // not reached
+        }
+    }
+
+    /// <summary>
+    /// Refuses a push for want of room: reads the rest of its stream first (the sender waits for the reply
+    /// only once it has sent everything, and a stream nobody reads would stall it), then answers <see cref="NoSpace"/>.
+    /// </summary>
+    private async Task RefuseFullAsync(PeerRequest request, CancellationToken cancellationToken)
+    {
+        Log.PushRefusedFull(_log, request.From.RemoteId.Abbreviated, _blobs.FreeBytes(), _blobs.Reserve);
+        await request.BodyStream!.CopyToAsync(Stream.Null, cancellationToken);
+        throw new InvalidOperationException($"{NoSpace}: the disk is full ({_blobs.FreeBytes():N0} bytes free, {_blobs.Reserve:N0} kept for commits and records)");
     }
 
     private Task<PeerReply> ProveAsync(PeerRequest request, CancellationToken cancellationToken)

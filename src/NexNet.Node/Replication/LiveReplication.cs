@@ -46,8 +46,10 @@ internal sealed class LiveReplication
             await session.Gate.WaitAsync(cancellationToken);
             try
             {
-                Stream stream = await session.Stream.Task.WaitAsync(cancellationToken);
-                await BlobTransfer.SendAsync(id, sealedBlob, stream, cancellationToken);
+                // An owner that answered with an error (a full disk, say) reads no more: stop writing to it at once.
+                using var send = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, session.Aborted.Token);
+                Stream stream = await session.Stream.Task.WaitAsync(send.Token);
+                await BlobTransfer.SendAsync(id, sealedBlob, stream, send.Token);
                 session.Sent.Add(id);
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
@@ -75,8 +77,13 @@ internal sealed class LiveReplication
             session.Stream.TrySetResult(stream);
             await session.Done.Task.WaitAsync(ct);
         }, s_sessionTimeout);
-        _ = session.Response.ContinueWith(t => session.Stream.TrySetException(t.Exception?.GetBaseException() ?? new IOException("request ended")),
-            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        _ = session.Response.ContinueWith(t =>
+        {
+            Exception reason = t.Exception?.GetBaseException() ?? new IOException("request ended");
+            session.Stream.TrySetException(reason);
+            session.Fail(reason, _log);
+            session.Aborted.Cancel();
+        }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         return session;
     }
 
@@ -137,6 +144,9 @@ internal sealed class LiveReplication
         public TaskCompletionSource<Stream> Stream { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Cancelled when the owner's request failed: writes still under way to it end.</summary>
+        public CancellationTokenSource Aborted { get; } = new();
 
         public Task<PeerResponse>? Response { get; set; }
 

@@ -59,6 +59,43 @@ internal sealed class Membership : IDisposable
     /// <summary>The current members, this node included.</summary>
     public IReadOnlyList<NodeId> Members => _members;
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<NodeId, DateTimeOffset> _fullUntil = new();
+
+    /// <summary>
+    /// The members chunks are placed on: <see cref="Members"/> less those that refused chunks for want of
+    /// room lately (<see cref="MarkFull"/>), so a full node's share goes to the next owner by rendezvous
+    /// hashing. A full node is a member still: it serves what it holds and comes back when its mark expires.
+    /// </summary>
+    public IReadOnlyList<NodeId> PlacementMembers
+    {
+        get
+        {
+            if (_fullUntil.IsEmpty)
+            {
+                return _members;
+            }
+
+            DateTimeOffset now = DateTimeOffset.UtcNow;
+            foreach ((NodeId id, DateTimeOffset until) in _fullUntil)
+            {
+                if (until <= now)
+                {
+                    _fullUntil.TryRemove(new KeyValuePair<NodeId, DateTimeOffset>(id, until));
+                }
+            }
+
+            return [.. _members.Where(m => !_fullUntil.ContainsKey(m))];
+        }
+    }
+
+    /// <summary>Leaves <paramref name="peer"/> out of chunk placement for <paramref name="duration"/>: it refused chunks for want of room. True when it was not marked already.</summary>
+    public bool MarkFull(NodeId peer, TimeSpan duration)
+    {
+        bool fresh = !_fullUntil.ContainsKey(peer);
+        _fullUntil[peer] = DateTimeOffset.UtcNow + duration;
+        return fresh;
+    }
+
     private void OnPeerEvent(PeerConnection peer) => Look(peer.RemoteId);
 
     /// <summary>A connection to <paramref name="peer"/> came or went: records whether it is connected now.</summary>

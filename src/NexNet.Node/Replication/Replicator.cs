@@ -61,7 +61,7 @@ internal sealed class Replicator : IAsyncDisposable
     public (long Chunks, long Bytes) Backlog => _meta.ReplicationBacklog();
 
     /// <summary>Starts streaming a write's chunks to their owners as they are sealed.</summary>
-    public LiveReplication BeginLive() => new(_network, _membership.Members, _replicationFactor, _inFlight, _log);
+    public LiveReplication BeginLive() => new(_network, _membership.PlacementMembers, _replicationFactor, _inFlight, _log);
 
     /// <summary>Wakes the queue worker now instead of at its next tick.</summary>
     public void Kick()
@@ -132,7 +132,7 @@ internal sealed class Replicator : IAsyncDisposable
             return false;
         }
 
-        IReadOnlyList<NodeId> members = _membership.Members;
+        IReadOnlyList<NodeId> members = _membership.PlacementMembers;
         var done = new List<ChunkId>();
         var wanted = new Dictionary<NodeId, List<ChunkId>>();
         var owners = new Dictionary<ChunkId, NodeId[]>();
@@ -227,11 +227,22 @@ internal sealed class Replicator : IAsyncDisposable
                 }
             }
         }
+        catch (PeerRequestException e) when (ChunkService.IsNoSpace(e.Message))
+        {
+            // Not a fault: it is full. Its chunks go to the next owner from the next pass (these were deferred).
+            if (_membership.MarkFull(owner, s_fullFor))
+            {
+                Log.PeerFull(_log, owner.Abbreviated, s_fullFor.TotalSeconds, e.Message);
+            }
+        }
         catch (Exception e) when (e is IOException or TimeoutException or PeerRequestException or InvalidProtocolBufferException or ObjectDisposedException)
         {
             Log.ReplicationFailed(_log, owner.Abbreviated, e.Message);
         }
     }
+
+    /// <summary>How long a node that refused chunks for want of room is left out of placement before it is asked again.</summary>
+    private static readonly TimeSpan s_fullFor = TimeSpan.FromMinutes(1);
 
     /// <summary>Takes the owner's word for what it holds (a storage peer, which can check no proof).</summary>
     private async Task AskAsync(NodeId owner, List<ChunkId> ids, ConcurrentDictionary<(NodeId, ChunkId), byte> holds, List<ChunkId> missing,
