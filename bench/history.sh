@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # History, measured through a real mount and the real CLI, one run:
-#  1. meta.db growth for 10,000 writes of one small file (`echo > FILE` in the mount: 20,000 versions, as
-#     each is a truncation at open and the contents at close);
+#  1. meta.db growth for 10,000 writes of one small file (`echo > FILE` in the mount: one version each);
 #  2. `history` of a path with 1,000 versions: the control request alone (a Python client on the socket)
 #     and the whole `nexnet history` command (with .NET's start-up), ROUNDS times each;
 #  3. getting back a 1 GiB file that was overwritten: `restore --version 1` inside the volume (records
@@ -48,13 +47,13 @@ stop; before=$(dbsize); start
 t=$(timed bash -c "for i in \$(seq 10000); do echo \"version \$i of a small file\" > '$base/mnt/small.txt'; done")
 stop; after=$(dbsize); start
 versions=$("$nexnet" history /small.txt --json --data "$data" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
-say "10,000 writes of a 30-byte file in $t s ($versions versions: each echo > FILE is a truncation and a write): meta.db $before -> $after bytes"
+say "10,000 writes of a 30-byte file in $t s ($versions versions): meta.db $before -> $after bytes"
 printf '\n| 10,000 writes of a small file (echo > FILE) | versions kept | meta.db before | after | per version |\n|---|---|---|---|---|\n| written in %s s | %s | %s B | %s B | %s B |\n' \
   "$t" "$versions" "$before" "$after" "$(( (after - before) / versions ))"
 
 # --- 2. history of a path with 1,000 versions --------------------------------------------------------
-# Each `echo > FILE` through the mount makes two versions (the truncation at open, the contents at close).
-for i in $(seq 500); do echo "thousand $i" > "$base/mnt/thousand.txt"; done
+# Each `echo > FILE` through the mount is one version (the truncation at open is a step of the save, not kept).
+for i in $(seq 1000); do echo "thousand $i" > "$base/mnt/thousand.txt"; done
 request() {
   python3 - "$data/control.sock" <<'PY'
 import json, socket, struct, sys, time
