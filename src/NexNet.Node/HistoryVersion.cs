@@ -2,10 +2,11 @@ namespace NexNet.Node;
 
 /// <summary>
 /// One version of a path in history: its number (1 the oldest kept), what it was (<see cref="Entry"/>;
-/// a tombstone when <see cref="Deleted"/>), when and on which device it was made, when a newer version
+/// a tombstone when <see cref="Deleted"/>), when and on which device it was made (null: a deletion the
+/// path came back from, whose tombstone is not kept), when a newer version
 /// replaced it (null: it is current), and what kind of change it was.
 /// </summary>
-public sealed record HistoryVersion(int Number, EntryInfo Entry, bool Deleted, DateTimeOffset At, NodeId Device, DateTimeOffset? ReplacedAt, HistoryChange Change);
+public sealed record HistoryVersion(int Number, EntryInfo Entry, bool Deleted, DateTimeOffset At, NodeId? Device, DateTimeOffset? ReplacedAt, HistoryChange Change);
 
 /// <summary>What a version changed against the one before it.</summary>
 public enum HistoryChange

@@ -6,21 +6,37 @@ public sealed partial class Volume
     /// <summary>Restored entries committed (and pushed to peers) together.</summary>
     private const int RestoreBatch = 256;
 
-    /// <summary>Every version of <paramref name="path"/> history holds, oldest first; the current one (or its tombstone) last.</summary>
+    /// <summary>
+    /// Every version of <paramref name="path"/> history holds, oldest first; the current one (or its
+    /// tombstone) last. A deletion the path came back from is not kept as a version of its own: it shows as
+    /// a <see cref="HistoryChange.Deleted"/> entry at the end of the version it deleted (by an unknown
+    /// device), where the next version starts at least <see cref="Tree.Brief"/> later.
+    /// </summary>
     public IReadOnlyList<HistoryVersion> History(string path)
     {
         path = VolumePath.Normalize(path);
         var versions = new List<HistoryVersion>();
         Entry? previous = null;
+        long previousUntil = 0;
         foreach ((Entry entry, RecordVersion version, long until) in _tree.VersionsOf(path))
         {
+            bool deletedBetween = previous is { Deleted: false } && HybridClock.WallTime(version.Clock) - HybridClock.WallTime(previousUntil) >= Tree.Brief;
+            if (deletedBetween)
+            {
+                Entry gone = previous!.Clone();
+                gone.Deleted = true;
+                versions.Add(new HistoryVersion(versions.Count + 1, EntryCodec.ToInfo(gone, new RecordVersion(previousUntil, default)), true,
+                    HybridClock.WallTime(previousUntil), null, HybridClock.WallTime(version.Clock), HistoryChange.Deleted));
+            }
+
             HistoryChange change = entry.Deleted ? HistoryChange.Deleted
-                : previous is null || previous.Deleted ? HistoryChange.Created
+                : previous is null || previous.Deleted || deletedBetween ? HistoryChange.Created
                 : EntryCodec.ContentDiffers(previous, entry) ? HistoryChange.Content
                 : HistoryChange.Attributes;
             versions.Add(new HistoryVersion(versions.Count + 1, EntryCodec.ToInfo(entry, version), entry.Deleted, HybridClock.WallTime(version.Clock), version.Origin,
                 until == Tree.Current ? null : HybridClock.WallTime(until), change));
             previous = entry;
+            previousUntil = until;
         }
 
         return versions;

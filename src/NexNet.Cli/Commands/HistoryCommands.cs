@@ -26,7 +26,7 @@ internal static class HistoryCommands
             {
                 ((int?)v!["version"] ?? 0).ToString(CultureInfo.InvariantCulture),
                 LocalTime((string?)v["at"]),
-                ((string?)v["device"] ?? "")[..Math.Min(8, ((string?)v["device"] ?? "").Length)],
+                ((string?)v["device"] ?? "?")[..Math.Min(8, ((string?)v["device"] ?? "?").Length)],
                 (string?)v["kind"] == "file" && (string?)v["change"] != "deleted" ? ((long?)v["size"] ?? 0).ToString(CultureInfo.InvariantCulture) : "-",
                 (string?)v["change"] + ((string?)v["kind"] is "directory" or "symlink" ? $" ({(string?)v["kind"]})" : ""),
             }));

@@ -20,7 +20,7 @@ internal sealed partial class ControlServer
         {
             ["version"] = v.Number,
             ["at"] = Time(v.At),
-            ["device"] = v.Device.ToString(),
+            ["device"] = v.Device?.ToString(),
             ["change"] = v.Change.ToString().ToLowerInvariant(),
             ["kind"] = v.Entry.Kind.ToString().ToLowerInvariant(),
             ["size"] = v.Deleted ? 0 : v.Entry.Size,

@@ -55,9 +55,10 @@ internal sealed class HistoryRetention : IAsyncDisposable
             int capped = 0;
             if (_maxBytes > 0)
             {
-                while (_meta.HistoryTotals(_chunkSize).Bytes > _maxBytes)
+                // One version at a time for the first few, then more per round: little more goes than the cap needs.
+                for (int batch = 1; _meta.HistoryTotals(_chunkSize).Bytes > _maxBytes; batch = capped < 32 ? 1 : Math.Min(2 * batch, BatchSize))
                 {
-                    (int pruned, IReadOnlyList<ChunkId> released) = _meta.PruneVersions(long.MaxValue, pins, 100);
+                    (int pruned, IReadOnlyList<ChunkId> released) = _meta.PruneVersions(long.MaxValue, pins, batch);
                     Release(released, now);
                     if (pruned == 0)
                     {

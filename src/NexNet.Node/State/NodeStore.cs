@@ -120,7 +120,9 @@ internal sealed partial class NodeStore : IPeerBook, IDisposable
         // peer, which cannot read it). seq: its place in this node's record sequence (the one it had while
         // current, or a new one when it arrived as history), so anti-entropy hands history on too. A
         // version's chunks stay referenced in chunk_refs under the version's tag (NodeStore.History), so
-        // collection keeps them exactly as long as the version.
+        // collection keeps them exactly as long as the version. A rowid table, unlike records: its rows
+        // hold whole bodies (up to 16 KiB of a small file's contents), which a WITHOUT ROWID table would
+        // move around on every insert in key order; here a version is appended, and the key is an index.
         """
         CREATE TABLE versions (
             key    BLOB    NOT NULL,
@@ -130,9 +132,9 @@ internal sealed partial class NodeStore : IPeerBook, IDisposable
             sig    BLOB,
             until  INTEGER NOT NULL,
             parent TEXT,
-            seq    INTEGER NOT NULL UNIQUE,
-            PRIMARY KEY (key, clock, origin)
-        ) WITHOUT ROWID;
+            seq    INTEGER NOT NULL UNIQUE
+        );
+        CREATE UNIQUE INDEX versions_by_version ON versions (key, clock, origin);
         CREATE INDEX versions_by_until ON versions (until);
         CREATE INDEX versions_by_parent ON versions (parent, clock) WHERE parent IS NOT NULL;
         """,

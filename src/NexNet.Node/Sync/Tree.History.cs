@@ -101,15 +101,22 @@ internal sealed partial class Tree
 
     /// <summary>
     /// Whether the version the database holds for <paramref name="path"/> is worth keeping as history now
-    /// that <paramref name="replacing"/> replaces it. Every version is, but the steps of one save on one
-    /// device: one that lived under <see cref="Brief"/> before the same device replaced it, and was an empty
-    /// file (a create or an O_TRUNC before the bytes), a tombstone, or the same contents (a time or mode
-    /// set just after the write, as tar and cp -p do). The rule reads only what every member holds
+    /// that <paramref name="replacing"/> replaces it. Every version is, but a tombstone (restoring one is
+    /// nothing; the version before it ends when it came, and keeping every tombstone a re-created path
+    /// replaces made `tar x` over a deleted tree 12% slower) and the steps of one save on one device: one
+    /// that lived under <see cref="Brief"/> before the same device replaced it, and was an empty file (a
+    /// create or an O_TRUNC before the bytes) or had the same contents (a time or mode set just after the
+    /// write, as tar and cp -p do). The rule reads only what every member holds
     /// alike, so every member keeps the same versions. Storage peers, which cannot read records, keep all.
     /// </summary>
     private bool KeepsReplaced(string path, Entry replacing, RecordVersion version)
     {
         EntryRow? row = _meta.GetEntry(IndexKey(path));
+        if (row is { Deleted: true })
+        {
+            return false; // a tombstone is never wanted back: the version before it shows when it went (see Volume.History)
+        }
+
         if (row is null || !row.Origin.AsSpan().SequenceEqual(version.Origin.ToBytes())
             || HybridClock.WallTime(version.Clock) - HybridClock.WallTime(row.Clock) >= Brief)
         {
@@ -118,7 +125,7 @@ internal sealed partial class Tree
 
         (Entry old, _) = Open(row);
         bool emptyFile = old.Kind == Entry.Types.Kind.File && old.Size == 0;
-        return !(old.Deleted || emptyFile || !EntryCodec.ContentDiffers(old, replacing));
+        return !(emptyFile || !EntryCodec.ContentDiffers(old, replacing));
     }
 
     /// <summary>The clocks snapshots pin (pruning keeps every version current at one of them).</summary>

@@ -159,6 +159,34 @@ public sealed class HistoryTests
     }
 
     [Fact]
+    public async Task Past_the_size_cap_the_oldest_versions_go_first_and_a_deletion_shows_where_the_path_came_back()
+    {
+        await using NodeCluster cluster = await NodeCluster.StartAsync(1, configure: o =>
+        {
+            o.HistoryMaxBytes = (5L << 20) / 2; // 2.5 MiB only history keeps
+            o.CollectionInterval = TimeSpan.FromHours(1);
+        });
+        Volume volume = cluster[0].Volume!;
+        for (int i = 0; i < 3; i++)
+        {
+            await volume.WriteFileAsync("/f", new MemoryStream(RandomNumberGenerator.GetBytes(1_500_000)), cancellationToken: Ct);
+        }
+
+        Assert.Equal(3, volume.History("/f").Count);
+        Assert.Equal(1, cluster[0].PruneHistory()); // 2 x 1.5 MB over the cap: the oldest goes, the other fits
+        IReadOnlyList<HistoryVersion> kept = volume.History("/f");
+        Assert.Equal(2, kept.Count);
+        Assert.True(volume.HistoryTotals().Bytes <= (5L << 20) / 2);
+
+        volume.Delete("/f");
+        DateTimeOffset deleted = DateTimeOffset.UtcNow;
+        await Eventually.WaitAsync(() => DateTimeOffset.UtcNow > deleted + NexNet.Node.Sync.Tree.Brief, TimeSpan.FromSeconds(10), "a while passes after the deletion");
+        await volume.WriteFileAsync("/f", new MemoryStream([1]), cancellationToken: Ct);
+        Assert.Equal([HistoryChange.Created, HistoryChange.Content, HistoryChange.Deleted, HistoryChange.Created], volume.History("/f").Select(v => v.Change));
+        Assert.Null(volume.History("/f")[2].Device); // the tombstone itself is not kept
+    }
+
+    [Fact]
     public async Task A_node_with_no_retention_keeps_no_history()
     {
         await using NodeCluster cluster = await NodeCluster.StartAsync(1, configure: o => o.HistoryRetention = TimeSpan.Zero);
