@@ -105,7 +105,7 @@ public sealed class NexNetNode : IAsyncDisposable
             Func<IReadOnlyList<long>> pins = _tree.SnapshotClocks;
             _pressure = new SpacePressure(_blobs, _meta, _cache, pins, ids => discard.Discard(ids, releaseHolds: false).Bytes, log);
             Volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher!, verifier, broadcast, holds, _cache, discard, _pressure, options.ReadAhead);
-            _history = new HistoryRetention(_meta, options.HistoryRetention, options.HistoryMaxBytes, options.ChunkSize, pins,
+            _history = new HistoryRetention(_meta, options.HistoryMaxBytes, options.ChunkSize, pins,
                 options.CollectionInterval, log, _pressure);
             _tree.ReplayJournal();
             _tree.SignUnsigned(); // records stored before they were signed (node schema 5)
@@ -114,7 +114,7 @@ public sealed class NexNetNode : IAsyncDisposable
         {
             // A storage peer cannot read snapshots: it keeps the records' history for the retention alone,
             // and what members collect, for the retention too.
-            _history = new HistoryRetention(_meta, options.HistoryRetention, 0, options.ChunkSize, () => [], options.CollectionInterval, log);
+            _history = new HistoryRetention(_meta, 0, options.ChunkSize, () => [], options.CollectionInterval, log);
             _deferredCollection = new DeferredCollection(_meta, chunkService, options.CollectionInterval, log);
             if (_publicKey is null)
             {

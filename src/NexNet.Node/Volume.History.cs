@@ -104,13 +104,7 @@ public sealed partial class Volume
     public EntryInfo RestoreVersion(string path, int number, string? to = null)
     {
         path = VolumePath.Normalize(path);
-        IReadOnlyList<HistoryVersion> versions = History(path);
-        HistoryVersion version = versions.FirstOrDefault(v => v.Number == number)
-            ?? throw new VolumeException(VolumeError.NotFound, $"{path} has no version {number} (history holds {versions.Count}: see nexnet history {path})");
-        if (version.Deleted)
-        {
-            throw new VolumeException(VolumeError.NotFound, $"version {number} of {path} is its deletion: restore the version before it");
-        }
+        HistoryVersion version = LiveVersion(path, number);
 
         if (version.Entry.IsDirectory)
         {
@@ -123,6 +117,18 @@ public sealed partial class Volume
         RestoreTree(version.Entry, target, version.At, recursive: false, records);
         _broadcast.Push(records);
         return Stat(target)!;
+    }
+
+    /// <summary>Version <paramref name="number"/> of <paramref name="path"/> (see <see cref="History"/>); NotFound when there is none or it is a deletion.</summary>
+    public HistoryVersion LiveVersion(string path, int number)
+    {
+        path = VolumePath.Normalize(path);
+        IReadOnlyList<HistoryVersion> versions = History(path);
+        HistoryVersion version = versions.FirstOrDefault(v => v.Number == number)
+            ?? throw new VolumeException(VolumeError.NotFound, $"{path} has no version {number} (history holds {versions.Count}: see nexnet history {path})");
+        return version.Deleted
+            ? throw new VolumeException(VolumeError.NotFound, $"version {number} of {path} is its deletion: restore the version before it")
+            : version;
     }
 
     private int RestoreTree(EntryInfo then, string target, DateTimeOffset at, bool recursive, List<SealedRecord> records)

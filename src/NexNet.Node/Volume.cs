@@ -126,9 +126,14 @@ public sealed partial class Volume
             // copies durable while this node makes its own (each a device flush), not one after the other.
             list = await _chunks.WriteAsync(content, live is null ? null : live.SendAsync, live is null ? null : live.EndStreams, id =>
             {
-                Claim(id);
+                _discard.Claim(id);
                 claimed.Enqueue(id);
             }, cancellationToken);
+            var info = new EntryInfo(path, EntryKind.File, list.Length, mode & 0xFFF, modifiedAt ?? DateTimeOffset.UtcNow, RecordVersion.None, list, null)
+            {
+                Properties = Stat(path)?.Properties, // read at commit, after a long write: a PROPPATCH meanwhile counts
+            };
+            Commit(EntryCodec.ToEntry(info), Durability.Full, () => _meta.EnqueueFile(list, DateTimeOffset.UtcNow));
         }
         catch
         {
@@ -138,20 +143,6 @@ public sealed partial class Volume
             }
 
             DiscardChunks([.. claimed]); // a write that failed gives its space back now, not after the collection grace
-            throw;
-        }
-
-        try
-        {
-            var info = new EntryInfo(path, EntryKind.File, list.Length, mode & 0xFFF, modifiedAt ?? DateTimeOffset.UtcNow, RecordVersion.None, list, null)
-            {
-                Properties = Stat(path)?.Properties, // read at commit, after a long write: a PROPPATCH meanwhile counts
-            };
-            Commit(EntryCodec.ToEntry(info), Durability.Full, () => _meta.EnqueueFile(list, DateTimeOffset.UtcNow));
-        }
-        catch
-        {
-            DiscardChunks([.. claimed]);
             throw;
         }
 
@@ -257,12 +248,10 @@ public sealed partial class Volume
     /// </summary>
     public ChunkId StoreChunk(ReadOnlySpan<byte> plaintext)
     {
-        ChunkId id = _chunks.StoreChunk(plaintext, Claim);
+        ChunkId id = _chunks.StoreChunk(plaintext, _discard.Claim);
         _unflushed.TryAdd(id, 0);
         return id;
     }
-
-    private void Claim(ChunkId id) => _discard.Claim(id);
 
     /// <summary>
     /// Ends the holds a write took on <paramref name="ids"/> and deletes at once those that nothing references

@@ -37,9 +37,7 @@ internal sealed partial class ControlServer
         string missing = $"{VolumePath.Normalize(path)} does not exist";
         if ((int?)request["version"] is { } number)
         {
-            HistoryVersion version = volume.History(path).FirstOrDefault(v => v.Number == number)
-                ?? throw new VolumeException(VolumeError.NotFound, $"{VolumePath.Normalize(path)} has no version {number} (see nexnet history)");
-            return version.Deleted ? throw new VolumeException(VolumeError.NotFound, $"version {number} of {version.Entry.Path} is its deletion") : version.Entry;
+            return volume.LiveVersion(path, number).Entry;
         }
 
         if ((string?)request["at"] is { } at)

@@ -12,7 +12,6 @@ internal sealed class HistoryRetention : IAsyncDisposable
     private const int BatchSize = 500;
 
     private readonly NodeStore _meta;
-    private readonly TimeSpan _retention;
     private readonly long _maxBytes;
     private readonly int _chunkSize;
     private readonly Func<IReadOnlyList<long>> _pins;
@@ -25,12 +24,12 @@ internal sealed class HistoryRetention : IAsyncDisposable
 
     /// <summary><paramref name="pins"/>: the clocks of the snapshots (none on a storage peer, which cannot read them).</summary>
     /// <paramref name="pressure"/>: relieved after each pass (members), so space pressure is measured and acted on as often as history is pruned.
-    public HistoryRetention(NodeStore meta, TimeSpan retention, long maxBytes, int chunkSize, Func<IReadOnlyList<long>> pins, TimeSpan interval, ILogger log,
+    /// The retention is the store's (<see cref="NodeStore.HistoryRetention"/>), which also decides whether replaced records are kept at all.
+    public HistoryRetention(NodeStore meta, long maxBytes, int chunkSize, Func<IReadOnlyList<long>> pins, TimeSpan interval, ILogger log,
         SpacePressure? pressure = null, Func<DateTimeOffset>? now = null)
     {
         _pressure = pressure;
         _meta = meta;
-        _retention = retention;
         _maxBytes = maxBytes;
         _chunkSize = chunkSize;
         _pins = pins;
@@ -51,27 +50,11 @@ internal sealed class HistoryRetention : IAsyncDisposable
         {
             DateTimeOffset now = _now();
             IReadOnlyList<long> pins = _pins();
-            int expired = PruneBefore(HybridClock.AtWallTime(now - _retention), pins);
-            int capped = 0;
-            if (_maxBytes > 0)
-            {
-                // One version at a time for the first few, then more per round: little more goes than the cap needs.
-                for (int batch = 1; _meta.HistoryTotals(_chunkSize).Bytes > _maxBytes; batch = capped < 32 ? 1 : Math.Min(2 * batch, BatchSize))
-                {
-                    (int pruned, IReadOnlyList<ChunkId> released) = _meta.PruneVersions(long.MaxValue, pins, batch);
-                    Release(released, now);
-                    if (pruned == 0)
-                    {
-                        break; // what is left is a snapshot's
-                    }
-
-                    capped += pruned;
-                }
-            }
-
+            int expired = PruneBefore(_meta.HistoryCutoff(now), pins);
+            int capped = _maxBytes <= 0 ? 0 : _meta.PruneOldestWhile(() => _meta.HistoryTotals(_chunkSize).Bytes > _maxBytes, pins, released => Release(released, now));
             if (expired + capped > 0)
             {
-                Log.HistoryPruned(_log, expired, capped, _retention.TotalDays, _maxBytes);
+                Log.HistoryPruned(_log, expired, capped, _meta.HistoryRetention.TotalDays, _maxBytes);
             }
 
             return expired + capped;

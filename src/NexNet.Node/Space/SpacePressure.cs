@@ -10,8 +10,6 @@ namespace NexNet.Node.Space;
 /// </summary>
 internal sealed class SpacePressure
 {
-    private const int MaxHistoryBatch = 256;
-
     private readonly BlobStore _blobs;
     private readonly NodeStore _meta;
     private readonly CacheEviction _cache;
@@ -64,25 +62,11 @@ internal sealed class SpacePressure
 
             long needed = Line - _blobs.FreeBytes();
             (int copies, long copyBytes) = needed <= 0 ? (0, 0) : _cache.EvictTo(Math.Max(0, _meta.Blobs.BlobTotals().Bytes - needed));
-            int versions = 0;
             long historyBytes = 0;
-            IReadOnlyList<long> pins = _pins();
-            // One version at a time for the first few, then twice as many each round: little more history
-            // goes than the line needs, and a long history is not pruned a row per transaction.
-            for (int batch = 1; _blobs.FreeBytes() < Line; batch = versions < 32 ? 1 : Math.Min(2 * batch, MaxHistoryBatch))
-            {
-                (int pruned, IReadOnlyList<ChunkId> released) = _meta.PruneVersions(long.MaxValue, pins, batch);
-                if (pruned == 0)
-                {
-                    break; // what history is left is a snapshot's
-                }
-
-                versions += pruned;
-                historyBytes += _discard([.. released]);
-            }
+            int versions = _meta.PruneOldestWhile(() => _blobs.FreeBytes() < Line, _pins(), released => historyBytes += _discard([.. released]));
 
             Current = Measure(true);
-            Log.SpacePressure(_log, Current.FreeBytes, Line, garbageBytes, copies, copyBytes, versions, historyBytes, _meta.HistoryTotals(1).Versions);
+            Log.SpacePressure(_log, Current.FreeBytes, Line, garbageBytes, copies, copyBytes, versions, historyBytes, _meta.VersionCount());
             return Current;
         }
     }

@@ -174,6 +174,21 @@ internal sealed partial class NodeStore
         }
     }
 
+    /// <summary>How many versions history holds (cheap, unlike <see cref="HistoryTotals"/>).</summary>
+    public long VersionCount() => _db.Scalar<long>("SELECT COUNT(*) FROM versions");
+
+    /// <summary>The kept version of the record under <paramref name="key"/> that was current at <paramref name="at"/>, if any.</summary>
+    public StoredVersion? VersionAt(byte[] key, long at)
+    {
+        lock (_db.Lock)
+        {
+            SqliteCommand cmd = _db.Command("SELECT key, clock, origin, body, until FROM versions WHERE key = $key AND clock <= $at AND until > $at ORDER BY clock DESC LIMIT 1");
+            cmd.Parameters.AddWithValue("$key", key);
+            cmd.Parameters.AddWithValue("$at", at);
+            return ReadVersions(cmd).FirstOrDefault();
+        }
+    }
+
     /// <summary>The clock of the oldest kept version (0: none).</summary>
     public long OldestVersionClock() => _db.Scalar<long>("SELECT COALESCE(MIN(clock), 0) FROM versions");
 
@@ -239,6 +254,32 @@ internal sealed partial class NodeStore
     }
 
     /// <summary>
+    /// Prunes the oldest kept versions, whatever their age (never one a pin keeps), while <paramref name="tooMuch"/>
+    /// says so: one at a time for the first 32, so little more goes than needed, then twice as many a round
+    /// (up to 256), so a long history is not pruned a row per transaction. Hands each round's released chunks
+    /// to <paramref name="released"/>. Returns how many versions went.
+    /// </summary>
+    public int PruneOldestWhile(Func<bool> tooMuch, IReadOnlyList<long> pins, Action<IReadOnlyList<ChunkId>> released)
+    {
+        ArgumentNullException.ThrowIfNull(tooMuch);
+        ArgumentNullException.ThrowIfNull(released);
+        int total = 0;
+        for (int batch = 1; tooMuch(); batch = total < 32 ? 1 : Math.Min(2 * batch, 256))
+        {
+            (int pruned, IReadOnlyList<ChunkId> chunks) = PruneVersions(long.MaxValue, pins, batch);
+            if (pruned == 0)
+            {
+                break; // what is left is a snapshot's
+            }
+
+            total += pruned;
+            released(chunks);
+        }
+
+        return total;
+    }
+
+    /// <summary>
     /// How many versions history holds, and the chunks (and their bytes: the stored blob's size where this
     /// node holds it, else <paramref name="chunkSize"/>) that only history references.
     /// </summary>
@@ -246,7 +287,7 @@ internal sealed partial class NodeStore
     {
         lock (_db.Lock)
         {
-            long versions = _db.Scalar<long>("SELECT COUNT(*) FROM versions");
+            long versions = VersionCount();
             SqliteCommand cmd = _db.Command($"""
                 SELECT COUNT(*), COALESCE(SUM(COALESCE(b.size, $chunk)), 0)
                 FROM (SELECT DISTINCT chunk FROM chunk_refs WHERE {IsVersionRef}) h LEFT JOIN blobs b ON b.id = h.chunk

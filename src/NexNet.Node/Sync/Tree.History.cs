@@ -42,15 +42,17 @@ internal sealed partial class Tree
     /// <summary>The entry at <paramref name="path"/> as it was at <paramref name="at"/> (null: none then, or a tombstone).</summary>
     public (Entry Entry, RecordVersion Version)? FindAt(string path, long at)
     {
-        foreach ((Entry entry, RecordVersion version, long until) in VersionsOf(path).Reverse())
+        ApplyPending();
+        byte[] key = Sealer.RecordKey(path);
+        StoredVersion? then = _meta.GetRecord(key) is { } current && current.Clock <= at
+            ? new StoredVersion(current.Key, current.Clock, current.Origin, current.Body, Current)
+            : _meta.VersionAt(key, at);
+        if (then is null || OpenVersion(then) is not { Deleted: false } entry)
         {
-            if (version.Clock <= at && at < until)
-            {
-                return entry.Deleted ? null : (entry, version);
-            }
+            return null;
         }
 
-        return null;
+        return (entry, new RecordVersion(then.Clock, NodeId.FromBytes(then.Origin)));
     }
 
     /// <summary>The live entries directly in <paramref name="directory"/> as they were at <paramref name="at"/>.</summary>
@@ -111,6 +113,11 @@ internal sealed partial class Tree
     /// </summary>
     private bool KeepsReplaced(string path, Entry replacing, RecordVersion version)
     {
+        if (_meta.HistoryRetention <= TimeSpan.Zero)
+        {
+            return false; // no history is kept at all: no need to look
+        }
+
         EntryRow? row = _meta.GetEntry(IndexKey(path));
         if (row is { Deleted: true })
         {

@@ -166,13 +166,13 @@ internal sealed partial class Tree
     {
         byte[] key = record.Key.ToByteArray();
         byte[] origin = record.Origin.ToByteArray();
-        if (!KeepsRecords || _meta.HasVersion(key, version.Clock, origin))
+        if (!KeepsRecords || _meta.HistoryRetention <= TimeSpan.Zero || _meta.HasVersion(key, version.Clock, origin))
         {
             return;
         }
 
         long until = _meta.NextVersionClock(key, version.Clock);
-        if (until == long.MaxValue || until < _meta.HistoryCutoff(DateTimeOffset.UtcNow) || _meta.HistoryRetention <= TimeSpan.Zero)
+        if (until == long.MaxValue || until < _meta.HistoryCutoff(DateTimeOffset.UtcNow))
         {
             return; // pruned here already, by the rule every node follows
         }
