@@ -215,6 +215,12 @@ public sealed partial class Volume
                 _cache.Used(id);
                 return;
             }
+            catch (BlobNotFoundException) when (!HasRoomForCopy())
+            {
+                // No room to keep a copy (the disk is full for chunks): read this one from a peer without storing it.
+                _chunks.ReadChunk(await _fetcher.FetchUnstoredAsync(id, cancellationToken), id, inChunk, destination.Span);
+                return;
+            }
             catch (BlobNotFoundException)
             {
                 for (int next = index + 1; next <= index + _readAhead && next < chunks.Count; next++)
@@ -269,6 +275,9 @@ public sealed partial class Volume
         _pressure.Relieve(); // one statvfs when there is room; under pressure, more goes
         return bytes;
     }
+
+    /// <summary>True when a fetched chunk may be kept here: the store has room for a whole blob beyond its reserve.</summary>
+    private bool HasRoomForCopy() => _chunks.Blobs.AvailableBytes() >= _chunks.ChunkSize + BlobFormat.HeaderSize;
 
     /// <summary>The data directory's disk: free bytes, the reserve, and whether the node is under space pressure.</summary>
     public SpaceState Space => _pressure.Current;

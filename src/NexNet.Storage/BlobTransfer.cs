@@ -126,12 +126,7 @@ public sealed class BlobTransfer
                     throw new InvalidDataException($"blob stream ended inside a frame header ({got} of {FrameHeaderSize} bytes)");
                 }
 
-                ChunkId id = ChunkId.FromBytes(buffer.Span[..ChunkId.Size]);
-                uint length = BinaryPrimitives.ReadUInt32BigEndian(buffer.Span.Slice(ChunkId.Size, sizeof(uint)));
-                if (length <= BlobFormat.HeaderSize || length > MaxBlobLength)
-                {
-                    throw new InvalidDataException($"blob {id} announced with {length} bytes; a blob here is {BlobFormat.HeaderSize + 1} to {MaxBlobLength} bytes");
-                }
+                (ChunkId id, uint length) = ReadFrameHeader(buffer.Span);
 
                 Memory<byte> blob = buffer.Memory[..(int)length];
                 await source.ReadExactlyAsync(blob, cancellationToken);
@@ -170,6 +165,47 @@ public sealed class BlobTransfer
         _index?.RecordBlobs(stored, DateTimeOffset.UtcNow);
         afterCommit?.Invoke(storing);
         return received;
+    }
+
+    /// <summary>
+    /// Reads the one blob <paramref name="id"/> from <paramref name="source"/> into memory and checks it with
+    /// <paramref name="check"/>, without storing it: for a read on a disk with no room left for a copy.
+    /// Returns the sealed bytes.
+    /// </summary>
+    public async Task<byte[]> ReceiveUnstoredAsync(Stream source, ChunkId id, BlobCheck check, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(check);
+        byte[] header = new byte[FrameHeaderSize];
+        int got = await source.ReadAtLeastAsync(header, FrameHeaderSize, throwOnEndOfStream: false, cancellationToken);
+        if (got < FrameHeaderSize)
+        {
+            throw new InvalidDataException(got == 0 ? $"the stream ended without blob {id}" : $"blob stream ended inside a frame header ({got} of {FrameHeaderSize} bytes)");
+        }
+
+        (ChunkId sent, uint length) = ReadFrameHeader(header);
+        if (sent != id)
+        {
+            throw new IntegrityException($"sent chunk {sent} instead of {id}");
+        }
+
+        byte[] blob = new byte[length];
+        await source.ReadExactlyAsync(blob, cancellationToken);
+        check(id, blob);
+        return blob;
+    }
+
+    /// <summary>A frame's chunk id and blob length, the length checked before anything is read.</summary>
+    private (ChunkId Id, uint Length) ReadFrameHeader(ReadOnlySpan<byte> header)
+    {
+        ChunkId id = ChunkId.FromBytes(header[..ChunkId.Size]);
+        uint length = BinaryPrimitives.ReadUInt32BigEndian(header.Slice(ChunkId.Size, sizeof(uint)));
+        if (length <= BlobFormat.HeaderSize || length > MaxBlobLength)
+        {
+            throw new InvalidDataException($"blob {id} announced with {length} bytes; a blob here is {BlobFormat.HeaderSize + 1} to {MaxBlobLength} bytes");
+        }
+
+        return (id, length);
     }
 
     /// <summary>Takes the staged blobs at the head of the queue (every one, with <paramref name="all"/>): their buffers go back, the new ones count as stored.</summary>

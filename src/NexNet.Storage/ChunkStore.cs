@@ -349,6 +349,21 @@ public sealed class ChunkStore
     }
 
     /// <summary>
+    /// As <see cref="ReadChunk(ChunkId, int, Span{byte})"/>, from a sealed blob in memory that was checked
+    /// in full (one fetched from a peer and not stored: the disk has no room for a copy).
+    /// </summary>
+    public void ReadChunk(ReadOnlySpan<byte> sealedBlob, ChunkId id, int offset, Span<byte> destination)
+    {
+        if (sealedBlob.Length < BlobFormat.HeaderSize + offset + destination.Length)
+        {
+            throw new IntegrityException($"blob {id} is shorter than its chunk");
+        }
+
+        ReadOnlySpan<byte> iv = _cipher.VerifiedIv(sealedBlob[..BlobFormat.HeaderSize], id);
+        _cipher.DecryptRange(iv, offset, sealedBlob.Slice(BlobFormat.HeaderSize + offset, destination.Length), destination);
+    }
+
+    /// <summary>
     /// Seals and stores one chunk (the bytes of a file being edited in place) without waiting for the
     /// disk: it survives a killed process at once, a power cut only after <see cref="BlobStore.MakeDurable"/>.
     /// Returns its id; an equal chunk already stored is not written again. <paramref name="claim"/>: as in

@@ -100,9 +100,46 @@ internal sealed class ChunkFetcher
     public void Prefetch(ChunkId id) =>
         _ = EnsureLocalAsync(id, CancellationToken.None).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
 
+    /// <summary>
+    /// Gets a good copy of the blob from a peer, as <see cref="EnsureLocalAsync"/> does, but into memory and
+    /// not into the store: for a read on a disk with no room left for a copy (it is a cache; the owners
+    /// keep theirs). Throws <see cref="VolumeException"/> (Unavailable) when no peer could give a good copy.
+    /// </summary>
+    public async Task<byte[]> FetchUnstoredAsync(ChunkId id, CancellationToken cancellationToken)
+    {
+        byte[]? blob = null;
+        await FromPeersAsync(id, async (stream, ct) =>
+        {
+            blob = await _transfer.ReceiveUnstoredAsync(stream, id, _check, ct);
+            return true;
+        }, cancellationToken);
+        return blob!;
+    }
+
     private async Task FetchAsync(ChunkId id)
     {
         await Task.Yield(); // never run a fetch on the caller's stack (nor inside the lock that registers it)
+        await FromPeersAsync(id, async (stream, ct) =>
+        {
+            IReadOnlyList<ChunkId> got = await _transfer.ReceiveAsync(stream, (chunk, blob) =>
+            {
+                if (chunk != id)
+                {
+                    throw new IntegrityException($"sent chunk {chunk} instead");
+                }
+
+                _check(chunk, blob);
+            }, ct);
+            return got.Contains(id) && _blobs.Has(id);
+        }, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Asks the chunk's owners in rendezvous order, then every other peer, until <paramref name="receive"/>
+    /// takes a good copy from one's answer; throws Unavailable when none did (unless it is here by now).
+    /// </summary>
+    private async Task FromPeersAsync(ChunkId id, Func<Stream, CancellationToken, Task<bool>> receive, CancellationToken cancellationToken)
+    {
         IReadOnlyList<NodeId> owners = Placement.Owners(id, _membership.Members, _replicationFactor);
         var candidates = owners.Where(o => o != _network.Id)
             .Concat(_network.Peers.Select(p => p.RemoteId).Where(p => !owners.Contains(p)))
@@ -119,7 +156,7 @@ internal sealed class ChunkFetcher
             }
 
             tried.Add(peer.Abbreviated);
-            if (await TryFetchFromAsync(id, peer))
+            if (await TryFetchFromAsync(id, peer, receive, cancellationToken))
             {
                 Interlocked.Increment(ref _fetched);
                 return;
@@ -135,9 +172,9 @@ internal sealed class ChunkFetcher
             tried.Count == 0 ? $"chunk {id} is not here and no peer is connected" : $"chunk {id} is not here and no peer had a good copy (asked {string.Join(", ", tried)})");
     }
 
-    private async Task<bool> TryFetchFromAsync(ChunkId id, NodeId peer)
+    private async Task<bool> TryFetchFromAsync(ChunkId id, NodeId peer, Func<Stream, CancellationToken, Task<bool>> receive, CancellationToken cancellationToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping, cancellationToken);
         deadline.CancelAfter(_timeout);
         try
         {
@@ -147,16 +184,7 @@ internal sealed class ChunkFetcher
                 throw new InvalidDataException("answered without the blob");
             }
 
-            IReadOnlyList<ChunkId> got = await _transfer.ReceiveAsync(response.BodyStream, (chunk, blob) =>
-            {
-                if (chunk != id)
-                {
-                    throw new IntegrityException($"sent chunk {chunk} instead");
-                }
-
-                _check(chunk, blob);
-            }, deadline.Token);
-            return got.Contains(id) && _blobs.Has(id);
+            return await receive(response.BodyStream, deadline.Token);
         }
         catch (Exception e) when (e is IntegrityException or InvalidDataException)
         {
@@ -165,7 +193,7 @@ internal sealed class ChunkFetcher
             Log.BadChunk(_log, peer.Abbreviated, id, e.Message);
             return false;
         }
-        catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (!_stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             Log.FetchTimedOut(_log, id, peer.Abbreviated, _timeout.TotalSeconds);
             return false;

@@ -67,6 +67,25 @@ public sealed class BlobTransferTests : IDisposable
     }
 
     [Fact]
+    public async Task A_blob_received_unstored_comes_back_checked_and_the_store_is_untouched()
+    {
+        List<(ChunkId Id, byte[] Bytes)> blobs = RandomBlobs(2);
+        CancellationToken ct = TestContext.Current.CancellationToken;
+
+        Assert.Equal(blobs[1].Bytes, await _transfer.ReceiveUnstoredAsync(await FramesAsync([blobs[1]]), blobs[1].Id, static (_, _) => { }, ct));
+        AssertNothingLeft();
+
+        // Another chunk than asked, one the check refuses, or no blob at all: an error, never bytes.
+        await Assert.ThrowsAsync<IntegrityException>(async () => await _transfer.ReceiveUnstoredAsync(await FramesAsync([blobs[0]]), blobs[1].Id, static (_, _) => { }, ct));
+        await Assert.ThrowsAsync<IntegrityException>(async () => await _transfer.ReceiveUnstoredAsync(await FramesAsync([blobs[1]]), blobs[1].Id,
+            static (id, _) => throw new IntegrityException($"{id} is bad"), ct));
+        await Assert.ThrowsAsync<InvalidDataException>(async () => await _transfer.ReceiveUnstoredAsync(new MemoryStream(), blobs[1].Id, static (_, _) => { }, ct));
+        MemoryStream truncated = await FramesAsync([blobs[1]]);
+        truncated.SetLength(truncated.Length - 1);
+        await Assert.ThrowsAsync<EndOfStreamException>(async () => await _transfer.ReceiveUnstoredAsync(truncated, blobs[1].Id, static (_, _) => { }, ct));
+    }
+
+    [Fact]
     public async Task A_blob_the_store_already_holds_is_received_but_neither_written_again_nor_counted_as_stored()
     {
         List<(ChunkId Id, byte[] Bytes)> blobs = RandomBlobs(3);
