@@ -103,7 +103,10 @@ public sealed class NexNetNode : IAsyncDisposable
             var chunks = new ChunkStore(_blobs, _cipher, _meta.Blobs, options.ChunkSize, beforeReuse: id => verifier.EnsureVerified(id));
             var discard = new ChunkDiscard(holds, _meta, _blobs, _tree.ApplyPending);
             Func<IReadOnlyList<long>> pins = _tree.SnapshotClocks;
-            _pressure = new SpacePressure(_blobs, _meta, _cache, pins, ids => discard.Discard(ids, releaseHolds: false).Bytes, log);
+            // Enough copies elsewhere: this node is not one of the chunk's owners (they confirmed theirs: it left the queue).
+            bool CopiesElsewhere(ChunkId id) => !Placement.IsOwner(id, _network.Id, _membership.Members, options.ReplicationFactor);
+            bool Alone() => _membership.Members.Count == 1 && _meta.Known(1).Count == 0;
+            _pressure = new SpacePressure(_blobs, _meta, _cache, pins, ids => discard.Discard(ids, releaseHolds: false).Bytes, discard.DropCopies, CopiesElsewhere, Alone, log);
             Volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher!, verifier, broadcast, holds, _cache, discard, _pressure, options.ReadAhead);
             _history = new HistoryRetention(_meta, options.HistoryMaxBytes, options.ChunkSize, pins,
                 options.CollectionInterval, log, _pressure);

@@ -58,4 +58,29 @@ internal sealed class ChunkDiscard(ChunkHolds holds, NodeStore meta, BlobStore b
 
         return (deleted, bytes);
     }
+
+    /// <summary>
+    /// Deletes this node's copies of <paramref name="ids"/> that nobody holds, referenced or not: for copies
+    /// whose data has enough copies elsewhere (space pressure gives up such copies of history; a read fetches
+    /// them back). Returns how many went and their bytes.
+    /// </summary>
+    public (int Count, long Bytes) DropCopies(IEnumerable<(ChunkId Id, long Size)> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        int count = 0;
+        long bytes = 0;
+        lock (_lock)
+        {
+            foreach ((ChunkId id, long size) in ids)
+            {
+                if (!holds.IsHeld(id) && blobs.Delete(id, meta.Blobs))
+                {
+                    count++;
+                    bytes += size;
+                }
+            }
+        }
+
+        return (count, bytes);
+    }
 }

@@ -201,57 +201,95 @@ internal sealed partial class NodeStore
     {
         ArgumentNullException.ThrowIfNull(pins);
         using MetaTransaction tx = _db.BeginTransaction();
-        SqliteCommand select = _db.Command("SELECT key, clock, origin, until FROM versions WHERE until < $cutoff ORDER BY until LIMIT $limit OFFSET $skip");
-        var doomed = new List<(byte[] Key, long Clock, byte[] Origin)>();
-        int skip = 0;
-        while (doomed.Count < limit)
+        SqliteCommand delete = _db.Command("DELETE FROM versions WHERE rowid = $row");
+        SqliteCommand refs = _db.Command("DELETE FROM chunk_refs WHERE path = $tag RETURNING chunk");
+        var released = new List<ChunkId>();
+        int pruned = 0;
+        for (HistoryCursor? at = null; pruned < limit && VersionPage(cutoff, at, 64) is { Count: > 0 } page;)
         {
-            select.Parameters.Clear();
-            select.Parameters.AddWithValue("$cutoff", cutoff);
-            select.Parameters.AddWithValue("$limit", limit);
-            select.Parameters.AddWithValue("$skip", skip);
-            int seen = 0;
-            using (SqliteDataReader reader = select.ExecuteReader())
+            foreach (VersionRow version in page)
             {
-                while (reader.Read())
+                at = version.Cursor;
+                if (pins.Any(pin => version.Clock <= pin && pin < version.Cursor.Until))
                 {
-                    seen++;
-                    long clock = reader.GetInt64(1), until = reader.GetInt64(3);
-                    if (pins.Any(pin => clock <= pin && pin < until))
-                    {
-                        skip++; // a snapshot holds it: it stays, and the next page starts past it
-                    }
-                    else if (doomed.Count < limit)
-                    {
-                        doomed.Add(((byte[])reader.GetValue(0), clock, (byte[])reader.GetValue(2)));
-                    }
+                    continue; // a snapshot holds it: it stays
+                }
+
+                delete.Parameters.Clear();
+                delete.Parameters.AddWithValue("$row", version.Cursor.Row);
+                delete.ExecuteNonQuery();
+                refs.Parameters.Clear();
+                refs.Parameters.AddWithValue("$tag", version.Tag);
+                released.AddRange(MetaDatabase.ReadIds(refs));
+                if (++pruned == limit)
+                {
+                    break;
                 }
             }
-
-            if (seen < limit || doomed.Count > 0)
-            {
-                break;
-            }
-        }
-
-        var released = new List<ChunkId>();
-        SqliteCommand delete = _db.Command("DELETE FROM versions WHERE key = $key AND clock = $clock AND origin = $origin");
-        SqliteCommand refs = _db.Command("DELETE FROM chunk_refs WHERE path = $tag RETURNING chunk");
-        foreach ((byte[] key, long clock, byte[] origin) in doomed)
-        {
-            delete.Parameters.Clear();
-            delete.Parameters.AddWithValue("$key", key);
-            delete.Parameters.AddWithValue("$clock", clock);
-            delete.Parameters.AddWithValue("$origin", origin);
-            delete.ExecuteNonQuery();
-            refs.Parameters.Clear();
-            refs.Parameters.AddWithValue("$tag", TagOf(key, clock, origin));
-            released.AddRange(MetaDatabase.ReadIds(refs));
         }
 
         tx.Commit();
-        return (doomed.Count, released);
+        return (pruned, released);
     }
+
+    /// <summary>
+    /// The chunks this node stores that only history references and that no longer wait for replication,
+    /// version by version, oldest replaced first: those of up to <paramref name="limit"/> versions past
+    /// <paramref name="after"/> (null: from the oldest). Returns them with their sizes, and where the next
+    /// page starts (null: no more versions). Space pressure gives up such copies where enough are elsewhere.
+    /// </summary>
+    public (IReadOnlyList<(ChunkId Id, long Size)> Chunks, HistoryCursor? Next) HistoryOnlyCopies(HistoryCursor? after, int limit)
+    {
+        lock (_db.Lock)
+        {
+            IReadOnlyList<VersionRow> page = VersionPage(long.MaxValue, after, limit);
+            SqliteCommand copies = _db.Command($"""
+                SELECT c.chunk, b.size FROM chunk_refs c JOIN blobs b ON b.id = c.chunk
+                WHERE c.path = $tag AND NOT EXISTS (SELECT 1 FROM chunk_refs l WHERE l.chunk = c.chunk AND NOT l.{IsVersionRef})
+                AND NOT EXISTS (SELECT 1 FROM replication q WHERE q.chunk = c.chunk)
+                """);
+            var chunks = new List<(ChunkId, long)>();
+            foreach (VersionRow version in page)
+            {
+                copies.Parameters.Clear();
+                copies.Parameters.AddWithValue("$tag", version.Tag);
+                using SqliteDataReader reader = copies.ExecuteReader();
+                while (reader.Read())
+                {
+                    chunks.Add((ChunkId.FromBytes((byte[])reader.GetValue(0)), reader.GetInt64(1)));
+                }
+            }
+
+            return (chunks, page.Count < limit ? null : page[^1].Cursor);
+        }
+    }
+
+    /// <summary>Up to <paramref name="limit"/> versions replaced before <paramref name="cutoff"/>, past <paramref name="after"/>, in the order they were replaced.</summary>
+    private List<VersionRow> VersionPage(long cutoff, HistoryCursor? after, int limit)
+    {
+        // Paged by (until, rowid) past the last row seen: rows deleted on the way do not shift the pages.
+        SqliteCommand select = _db.Command("""
+            SELECT rowid, key, clock, origin, until FROM versions
+            WHERE until < $cutoff AND (until > $until OR (until = $until AND rowid > $row))
+            ORDER BY until, rowid LIMIT $limit
+            """);
+        select.Parameters.AddWithValue("$cutoff", cutoff);
+        select.Parameters.AddWithValue("$until", after?.Until ?? long.MinValue);
+        select.Parameters.AddWithValue("$row", after?.Row ?? long.MinValue);
+        select.Parameters.AddWithValue("$limit", limit);
+        using SqliteDataReader reader = select.ExecuteReader();
+        var page = new List<VersionRow>();
+        while (reader.Read())
+        {
+            long clock = reader.GetInt64(2);
+            page.Add(new VersionRow(new HistoryCursor(reader.GetInt64(4), reader.GetInt64(0)), TagOf((byte[])reader.GetValue(1), clock, (byte[])reader.GetValue(3)), clock));
+        }
+
+        return page;
+    }
+
+    /// <summary>A kept version as pruning sees it: where it sits in replacement order, its chunk_refs tag, its clock.</summary>
+    private readonly record struct VersionRow(HistoryCursor Cursor, string Tag, long Clock);
 
     /// <summary>
     /// Prunes the oldest kept versions, whatever their age (never one a pin keeps), while <paramref name="tooMuch"/>

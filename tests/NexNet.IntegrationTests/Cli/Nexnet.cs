@@ -32,10 +32,36 @@ internal static class Nexnet
         JsonObject values = (JsonObject)JsonNode.Parse(await File.ReadAllTextAsync(config))!;
         foreach ((string key, JsonNode? value) in settings)
         {
-            values[key] = value;
+            values[key] = value?.DeepClone();
         }
 
         await File.WriteAllTextAsync(config, values.ToJsonString());
+    }
+
+    /// <summary>As <see cref="InitAsync"/>, then the keys of <paramref name="member"/>'s volume: another member of it.</summary>
+    public static async Task InitMemberAsync(string data, string member, params (string Key, JsonNode? Value)[] settings)
+    {
+        await InitAsync(data, settings);
+        foreach (string key in new[] { "network.key", "volume.key" })
+        {
+            File.Copy(Path.Combine(member, key), Path.Combine(data, key), overwrite: true);
+        }
+    }
+
+    /// <summary><c>nexnet status --json</c> of the node running on <paramref name="data"/>.</summary>
+    public static async Task<JsonObject> StatusAsync(string data)
+    {
+        Result status = await RunAsync("status", "--json", "--data", data);
+        Assert.True(status.Exit == 0, status.ToString());
+        return (JsonObject)JsonNode.Parse(status.Stdout)!;
+    }
+
+    /// <summary>How many versions <c>nexnet history --json</c> lists for <paramref name="path"/>.</summary>
+    public static async Task<int> HistoryCountAsync(string data, string path)
+    {
+        Result history = await RunAsync("history", path, "--json", "--data", data);
+        Assert.True(history.Exit == 0, history.ToString());
+        return ((JsonArray)JsonNode.Parse(history.Stdout)!).Count;
     }
 
     /// <summary>Runs with <paramref name="input"/> on its stdin (then closed).</summary>

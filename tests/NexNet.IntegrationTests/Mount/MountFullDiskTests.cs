@@ -47,7 +47,7 @@ public sealed class MountFullDiskTests : IAsyncLifetime
         Assert.Equal("small\n", await File.ReadAllTextAsync(mount.PathOf("small.txt"), Ct));
 
         // statfs says what chunks may still take: the free space less the reserve.
-        JsonObject space = (JsonObject)(await StatusAsync(data))["space"]!;
+        JsonObject space = (JsonObject)(await Nexnet.StatusAsync(data))["space"]!;
         long reserve = (long)space["reserveBytes"]!;
         Assert.Equal(8 * MiB, reserve); // a tenth of 80 MiB, at least 8 MiB
         long available = long.Parse(await Shell.RunAsync($"echo $(( $(stat -f -c '%a' '{mount.Mountpoint}') * $(stat -f -c '%S' '{mount.Mountpoint}') ))"), System.Globalization.CultureInfo.InvariantCulture);
@@ -61,10 +61,13 @@ public sealed class MountFullDiskTests : IAsyncLifetime
         await Nexnet.InitAsync(data, ("collectionIntervalSeconds", 0.3));
         await using NexnetMountProcess mount = await NexnetMountProcess.StartAsync(data, _dir.Combine("mnt"));
 
-        // History holds the first contents of a, b and c (5 MiB each), replaced in that order.
-        foreach (string name in new[] { "a", "b", "c" })
+        // History holds two contents of a, b and c (5 MiB each): first a1, b1, c1 were replaced, then a2, b2, c2.
+        foreach (string content in new[] { "1", "2" })
         {
-            await Shell.RunAsync($"head -c {5 * MiB} /dev/urandom > '{mount.PathOf(name)}'");
+            foreach (string name in new[] { "a", "b", "c" })
+            {
+                await Shell.RunAsync($"head -c {5 * MiB} /dev/urandom > '{mount.PathOf(name)}'");
+            }
         }
 
         foreach (string name in new[] { "a", "b", "c" })
@@ -74,30 +77,41 @@ public sealed class MountFullDiskTests : IAsyncLifetime
 
         foreach (string path in new[] { "/a", "/b", "/c" })
         {
-            Assert.Equal(2, await HistoryCount(data, path));
+            Assert.Equal(3, await Nexnet.HistoryCountAsync(data, path));
         }
 
         // A file held open across the disk filling up (outside the store: a ballast file on the same disk).
         using ChildProcess writer = ChildProcess.Start("bash", "-c", $"exec 3> '{mount.PathOf("open.txt")}'; echo before >&3; read _; echo after >&3; exec 3>&-; echo closed")
             .StartCollecting();
         await Eventually.WaitAsync(() => File.Exists(mount.PathOf("open.txt")), TimeSpan.FromSeconds(10), "the writer has its file open");
-        long line = 2 * (long)(await StatusAsync(data))["space"]!["reserveBytes"]!;
-        long ballast = Free() - line + (7 * MiB); // 7 MiB below the pressure line: a's and b's old chunks must go, c's may stay
+        long line = 2 * (long)(await Nexnet.StatusAsync(data))["space"]!["reserveBytes"]!;
+        long ballast = Free() - line + (7 * MiB); // 7 MiB below the pressure line: a1 and b1 must go, c1 may stay
         await Shell.RunAsync($"fallocate -l {ballast} '{Path.Combine(Disk, "ballast")}'");
 
         // Under pressure: the oldest history goes until the node is above the line, and it says so.
-        await Eventually.WaitAsync(async () => await HistoryCount(data, "/b") == 1, TimeSpan.FromSeconds(10), "the node gives up the oldest history",
+        await Eventually.WaitAsync(async () => await Nexnet.HistoryCountAsync(data, "/b") == 2, TimeSpan.FromSeconds(10), "the node gives up the oldest history",
             () => string.Join('\n', mount.Process.Lines));
-        Assert.Equal(1, await HistoryCount(data, "/a"));
-        Assert.Equal(2, await HistoryCount(data, "/c")); // the newest history stays: the oldest two were enough
+        Assert.Equal(2, await Nexnet.HistoryCountAsync(data, "/a"));
+        Assert.Equal(3, await Nexnet.HistoryCountAsync(data, "/c")); // younger history stays: the oldest two were enough
         string log = await File.ReadAllTextAsync(Path.Combine(data, "logs", "nexnet.log"), Ct);
-        Assert.Matches(@"space: \d+ bytes free, below the \d+-byte line: deleted \d+ bytes nothing referenced, gave up 0 cached copies \(0 bytes\) and the 2 oldest versions of history \(\d+ bytes", log);
+        Assert.Matches(@"space: \d+ bytes free, below the \d+-byte line: deleted \d+ bytes nothing referenced, gave up 0 cached copies \(0 bytes\), 0 copies of history its owners hold \(0 bytes\) and the 2 oldest versions of history \(\d+ bytes", log);
+
+        // Further below the line (12 MiB short), three more versions must go: c1, then a2 and b2. c2 stays.
+        await Shell.RunAsync($"fallocate -l {Free() - (4 * MiB)} '{Path.Combine(Disk, "ballast1")}'");
+        await Eventually.WaitAsync(async () => await Nexnet.HistoryCountAsync(data, "/b") == 1, TimeSpan.FromSeconds(10), "a2 and b2 go too",
+            () => string.Join('\n', mount.Process.Lines));
+        int[] left = [await Nexnet.HistoryCountAsync(data, "/a"), await Nexnet.HistoryCountAsync(data, "/b"), await Nexnet.HistoryCountAsync(data, "/c")];
+        Assert.Equal([1, 1, 2], left);
+        Nexnet.Result c2 = await Nexnet.RunAsync("get", "/c", _dir.Combine("c2"), "--version", "1", "--data", data);
+        Assert.True(c2.Exit == 0, c2.ToString());
+        Assert.Equal(5 * MiB, new FileInfo(_dir.Combine("c2")).Length);
+        File.Delete(Path.Combine(Disk, "ballast1"));
 
         // The store is full for chunks, but a commit of a file already open needs none: it succeeds.
         await Shell.RunAsync($"fallocate -l {Free() - (4 * MiB)} '{Path.Combine(Disk, "ballast2")}'");
         string refused = await Shell.RunAsync($"(head -c {3 * MiB} /dev/urandom > '{mount.PathOf("refused.bin")}') 2>&1 || echo EXIT=$?");
         Assert.Contains("No space left on device", refused, StringComparison.Ordinal);
-        JsonObject space = (JsonObject)(await StatusAsync(data))["space"]!;
+        JsonObject space = (JsonObject)(await Nexnet.StatusAsync(data))["space"]!;
         Assert.True((bool)space["pressure"]!, space.ToJsonString());
         writer.WriteLine("go");
         await writer.WaitForLineAsync(l => l == "closed", TimeSpan.FromSeconds(10), "the writer closes its file");
@@ -126,15 +140,6 @@ public sealed class MountFullDiskTests : IAsyncLifetime
     }
 
     private long Free() => new DriveInfo(Disk).AvailableFreeSpace;
-
-    private static async Task<JsonObject> StatusAsync(string data) => (JsonObject)JsonNode.Parse((await Nexnet.RunAsync("status", "--json", "--data", data)).Stdout)!;
-
-    private static async Task<int> HistoryCount(string data, string path)
-    {
-        Nexnet.Result history = await Nexnet.RunAsync("history", path, "--json", "--data", data);
-        Assert.True(history.Exit == 0, history.ToString());
-        return ((JsonArray)JsonNode.Parse(history.Stdout)!).Count;
-    }
 
     public async ValueTask DisposeAsync()
     {

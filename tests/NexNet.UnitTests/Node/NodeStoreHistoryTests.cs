@@ -69,6 +69,25 @@ public sealed class NodeStoreHistoryTests : IDisposable
     }
 
     [Fact]
+    public void History_only_copies_are_the_stored_chunks_only_versions_reference_oldest_first_and_none_awaiting_replication()
+    {
+        ChunkId queued = RandomIds.Chunk(), first = RandomIds.Chunk(), live = RandomIds.Chunk(), absent = RandomIds.Chunk(), second = RandomIds.Chunk();
+        _store.Blobs.RecordBlobs([(queued, 100), (first, 200), (live, 300), (second, 400)], DateTimeOffset.UnixEpoch); // absent: not stored here
+        Put(10, queued, first);
+        Put(20, live, absent);
+        Put(30, second);
+        Put(40, live); // current
+        _store.EnqueueReplication([(queued, 100)], DateTimeOffset.UnixEpoch);
+
+        (IReadOnlyList<(ChunkId Id, long Size)> page, HistoryCursor? next) = _store.HistoryOnlyCopies(null, 2);
+        Assert.Equal([(first, 200L)], page);
+        Assert.NotNull(next);
+        (page, next) = _store.HistoryOnlyCopies(next, 2);
+        Assert.Equal([(second, 400L)], page);
+        Assert.Null(next);
+    }
+
+    [Fact]
     public void A_record_stored_again_under_its_own_version_makes_no_version()
     {
         Put(10);
