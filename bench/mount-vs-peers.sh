@@ -81,14 +81,16 @@ if [ -n "${BASELINE:-}" ]; then
   before_pid=$!
   mounts+=(before); targets+=(before)
 fi
-# NOHISTORY=1 adds NexNet keeping no history (historyDays 0) as a target, to show what history costs.
+# NOHISTORY=1 adds NexNet keeping no history (historyDays 0) as a target, to show what history costs. It
+# runs next to the default NexNet in every round (first one, then the other, turn about), so the two
+# meet the same disk state: a comparison of the two, not of whatever ran before each.
 if [ -n "${NOHISTORY:-}" ]; then
   mkdir -p "$base"/{mnt-nohistory,nohistory-data}
   "$nexnet" init --data "$base/nohistory-data" --listen 127.0.0.1:0 >/dev/null
   sed -i 's/"historyDays": [0-9.]*/"historyDays": 0/' "$base/nohistory-data/config.json"
   "$nexnet" mount "$base/mnt-nohistory" --data "$base/nohistory-data" --listen 127.0.0.1:0 > "$work/nohistory.out" 2>&1 &
   nohistory_pid=$!
-  mounts+=(nohistory); targets+=(nohistory)
+  mounts+=(nohistory)
 fi
 for m in "${mounts[@]}"; do
   for _ in $(seq 300); do mountpoint -q "$base/mnt-$m" && break; sleep 0.1; done
@@ -104,6 +106,13 @@ for round in $(seq "$rounds"); do
   [ "$round" -eq 1 ] || make_inputs "$round"
   # The order turns by one target each round, so none always runs first or right after another's writes.
   order=("${targets[@]:$(((round - 1) % ${#targets[@]}))}" "${targets[@]:0:$(((round - 1) % ${#targets[@]}))}")
+  if [ -n "${NOHISTORY:-}" ]; then
+    paired=()
+    for t in "${order[@]}"; do
+      if [ "$t" != nexnet ]; then paired+=("$t"); elif ((round % 2)); then paired+=(nexnet nohistory); else paired+=(nohistory nexnet); fi
+    done
+    order=("${paired[@]}")
+  fi
   for t in "${order[@]}"; do
     d=$(dir_of "$t")
     rm -rf "${d:?}"/*; drop
