@@ -38,6 +38,7 @@ public sealed class NexNetNode : IAsyncDisposable
     private readonly Collector? _collector;
     private readonly HistoryRetention _history;
     private readonly SpacePressure? _pressure;
+    private readonly HistoryCopyRelease? _historyCopies;
     private readonly DeferredCollection? _deferredCollection;
     private readonly CacheEviction? _cache;
     private readonly CancellationTokenSource _stopping = new();
@@ -103,10 +104,9 @@ public sealed class NexNetNode : IAsyncDisposable
             var chunks = new ChunkStore(_blobs, _cipher, _meta.Blobs, options.ChunkSize, beforeReuse: id => verifier.EnsureVerified(id));
             var discard = new ChunkDiscard(holds, _meta, _blobs, _tree.ApplyPending);
             Func<IReadOnlyList<long>> pins = _tree.SnapshotClocks;
-            // Enough copies elsewhere: this node is not one of the chunk's owners (they confirmed theirs: it left the queue).
-            bool CopiesElsewhere(ChunkId id) => !Placement.IsOwner(id, _network.Id, _membership.Members, options.ReplicationFactor);
+            _historyCopies = new HistoryCopyRelease(_meta, _blobs, _replicator.ProvenElsewhereAsync, discard.DropCopies, options.ReplicationFactor, log);
             bool Alone() => _membership.Members.Count == 1 && _meta.Known(1).Count == 0;
-            _pressure = new SpacePressure(_blobs, _meta, _cache, pins, ids => discard.Discard(ids, releaseHolds: false).Bytes, discard.DropCopies, CopiesElsewhere, Alone, log);
+            _pressure = new SpacePressure(_blobs, _meta, _cache, pins, ids => discard.Discard(ids, releaseHolds: false).Bytes, _historyCopies, Alone, log);
             Volume = new Volume(_tree, chunks, _meta, _replicator, _fetcher!, verifier, broadcast, holds, _cache, discard, _pressure, options.ReadAhead);
             _history = new HistoryRetention(_meta, options.HistoryMaxBytes, options.ChunkSize, pins,
                 options.CollectionInterval, log, _pressure);
@@ -260,6 +260,11 @@ public sealed class NexNetNode : IAsyncDisposable
         }
 
         await _sync.DisposeAsync();
+        if (_historyCopies is not null)
+        {
+            await _historyCopies.DisposeAsync(); // before the replicator it asks for proofs
+        }
+
         await _replicator.DisposeAsync();
         await _history.DisposeAsync();
         if (_deferredCollection is not null)

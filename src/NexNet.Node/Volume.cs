@@ -218,8 +218,13 @@ public sealed partial class Volume
             catch (BlobNotFoundException) when (!HasRoomForCopy())
             {
                 // No room to keep a copy (the disk is full for chunks): read this one from a peer without storing it.
-                _chunks.ReadChunk(await _fetcher.FetchUnstoredAsync(id, cancellationToken), id, inChunk, destination.Span);
-                return;
+                if (await _fetcher.FetchUnstoredAsync(id, cancellationToken) is { } blob)
+                {
+                    _chunks.ReadChunk(blob, id, inChunk, destination.Span);
+                    return;
+                }
+
+                continue; // it arrived here meanwhile
             }
             catch (BlobNotFoundException)
             {
@@ -242,7 +247,14 @@ public sealed partial class Volume
                 throw new VolumeException(VolumeError.Unavailable, $"chunk {id} of a file vanished from the local store while being read");
             }
 
-            await _fetcher.EnsureLocalAsync(id, cancellationToken);
+            try
+            {
+                await _fetcher.EnsureLocalAsync(id, cancellationToken);
+            }
+            catch (VolumeException) when (!HasRoomForCopy())
+            {
+                // The disk filled while the copy was on its way: the next attempt reads it through.
+            }
         }
     }
 

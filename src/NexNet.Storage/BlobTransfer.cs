@@ -170,17 +170,22 @@ public sealed class BlobTransfer
     /// <summary>
     /// Reads the one blob <paramref name="id"/> from <paramref name="source"/> into memory and checks it with
     /// <paramref name="check"/>, without storing it: for a read on a disk with no room left for a copy.
-    /// Returns the sealed bytes.
+    /// Returns the sealed bytes, or null when the stream ends at once (the sender had no copy after all).
     /// </summary>
-    public async Task<byte[]> ReceiveUnstoredAsync(Stream source, ChunkId id, BlobCheck check, CancellationToken cancellationToken = default)
+    public async Task<byte[]?> ReceiveUnstoredAsync(Stream source, ChunkId id, BlobCheck check, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(check);
         byte[] header = new byte[FrameHeaderSize];
         int got = await source.ReadAtLeastAsync(header, FrameHeaderSize, throwOnEndOfStream: false, cancellationToken);
+        if (got == 0)
+        {
+            return null;
+        }
+
         if (got < FrameHeaderSize)
         {
-            throw new InvalidDataException(got == 0 ? $"the stream ended without blob {id}" : $"blob stream ended inside a frame header ({got} of {FrameHeaderSize} bytes)");
+            throw new InvalidDataException($"blob stream ended inside a frame header ({got} of {FrameHeaderSize} bytes)");
         }
 
         (ChunkId sent, uint length) = ReadFrameHeader(header);

@@ -33,9 +33,11 @@ internal static partial class Log
     [LoggerMessage(Level = LogLevel.Information, Message = "collected {Count} unreferenced chunks ({Bytes} bytes)")]
     public static partial void Collected(ILogger logger, int count, long bytes);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "space: {Free} bytes free, below the {Line}-byte line: deleted {GarbageBytes} bytes nothing referenced, gave up {Copies} cached copies ({CopyBytes} bytes), {HistoryCopies} copies of history its owners hold ({HistoryCopyBytes} bytes) and the {Versions} oldest versions of history ({HistoryBytes} bytes of chunks only they used); history keeps {Kept} versions, snapshots untouched")]
-    public static partial void SpacePressure(ILogger logger, long free, long line, long garbageBytes, int copies, long copyBytes, int historyCopies, long historyCopyBytes,
-        int versions, long historyBytes, long kept);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "space: {Free} bytes free, below the {Line}-byte line: deleted {GarbageBytes} bytes nothing referenced, gave up {Copies} cached copies ({CopyBytes} bytes) and the {Versions} oldest versions of history ({HistoryBytes} bytes of chunks only they used); history keeps {Kept} versions, snapshots untouched")]
+    public static partial void SpacePressure(ILogger logger, long free, long line, long garbageBytes, int copies, long copyBytes, int versions, long historyBytes, long kept);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "space: gave up {Count} copies of history ({Bytes} bytes) that {Copies} other nodes proved they hold; every version stays, read back from them; {Free} bytes free")]
+    public static partial void HistoryCopiesReleased(ILogger logger, int count, long bytes, int copies, long free);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "refused chunks from {Peer}: this node's disk is full ({Free} bytes free, {Reserve} kept for commits and records); it places them elsewhere")]
     public static partial void PushRefusedFull(ILogger logger, string peer, long free, long reserve);

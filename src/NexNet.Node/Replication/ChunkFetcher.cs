@@ -103,17 +103,14 @@ internal sealed class ChunkFetcher
     /// <summary>
     /// Gets a good copy of the blob from a peer, as <see cref="EnsureLocalAsync"/> does, but into memory and
     /// not into the store: for a read on a disk with no room left for a copy (it is a cache; the owners
-    /// keep theirs). Throws <see cref="VolumeException"/> (Unavailable) when no peer could give a good copy.
+    /// keep theirs). Null when it arrived here meanwhile (read it from the store). Throws
+    /// <see cref="VolumeException"/> (Unavailable) when no peer could give a good copy.
     /// </summary>
-    public async Task<byte[]> FetchUnstoredAsync(ChunkId id, CancellationToken cancellationToken)
+    public async Task<byte[]?> FetchUnstoredAsync(ChunkId id, CancellationToken cancellationToken)
     {
         byte[]? blob = null;
-        await FromPeersAsync(id, async (stream, ct) =>
-        {
-            blob = await _transfer.ReceiveUnstoredAsync(stream, id, _check, ct);
-            return true;
-        }, cancellationToken);
-        return blob!;
+        await FromPeersAsync(id, async (stream, ct) => (blob = await _transfer.ReceiveUnstoredAsync(stream, id, _check, ct)) is not null, cancellationToken);
+        return blob;
     }
 
     private async Task FetchAsync(ChunkId id)

@@ -180,24 +180,7 @@ internal sealed class Replicator : IAsyncDisposable
         {
             var missing = new List<ChunkId>();
             var bad = new List<ChunkId>();
-            if (_cipher is not null && _signer is not null && !_cannotProve.ContainsKey(owner))
-            {
-                try
-                {
-                    await ProveAsync(owner, ids, holds, missing, bad, cancellationToken);
-                }
-                catch (PeerRequestException e) when (e.Message.Contains($"unknown request type {NodeMessageType.ProveChunks}", StringComparison.Ordinal))
-                {
-                    // A node of an older build: its word is all there is until it is upgraded.
-                    _cannotProve[owner] = 0;
-                    missing.Clear();
-                    await AskAsync(owner, ids, holds, missing, cancellationToken);
-                }
-            }
-            else
-            {
-                await AskAsync(owner, ids, holds, missing, cancellationToken);
-            }
+            await CheckHeldAsync(owner, ids, holds, missing, bad, cancellationToken);
 
             if (bad.Count > 0)
             {
@@ -238,6 +221,62 @@ internal sealed class Replicator : IAsyncDisposable
         catch (Exception e) when (e is IOException or TimeoutException or PeerRequestException or InvalidProtocolBufferException or ObjectDisposedException)
         {
             Log.ReplicationFailed(_log, owner.Abbreviated, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Which of <paramref name="ids"/> at least R connected peers hold now, each copy proven (<see cref="ProveAsync"/>;
+    /// a node of an older build, its word). Space pressure drops a copy of history here only then: whatever
+    /// placement says, and whatever membership did a moment ago, R copies are known to be elsewhere.
+    /// </summary>
+    public async Task<IReadOnlySet<ChunkId>> ProvenElsewhereAsync(IReadOnlyList<ChunkId> ids, CancellationToken cancellationToken)
+    {
+        var holds = new ConcurrentDictionary<(NodeId, ChunkId), byte>();
+        NodeId[] peers = [.. _network.Peers.Select(p => p.RemoteId).Distinct()];
+        await Task.WhenAll(peers.Select(async peer =>
+        {
+            try
+            {
+                await CheckHeldAsync(peer, [.. ids], holds, [], [], cancellationToken);
+            }
+            catch (Exception e) when (e is IOException or TimeoutException or PeerRequestException or InvalidProtocolBufferException or ObjectDisposedException)
+            {
+                // Not counted: only copies proven now count.
+            }
+        }));
+        var counts = new Dictionary<ChunkId, int>();
+        foreach ((_, ChunkId id) in holds.Keys)
+        {
+            counts[id] = counts.GetValueOrDefault(id) + 1;
+        }
+
+        return counts.Where(c => c.Value >= _replicationFactor).Select(c => c.Key).ToHashSet();
+    }
+
+    /// <summary>
+    /// Notes in <paramref name="holds"/> the copies of <paramref name="ids"/> that <paramref name="peer"/> holds: proven
+    /// where this node can check a proof, else by its word; <paramref name="missing"/> and <paramref name="bad"/> get the rest.
+    /// </summary>
+    private async Task CheckHeldAsync(NodeId peer, List<ChunkId> ids, ConcurrentDictionary<(NodeId, ChunkId), byte> holds, List<ChunkId> missing, List<ChunkId> bad,
+        CancellationToken cancellationToken)
+    {
+        if (_cipher is not null && _signer is not null && !_cannotProve.ContainsKey(peer))
+        {
+            try
+            {
+                await ProveAsync(peer, ids, holds, missing, bad, cancellationToken);
+            }
+            catch (PeerRequestException e) when (e.Message.Contains($"unknown request type {NodeMessageType.ProveChunks}", StringComparison.Ordinal))
+            {
+                // A node of an older build: its word is all there is until it is upgraded.
+                _cannotProve[peer] = 0;
+                missing.Clear();
+                await AskAsync(peer, ids, holds, missing, cancellationToken);
+            }
+        }
+        else
+        {
+            await AskAsync(peer, ids, holds, missing, cancellationToken);
         }
     }
 

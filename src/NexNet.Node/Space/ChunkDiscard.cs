@@ -60,20 +60,22 @@ internal sealed class ChunkDiscard(ChunkHolds holds, NodeStore meta, BlobStore b
     }
 
     /// <summary>
-    /// Deletes this node's copies of <paramref name="ids"/> that nobody holds, referenced or not: for copies
-    /// whose data has enough copies elsewhere (space pressure gives up such copies of history; a read fetches
-    /// them back). Returns how many went and their bytes.
+    /// Deletes this node's copies of those of <paramref name="ids"/> that only history references, that wait
+    /// for no replication and that nobody holds, all asked again under the lock (a write may have reused one
+    /// since they were picked): copies R other nodes proved they hold (space pressure, HistoryCopyRelease),
+    /// which a read fetches back. Returns how many went and their bytes.
     /// </summary>
     public (int Count, long Bytes) DropCopies(IEnumerable<(ChunkId Id, long Size)> ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
+        settleTree(); // a commit still on its way to the database may name them
         int count = 0;
         long bytes = 0;
         lock (_lock)
         {
             foreach ((ChunkId id, long size) in ids)
             {
-                if (!holds.IsHeld(id) && blobs.Delete(id, meta.Blobs))
+                if (!holds.IsHeld(id) && meta.IsHistoryOnlyCopy(id) && blobs.Delete(id, meta.Blobs))
                 {
                     count++;
                     bytes += size;

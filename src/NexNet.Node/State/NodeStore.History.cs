@@ -264,6 +264,21 @@ internal sealed partial class NodeStore
         }
     }
 
+    /// <summary>True when only history references <paramref name="id"/> (no live entry) and it waits for no replication: a copy space pressure may give up.</summary>
+    public bool IsHistoryOnlyCopy(ChunkId id)
+    {
+        lock (_db.Lock)
+        {
+            SqliteCommand cmd = _db.Command($"""
+                SELECT EXISTS (SELECT 1 FROM chunk_refs WHERE chunk = $chunk)
+                AND NOT EXISTS (SELECT 1 FROM chunk_refs WHERE chunk = $chunk AND NOT {IsVersionRef})
+                AND NOT EXISTS (SELECT 1 FROM replication WHERE chunk = $chunk)
+                """);
+            cmd.Parameters.AddWithValue("$chunk", id.ToBytes());
+            return (long)cmd.ExecuteScalar()! != 0;
+        }
+    }
+
     /// <summary>Up to <paramref name="limit"/> versions replaced before <paramref name="cutoff"/>, past <paramref name="after"/>, in the order they were replaced.</summary>
     private List<VersionRow> VersionPage(long cutoff, HistoryCursor? after, int limit)
     {
