@@ -39,12 +39,4 @@ public static class Placement
 
         return owners;
     }
-
-    /// <summary>
-    /// True when <paramref name="self"/> is one of <paramref name="chunk"/>'s owners. A chunk a node does not
-    /// own, once off its replication queue, has its R copies on the owners (they confirmed them), so the
-    /// node's own copy is a cache that may go (cache eviction).
-    /// </summary>
-    public static bool IsOwner(ChunkId chunk, NodeId self, IReadOnlyCollection<NodeId> members, int replicationFactor) =>
-        Array.IndexOf(Owners(chunk, members, replicationFactor), self) >= 0;
 }

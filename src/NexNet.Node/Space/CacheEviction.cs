@@ -102,7 +102,7 @@ internal sealed class CacheEviction
                     after = candidate;
                     // Asked now, not at the start of the pass: a hold taken, or a use noted, since then counts.
                     if (_holds.IsHeld(candidate.Id) || _used.ContainsKey(candidate.Id) ||
-                        Placement.IsOwner(candidate.Id, _self, members, _replicationFactor))
+                        Array.IndexOf(Placement.Owners(candidate.Id, members, _replicationFactor), _self) >= 0)
                     {
                         continue;
                     }

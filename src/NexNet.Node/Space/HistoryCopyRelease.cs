@@ -97,7 +97,10 @@ internal sealed class HistoryCopyRelease : IAsyncDisposable
 
         if (count == 0)
         {
-            _idleUntil = DateTimeOffset.UtcNow + s_backOff;
+            lock (_lock)
+            {
+                _idleUntil = DateTimeOffset.UtcNow + s_backOff; // read by Start under the lock
+            }
         }
 
         Log.HistoryCopiesReleased(_log, count, bytes, _copies, _blobs.FreeBytes());

@@ -15,6 +15,12 @@ internal sealed partial class NodeStore
     /// <summary>Matches chunk_refs rows that are a version's (the tag has '@'; a live path's hex key never has).</summary>
     private const string IsVersionRef = "path GLOB '*@*'";
 
+    /// <summary>SQL true when no live entry references the chunk <paramref name="chunk"/> (an SQL expression) names.</summary>
+    private static string NoLiveRef(string chunk) => $"NOT EXISTS (SELECT 1 FROM chunk_refs l WHERE l.chunk = {chunk} AND NOT l.{IsVersionRef})";
+
+    /// <summary>SQL true when the chunk <paramref name="chunk"/> names waits for no replication.</summary>
+    private static string NotQueued(string chunk) => $"NOT EXISTS (SELECT 1 FROM replication q WHERE q.chunk = {chunk})";
+
     /// <summary>How long a replaced version is kept; zero keeps no history (a replaced record is simply gone).</summary>
     public TimeSpan HistoryRetention { get; set; } = TimeSpan.FromDays(30);
 
@@ -245,8 +251,7 @@ internal sealed partial class NodeStore
             IReadOnlyList<VersionRow> page = VersionPage(long.MaxValue, after, limit);
             SqliteCommand copies = _db.Command($"""
                 SELECT c.chunk, b.size FROM chunk_refs c JOIN blobs b ON b.id = c.chunk
-                WHERE c.path = $tag AND NOT EXISTS (SELECT 1 FROM chunk_refs l WHERE l.chunk = c.chunk AND NOT l.{IsVersionRef})
-                AND NOT EXISTS (SELECT 1 FROM replication q WHERE q.chunk = c.chunk)
+                WHERE c.path = $tag AND {NoLiveRef("c.chunk")} AND {NotQueued("c.chunk")}
                 """);
             var chunks = new List<(ChunkId, long)>();
             foreach (VersionRow version in page)
@@ -270,9 +275,7 @@ internal sealed partial class NodeStore
         lock (_db.Lock)
         {
             SqliteCommand cmd = _db.Command($"""
-                SELECT EXISTS (SELECT 1 FROM chunk_refs WHERE chunk = $chunk)
-                AND NOT EXISTS (SELECT 1 FROM chunk_refs WHERE chunk = $chunk AND NOT {IsVersionRef})
-                AND NOT EXISTS (SELECT 1 FROM replication WHERE chunk = $chunk)
+                SELECT EXISTS (SELECT 1 FROM chunk_refs WHERE chunk = $chunk) AND {NoLiveRef("$chunk")} AND {NotQueued("$chunk")}
                 """);
             cmd.Parameters.AddWithValue("$chunk", id.ToBytes());
             return (long)cmd.ExecuteScalar()! != 0;
@@ -344,7 +347,7 @@ internal sealed partial class NodeStore
             SqliteCommand cmd = _db.Command($"""
                 SELECT COUNT(*), COALESCE(SUM(COALESCE(b.size, $chunk)), 0)
                 FROM (SELECT DISTINCT chunk FROM chunk_refs WHERE {IsVersionRef}) h LEFT JOIN blobs b ON b.id = h.chunk
-                WHERE NOT EXISTS (SELECT 1 FROM chunk_refs l WHERE l.chunk = h.chunk AND NOT l.{IsVersionRef})
+                WHERE {NoLiveRef("h.chunk")}
                 """);
             cmd.Parameters.AddWithValue("$chunk", chunkSize);
             using SqliteDataReader reader = cmd.ExecuteReader();

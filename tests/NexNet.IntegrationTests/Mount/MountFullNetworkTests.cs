@@ -95,7 +95,7 @@ public sealed class MountFullNetworkTests : IAsyncLifetime
             await Shell.RunAsync($"cp '{source}' '{mount.PathOf(name)}' && echo small > '{mount.PathOf(name)}'");
             string chunk = Assert.Single((await BlobsAsync(Full)).Except(before));
             chunkOf[name] = chunk;
-            owned[name] = Placement.IsOwner(ChunkId.FromBytes(Convert.FromHexString(chunk)), members[0], members, 1);
+            owned[name] = Placement.Owners(ChunkId.FromBytes(Convert.FromHexString(chunk)), members, 1).Contains(members[0]);
         }
 
         await Eventually.WaitAsync(async () => (long)(await Nexnet.StatusAsync(Full))["replication"]!["pendingChunks"]! == 0, TimeSpan.FromSeconds(30),
